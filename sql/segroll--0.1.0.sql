@@ -1,0 +1,338 @@
+/* segroll 0.1.0: the segment type and segment-aware aggregates */
+
+\echo Use "CREATE EXTENSION segroll" to load this file. \quit
+
+/*
+ * The segment type.  Values are already compressed (zstd lineage, varint
+ * measures), so TOAST compression is not tried again: STORAGE = external.
+ */
+CREATE TYPE @extschema@.segment;
+
+CREATE FUNCTION @extschema@.segment_in(pg_catalog.cstring)
+RETURNS @extschema@.segment
+AS 'MODULE_PATHNAME', 'segment_in'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.segment_out(@extschema@.segment)
+RETURNS pg_catalog.cstring
+AS 'MODULE_PATHNAME', 'segment_out'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.segment_recv(pg_catalog.internal)
+RETURNS @extschema@.segment
+AS 'MODULE_PATHNAME', 'segment_recv'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.segment_send(@extschema@.segment)
+RETURNS pg_catalog.bytea
+AS 'MODULE_PATHNAME', 'segment_send'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE @extschema@.segment (
+	INPUT = @extschema@.segment_in,
+	OUTPUT = @extschema@.segment_out,
+	RECEIVE = @extschema@.segment_recv,
+	SEND = @extschema@.segment_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = int4,
+	STORAGE = external
+);
+
+COMMENT ON TYPE @extschema@.segment IS
+	'rolled-up transactions of one cell: count, exact sums, min/max, time range, lineage keys and a mergeable checksum';
+
+/* Equality, ordering and hashing: representational, over the canonical
+ * (uncompressed) form, so that EXCEPT ALL, DISTINCT and GROUP BY work. */
+CREATE FUNCTION @extschema@.segment_eq(@extschema@.segment, @extschema@.segment)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_eq'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_ne(@extschema@.segment, @extschema@.segment)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_ne'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_lt(@extschema@.segment, @extschema@.segment)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_lt'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_le(@extschema@.segment, @extschema@.segment)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_le'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_gt(@extschema@.segment, @extschema@.segment)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_gt'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_ge(@extschema@.segment, @extschema@.segment)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_ge'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_cmp(@extschema@.segment, @extschema@.segment)
+RETURNS pg_catalog.int4 AS 'MODULE_PATHNAME', 'segment_cmp'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_hash(@extschema@.segment)
+RETURNS pg_catalog.int4 AS 'MODULE_PATHNAME', 'segment_hash'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR @extschema@.= (
+	LEFTARG = @extschema@.segment, RIGHTARG = @extschema@.segment,
+	PROCEDURE = @extschema@.segment_eq,
+	COMMUTATOR = OPERATOR(@extschema@.=), NEGATOR = OPERATOR(@extschema@.<>),
+	RESTRICT = pg_catalog.eqsel, JOIN = pg_catalog.eqjoinsel,
+	HASHES, MERGES
+);
+CREATE OPERATOR @extschema@.<> (
+	LEFTARG = @extschema@.segment, RIGHTARG = @extschema@.segment,
+	PROCEDURE = @extschema@.segment_ne,
+	COMMUTATOR = OPERATOR(@extschema@.<>), NEGATOR = OPERATOR(@extschema@.=),
+	RESTRICT = pg_catalog.neqsel, JOIN = pg_catalog.neqjoinsel
+);
+CREATE OPERATOR @extschema@.< (
+	LEFTARG = @extschema@.segment, RIGHTARG = @extschema@.segment,
+	PROCEDURE = @extschema@.segment_lt,
+	COMMUTATOR = OPERATOR(@extschema@.>), NEGATOR = OPERATOR(@extschema@.>=),
+	RESTRICT = pg_catalog.scalarltsel, JOIN = pg_catalog.scalarltjoinsel
+);
+CREATE OPERATOR @extschema@.<= (
+	LEFTARG = @extschema@.segment, RIGHTARG = @extschema@.segment,
+	PROCEDURE = @extschema@.segment_le,
+	COMMUTATOR = OPERATOR(@extschema@.>=), NEGATOR = OPERATOR(@extschema@.>),
+	RESTRICT = pg_catalog.scalarlesel, JOIN = pg_catalog.scalarlejoinsel
+);
+CREATE OPERATOR @extschema@.> (
+	LEFTARG = @extschema@.segment, RIGHTARG = @extschema@.segment,
+	PROCEDURE = @extschema@.segment_gt,
+	COMMUTATOR = OPERATOR(@extschema@.<), NEGATOR = OPERATOR(@extschema@.<=),
+	RESTRICT = pg_catalog.scalargtsel, JOIN = pg_catalog.scalargtjoinsel
+);
+CREATE OPERATOR @extschema@.>= (
+	LEFTARG = @extschema@.segment, RIGHTARG = @extschema@.segment,
+	PROCEDURE = @extschema@.segment_ge,
+	COMMUTATOR = OPERATOR(@extschema@.<=), NEGATOR = OPERATOR(@extschema@.<),
+	RESTRICT = pg_catalog.scalargesel, JOIN = pg_catalog.scalargejoinsel
+);
+
+CREATE OPERATOR CLASS @extschema@.segment_ops
+DEFAULT FOR TYPE @extschema@.segment USING btree AS
+	OPERATOR 1 @extschema@.<,
+	OPERATOR 2 @extschema@.<=,
+	OPERATOR 3 @extschema@.=,
+	OPERATOR 4 @extschema@.>=,
+	OPERATOR 5 @extschema@.>,
+	FUNCTION 1 @extschema@.segment_cmp(@extschema@.segment, @extschema@.segment);
+
+CREATE OPERATOR CLASS @extschema@.segment_hash_ops
+DEFAULT FOR TYPE @extschema@.segment USING hash AS
+	OPERATOR 1 @extschema@.=,
+	FUNCTION 1 @extschema@.segment_hash(@extschema@.segment);
+
+/*
+ * Building segments from raw rows.  Measures are positional (1-based) and
+ * may be smallint, integer, bigint or numeric; sums are exact.
+ */
+CREATE FUNCTION @extschema@.segment_build_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any")
+RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_build_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_build_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz)
+RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_build_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_build_nolineage_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any")
+RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_build_nolineage_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_build_nolineage_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz)
+RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_build_nolineage_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_merge_transfn(pg_catalog.internal, @extschema@.segment)
+RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_merge_transfn'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_state_combine(pg_catalog.internal, pg_catalog.internal)
+RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_state_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_state_serialize(pg_catalog.internal)
+RETURNS pg_catalog.bytea AS 'MODULE_PATHNAME', 'segment_state_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_state_deserialize(pg_catalog.bytea, pg_catalog.internal)
+RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_state_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.segment_state_final(pg_catalog.internal)
+RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") (
+	SFUNC = @extschema@.segment_build_transfn,
+	STYPE = pg_catalog.internal,
+	FINALFUNC = @extschema@.segment_state_final,
+	COMBINEFUNC = @extschema@.segment_state_combine,
+	SERIALFUNC = @extschema@.segment_state_serialize,
+	DESERIALFUNC = @extschema@.segment_state_deserialize,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz) (
+	SFUNC = @extschema@.segment_build_transfn,
+	STYPE = pg_catalog.internal,
+	FINALFUNC = @extschema@.segment_state_final,
+	COMBINEFUNC = @extschema@.segment_state_combine,
+	SERIALFUNC = @extschema@.segment_state_serialize,
+	DESERIALFUNC = @extschema@.segment_state_deserialize,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") (
+	SFUNC = @extschema@.segment_build_nolineage_transfn,
+	STYPE = pg_catalog.internal,
+	FINALFUNC = @extschema@.segment_state_final,
+	COMBINEFUNC = @extschema@.segment_state_combine,
+	SERIALFUNC = @extschema@.segment_state_serialize,
+	DESERIALFUNC = @extschema@.segment_state_deserialize,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz) (
+	SFUNC = @extschema@.segment_build_nolineage_transfn,
+	STYPE = pg_catalog.internal,
+	FINALFUNC = @extschema@.segment_state_final,
+	COMBINEFUNC = @extschema@.segment_state_combine,
+	SERIALFUNC = @extschema@.segment_state_serialize,
+	DESERIALFUNC = @extschema@.segment_state_deserialize,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.merge(@extschema@.segment) (
+	SFUNC = @extschema@.segment_merge_transfn,
+	STYPE = pg_catalog.internal,
+	FINALFUNC = @extschema@.segment_state_final,
+	COMBINEFUNC = @extschema@.segment_state_combine,
+	SERIALFUNC = @extschema@.segment_state_serialize,
+	DESERIALFUNC = @extschema@.segment_state_deserialize,
+	PARALLEL = SAFE
+);
+
+COMMENT ON AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") IS
+	'builds a segment with lineage from rows (key, time, measures...)';
+COMMENT ON AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz) IS
+	'builds a count-only segment with lineage from rows (key, time)';
+COMMENT ON AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") IS
+	'builds a segment without lineage from rows (key, time, measures...)';
+COMMENT ON AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz) IS
+	'builds a count-only segment without lineage from rows (key, time)';
+COMMENT ON AGGREGATE @extschema@.merge(@extschema@.segment) IS
+	'merges segments into the segment of the union of their rows';
+
+/* Merging, subtracting and retracting single values */
+CREATE FUNCTION @extschema@.merge(@extschema@.segment, @extschema@.segment)
+RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_merge'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.merge(@extschema@.segment, @extschema@.segment) IS
+	'segment of the union of the rows of two disjoint segments';
+
+CREATE FUNCTION @extschema@.subtract(@extschema@.segment, @extschema@.segment)
+RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_subtract'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.subtract(@extschema@.segment, @extschema@.segment) IS
+	'removes the rows of the second segment from the first';
+
+CREATE FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any")
+RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_retract'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz)
+RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_retract'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") IS
+	'removes one row''s contribution (key, time, measures...) from a segment';
+COMMENT ON FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz) IS
+	'removes one row''s contribution (key, time) from a count-only segment';
+
+CREATE FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any")
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_row_checksum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_row_checksum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") IS
+	'the contribution of one row to a segment''s checksum';
+COMMENT ON FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz) IS
+	'the contribution of one count-only row to a segment''s checksum';
+
+/* Accessors */
+CREATE FUNCTION @extschema@.count(@extschema@.segment)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_count'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.count(@extschema@.segment) IS 'number of source rows';
+
+CREATE FUNCTION @extschema@.count(@extschema@.segment, pg_catalog.int4)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_measure_count'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.count(@extschema@.segment, pg_catalog.int4) IS
+	'number of non-null values of measure n (1-based)';
+
+CREATE FUNCTION @extschema@.sum(@extschema@.segment, pg_catalog.int4)
+RETURNS pg_catalog.numeric AS 'MODULE_PATHNAME', 'segment_sum'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.sum(@extschema@.segment, pg_catalog.int4) IS
+	'exact sum of measure n (1-based); NULL when it has no non-null value';
+
+CREATE FUNCTION @extschema@.min(@extschema@.segment, pg_catalog.int4)
+RETURNS pg_catalog.numeric AS 'MODULE_PATHNAME', 'segment_min'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.min(@extschema@.segment, pg_catalog.int4) IS
+	'smallest value of measure n (1-based)';
+
+CREATE FUNCTION @extschema@.max(@extschema@.segment, pg_catalog.int4)
+RETURNS pg_catalog.numeric AS 'MODULE_PATHNAME', 'segment_max'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.max(@extschema@.segment, pg_catalog.int4) IS
+	'largest value of measure n (1-based)';
+
+CREATE FUNCTION @extschema@.avg(@extschema@.segment, pg_catalog.int4)
+RETURNS pg_catalog.numeric AS 'MODULE_PATHNAME', 'segment_avg'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.avg(@extschema@.segment, pg_catalog.int4) IS
+	'average of measure n (1-based), as PostgreSQL''s avg() computes it';
+
+CREATE FUNCTION @extschema@.first_time(@extschema@.segment)
+RETURNS pg_catalog.timestamptz AS 'MODULE_PATHNAME', 'segment_first_time'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.first_time(@extschema@.segment) IS 'earliest transaction time';
+
+CREATE FUNCTION @extschema@.last_time(@extschema@.segment)
+RETURNS pg_catalog.timestamptz AS 'MODULE_PATHNAME', 'segment_last_time'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.last_time(@extschema@.segment) IS 'latest transaction time';
+
+CREATE FUNCTION @extschema@.measures(@extschema@.segment)
+RETURNS pg_catalog.int4 AS 'MODULE_PATHNAME', 'segment_measures'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.measures(@extschema@.segment) IS 'number of measures';
+
+CREATE FUNCTION @extschema@.has_lineage(@extschema@.segment)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_has_lineage'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.has_lineage(@extschema@.segment) IS
+	'whether the segment holds the keys of its source rows';
+
+CREATE FUNCTION @extschema@.keys(@extschema@.segment)
+RETURNS SETOF pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_keys'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;
+COMMENT ON FUNCTION @extschema@.keys(@extschema@.segment) IS
+	'source keys of the segment, in ascending order';
+
+CREATE FUNCTION @extschema@.contains(@extschema@.segment, pg_catalog.int8)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_contains'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.contains(@extschema@.segment, pg_catalog.int8) IS
+	'whether a source key contributed to the segment';
+
+CREATE FUNCTION @extschema@.checksum(@extschema@.segment)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_checksum'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.checksum(@extschema@.segment) IS
+	'order-independent checksum over (key, time, measures) of the source rows';
+
+CREATE FUNCTION @extschema@.minmax_known(@extschema@.segment)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_minmax_known'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.minmax_known(@extschema@.segment) IS
+	'false when a retraction made min, max, first or last time unknown';
+
+CREATE FUNCTION @extschema@.stored_size(@extschema@.segment)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_stored_size'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.stored_size(@extschema@.segment) IS
+	'bytes the value occupies, header included';
+
+CREATE FUNCTION @extschema@.raw_size(@extschema@.segment)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_raw_size'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.raw_size(@extschema@.segment) IS
+	'bytes the value would occupy with its lineage uncompressed';

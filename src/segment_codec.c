@@ -1,0 +1,726 @@
+/*-------------------------------------------------------------------------
+ *
+ * segment_codec.c
+ *	  Encoder and validating decoder of the segment format.
+ *
+ * See segment_codec.h for the layout.  Nothing here allocates or throws:
+ * decoders bound every length by the bytes actually present (and zstd
+ * output by the size the value declares), and report problems as a
+ * SegStatus.  The fuzzer in fuzz/ drives seg_parse, seg_lineage_raw and
+ * the key iterator directly.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segment_codec.h"
+
+#include <string.h>
+#include <zstd.h>
+
+#define SEG_ZSTD_FRAME_OVERHEAD 32
+#define SEG_ZSTD_BLOCK			(128 * 1024)
+#define SEG_ZSTD_MAX_RATIO		(SEG_ZSTD_BLOCK / 4)
+
+const char *
+seg_status_message(SegStatus status)
+{
+	switch (status)
+	{
+		case SEG_OK:
+			return "no error";
+		case SEG_ERR_EMPTY:
+			return "The value is empty.";
+		case SEG_ERR_TRUNCATED:
+			return "The value ends inside a field.";
+		case SEG_ERR_TRAILING:
+			return "The value has bytes after its last field.";
+		case SEG_ERR_VERSION:
+			return "The format version is unknown.";
+		case SEG_ERR_FLAGS:
+			return "The flags field has unknown or inconsistent bits.";
+		case SEG_ERR_VARINT:
+			return "A variable-length integer is overlong or not minimally encoded.";
+		case SEG_ERR_RANGE:
+			return "A number is out of its allowed range.";
+		case SEG_ERR_MINMAX:
+			return "A minimum is greater than its maximum.";
+		case SEG_ERR_KIND:
+			return "A measure has an unknown kind.";
+		case SEG_ERR_DECIMAL:
+			return "A decimal value is malformed.";
+		case SEG_ERR_TOO_LARGE:
+			return "The declared size exceeds the maximum allowed.";
+		case SEG_ERR_LINEAGE_SIZE:
+			return "The declared lineage size does not match the data.";
+		case SEG_ERR_ZSTD:
+			return "The lineage is not exactly one valid zstd frame.";
+		case SEG_ERR_ZSTD_SIZE:
+			return "The zstd frame's content size differs from the declared lineage size.";
+		case SEG_ERR_KEY_ORDER:
+			return "The lineage keys are not strictly increasing.";
+		case SEG_ERR_KEY_COUNT:
+			return "The number of lineage keys differs from the row count.";
+	}
+	return "unknown error";
+}
+
+/* ---------------------------------------------------------------- varints */
+
+size_t
+seg_put_uvarint(uint8_t *out, uint64_t v)
+{
+	size_t		n = 0;
+
+	while (v >= 0x80)
+	{
+		out[n++] = (uint8_t) (v | 0x80);
+		v >>= 7;
+	}
+	out[n++] = (uint8_t) v;
+	return n;
+}
+
+size_t
+seg_put_svarint(uint8_t *out, int64_t v)
+{
+	uint64_t	zz = ((uint64_t) v << 1) ^ (uint64_t) (v >> 63);
+
+	return seg_put_uvarint(out, zz);
+}
+
+size_t
+seg_put_svarint128(uint8_t *out, seg_int128 v)
+{
+	seg_uint128 zz = ((seg_uint128) v << 1) ^ (seg_uint128) (v >> 127);
+	size_t		n = 0;
+
+	while (zz >= 0x80)
+	{
+		out[n++] = (uint8_t) (zz | 0x80);
+		zz >>= 7;
+	}
+	out[n++] = (uint8_t) zz;
+	return n;
+}
+
+/*
+ * Reads an unsigned varint of at most 'bits' bits.  Rejects encodings that
+ * run past 'end', exceed 'bits', or are not minimal (a final zero group).
+ */
+static inline SegStatus
+get_varint_bits(const uint8_t **pp, const uint8_t *end, seg_uint128 *v, int bits)
+{
+	const uint8_t *p = *pp;
+	seg_uint128 result = 0;
+	int			shift = 0;
+
+	for (;;)
+	{
+		uint8_t		b;
+
+		if (p >= end)
+			return SEG_ERR_TRUNCATED;
+		b = *p++;
+		if (shift + 7 > bits && (b & 0x7F) >> (bits - shift) != 0)
+			return SEG_ERR_VARINT;
+		result |= (seg_uint128) (b & 0x7F) << shift;
+		if ((b & 0x80) == 0)
+		{
+			if (b == 0 && shift > 0)
+				return SEG_ERR_VARINT;
+			break;
+		}
+		shift += 7;
+		if (shift >= bits)
+			return SEG_ERR_VARINT;
+	}
+	*pp = p;
+	*v = result;
+	return SEG_OK;
+}
+
+SegStatus
+seg_get_uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *q = *p;
+	uint64_t	result = 0;
+	int			shift = 0;
+
+	/* fast path: one byte */
+	if (q < end && *q < 0x80)
+	{
+		*v = *q;
+		*p = q + 1;
+		return SEG_OK;
+	}
+	for (;;)
+	{
+		uint8_t		b;
+
+		if (q >= end)
+			return SEG_ERR_TRUNCATED;
+		b = *q++;
+		if (shift == 63 && (b & 0x7E) != 0)
+			return SEG_ERR_VARINT;
+		result |= (uint64_t) (b & 0x7F) << shift;
+		if ((b & 0x80) == 0)
+		{
+			if (b == 0 && shift > 0)
+				return SEG_ERR_VARINT;
+			break;
+		}
+		shift += 7;
+		if (shift > 63)
+			return SEG_ERR_VARINT;
+	}
+	*p = q;
+	*v = result;
+	return SEG_OK;
+}
+
+SegStatus
+seg_get_svarint(const uint8_t **p, const uint8_t *end, int64_t *v)
+{
+	uint64_t	zz;
+	SegStatus	st = seg_get_uvarint(p, end, &zz);
+
+	if (st != SEG_OK)
+		return st;
+	*v = (int64_t) (zz >> 1) ^ -(int64_t) (zz & 1);
+	return SEG_OK;
+}
+
+SegStatus
+seg_get_svarint128(const uint8_t **p, const uint8_t *end, seg_int128 *v)
+{
+	seg_uint128 zz;
+	SegStatus	st = get_varint_bits(p, end, &zz, 128);
+
+	if (st != SEG_OK)
+		return st;
+	*v = (seg_int128) (zz >> 1) ^ -(seg_int128) (zz & 1);
+	return SEG_OK;
+}
+
+/* ---------------------------------------------------------------- decimals */
+
+/*
+ * Is s exactly what numeric_out prints for some numeric: NaN, Infinity,
+ * -Infinity, or -?digits(.digits)? without redundant leading zeros and
+ * without a negative zero?
+ */
+bool
+seg_decimal_valid(const char *s, size_t len)
+{
+	size_t		i = 0;
+	size_t		int_start;
+	bool		nonzero = false;
+
+	if (len == 0 || len > SEG_MAX_DECIMAL_LEN)
+		return false;
+	if ((len == 3 && memcmp(s, "NaN", 3) == 0) ||
+		(len == 8 && memcmp(s, "Infinity", 8) == 0) ||
+		(len == 9 && memcmp(s, "-Infinity", 9) == 0))
+		return true;
+	if (s[0] == '-')
+		i++;
+	int_start = i;
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+	{
+		if (s[i] != '0')
+			nonzero = true;
+		i++;
+	}
+	if (i == int_start)
+		return false;
+	if (s[int_start] == '0' && i - int_start > 1)
+		return false;
+	if (i < len)
+	{
+		size_t		frac_start;
+
+		if (s[i] != '.')
+			return false;
+		frac_start = ++i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+		{
+			if (s[i] != '0')
+				nonzero = true;
+			i++;
+		}
+		if (i == frac_start || i != len)
+			return false;
+	}
+	if (s[0] == '-' && !nonzero)
+		return false;
+	return true;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static inline SegStatus
+get_u8(const uint8_t **p, const uint8_t *end, uint8_t *v)
+{
+	if (*p >= end)
+		return SEG_ERR_TRUNCATED;
+	*v = **p;
+	(*p)++;
+	return SEG_OK;
+}
+
+#define TRY(expr) \
+	do { SegStatus st_ = (expr); if (st_ != SEG_OK) return st_; } while (0)
+
+/*
+ * Parses and validates everything but the content of the lineage section,
+ * whose sizes are still checked against the declared count.  Cheap: the
+ * accessors call it on every value they read.
+ */
+SegStatus
+seg_parse(const uint8_t *data, size_t len, SegView *v)
+{
+	const uint8_t *p = data;
+	const uint8_t *end = data + len;
+	uint64_t	nmeasures;
+	uint32_t	i;
+
+	memset(v, 0, offsetof(SegView, m));
+	v->raw_len = 0;
+	v->lineage = NULL;
+	v->lineage_len = 0;
+
+	if (len == 0)
+		return SEG_ERR_EMPTY;
+	TRY(get_u8(&p, end, &v->version));
+	if (v->version != SEG_FORMAT_VERSION)
+		return SEG_ERR_VERSION;
+	TRY(get_u8(&p, end, &v->flags));
+	if ((v->flags & ~SEG_F_ALL) != 0)
+		return SEG_ERR_FLAGS;
+	if ((v->flags & SEG_F_ZSTD) && !(v->flags & SEG_F_LINEAGE))
+		return SEG_ERR_FLAGS;
+	TRY(seg_get_uvarint(&p, end, &v->count));
+	if (v->count > (uint64_t) INT64_MAX)
+		return SEG_ERR_RANGE;
+	TRY(seg_get_uvarint(&p, end, &nmeasures));
+	if (nmeasures > SEG_MAX_MEASURES)
+		return SEG_ERR_RANGE;
+	v->nmeasures = (uint32_t) nmeasures;
+
+	if (v->count > 0)
+	{
+		uint64_t	span;
+		uint64_t	first_u;
+
+		TRY(seg_get_svarint(&p, end, &v->first_ts));
+		TRY(seg_get_uvarint(&p, end, &span));
+		/* in offset-binary, last = first + span must not pass INT64_MAX */
+		first_u = (uint64_t) v->first_ts ^ UINT64_C(0x8000000000000000);
+		if (UINT64_MAX - first_u < span)
+			return SEG_ERR_RANGE;
+		v->last_ts = (int64_t) ((first_u + span) ^ UINT64_C(0x8000000000000000));
+	}
+	else if (v->flags & SEG_F_MINMAX_STALE)
+		return SEG_ERR_FLAGS;
+
+	if ((size_t) (end - p) < 8)
+		return SEG_ERR_TRUNCATED;
+	v->checksum = 0;
+	for (i = 0; i < 8; i++)
+		v->checksum |= (uint64_t) p[i] << (8 * i);
+	p += 8;
+
+	for (i = 0; i < v->nmeasures; i++)
+	{
+		SegMeasure *m = &v->m[i];
+
+		memset(m, 0, sizeof(*m));
+		TRY(get_u8(&p, end, &m->kind));
+		if (m->kind != SEG_KIND_SCALED && m->kind != SEG_KIND_DECIMAL)
+			return SEG_ERR_KIND;
+		TRY(seg_get_uvarint(&p, end, &m->nnull));
+		if (m->nnull > v->count)
+			return SEG_ERR_RANGE;
+		if (m->kind == SEG_KIND_SCALED)
+		{
+			uint64_t	scale;
+
+			TRY(seg_get_uvarint(&p, end, &scale));
+			if (scale > SEG_MAX_SCALE)
+				return SEG_ERR_RANGE;
+			m->scale = (uint32_t) scale;
+		}
+		if (v->count - m->nnull == 0)
+			continue;
+		if (m->kind == SEG_KIND_SCALED)
+		{
+			TRY(seg_get_svarint128(&p, end, &m->sum));
+			TRY(seg_get_svarint128(&p, end, &m->min));
+			TRY(seg_get_svarint128(&p, end, &m->max));
+			if (m->min > m->max)
+				return SEG_ERR_MINMAX;
+		}
+		else
+		{
+			int			k;
+
+			for (k = 0; k < 3; k++)
+			{
+				uint64_t	slen;
+
+				TRY(seg_get_uvarint(&p, end, &slen));
+				if (slen > SEG_MAX_DECIMAL_LEN)
+					return SEG_ERR_DECIMAL;
+				if ((uint64_t) (end - p) < slen)
+					return SEG_ERR_TRUNCATED;
+				if (!seg_decimal_valid((const char *) p, (size_t) slen))
+					return SEG_ERR_DECIMAL;
+				m->dec[k] = (const char *) p;
+				m->dec_len[k] = (uint32_t) slen;
+				p += slen;
+			}
+		}
+	}
+	v->fixed_len = (size_t) (p - data);
+
+	if (!(v->flags & SEG_F_LINEAGE) || v->count == 0)
+	{
+		if (v->flags & SEG_F_ZSTD)
+			return SEG_ERR_FLAGS;
+		if (p != end)
+			return SEG_ERR_TRAILING;
+		return SEG_OK;
+	}
+
+	TRY(seg_get_uvarint(&p, end, &v->raw_len));
+	/* every key takes 1 to 10 bytes */
+	if (v->raw_len > SEG_MAX_RAW_LEN)
+		return SEG_ERR_TOO_LARGE;
+	if (v->raw_len < v->count || v->raw_len > v->count * 10)
+		return SEG_ERR_LINEAGE_SIZE;
+	v->lineage = p;
+	v->lineage_len = (size_t) (end - p);
+	if (v->flags & SEG_F_ZSTD)
+	{
+		if (v->lineage_len == 0)
+			return SEG_ERR_TRUNCATED;
+		/*
+		 * No zstd frame expands more than an RLE block does (4 bytes for
+		 * 128 kB): a small value cannot make us allocate a huge buffer.
+		 */
+		if (v->raw_len > (uint64_t) v->lineage_len * SEG_ZSTD_MAX_RATIO + SEG_ZSTD_BLOCK)
+			return SEG_ERR_ZSTD_SIZE;
+	}
+	else if (v->lineage_len != v->raw_len)
+		return v->lineage_len < v->raw_len ? SEG_ERR_TRUNCATED : SEG_ERR_TRAILING;
+	return SEG_OK;
+}
+
+/*
+ * Writes the raw key encoding of a parsed value with lineage into 'raw',
+ * which must have room for v->raw_len bytes.  zstd output is bounded by
+ * that declared size, never by what the frame claims.
+ */
+SegStatus
+seg_lineage_raw(const SegView *v, uint8_t *raw)
+{
+	unsigned long long content;
+	size_t		frame;
+	size_t		got;
+
+	if (!(v->flags & SEG_F_ZSTD))
+	{
+		memcpy(raw, v->lineage, v->lineage_len);
+		return SEG_OK;
+	}
+	frame = ZSTD_findFrameCompressedSize(v->lineage, v->lineage_len);
+	if (ZSTD_isError(frame) || frame != v->lineage_len)
+		return SEG_ERR_ZSTD;
+	content = ZSTD_getFrameContentSize(v->lineage, v->lineage_len);
+	if (content == ZSTD_CONTENTSIZE_UNKNOWN || content == ZSTD_CONTENTSIZE_ERROR)
+		return SEG_ERR_ZSTD;
+	if (content != v->raw_len)
+		return SEG_ERR_ZSTD_SIZE;
+	got = ZSTD_decompress(raw, (size_t) v->raw_len, v->lineage, v->lineage_len);
+	if (ZSTD_isError(got))
+		return SEG_ERR_ZSTD;
+	if (got != v->raw_len)
+		return SEG_ERR_ZSTD_SIZE;
+	return SEG_OK;
+}
+
+void
+seg_key_iter_init(SegKeyIter *it, const uint8_t *raw, size_t raw_len, uint64_t count)
+{
+	it->p = raw;
+	it->end = raw + raw_len;
+	it->remaining = count;
+	it->prev = 0;
+	it->started = false;
+}
+
+/* Next key; the caller stops after 'count' keys. */
+SegStatus
+seg_key_next(SegKeyIter *it, int64_t *key)
+{
+	if (it->remaining == 0)
+		return SEG_ERR_KEY_COUNT;
+	if (!it->started)
+	{
+		int64_t		first;
+
+		TRY(seg_get_svarint(&it->p, it->end, &first));
+		it->prev = (uint64_t) first ^ UINT64_C(0x8000000000000000);
+		it->started = true;
+	}
+	else
+	{
+		uint64_t	gap;
+
+		TRY(seg_get_uvarint(&it->p, it->end, &gap));
+		if (gap == 0)
+			return SEG_ERR_KEY_ORDER;
+		if (UINT64_MAX - it->prev < gap)
+			return SEG_ERR_RANGE;
+		it->prev += gap;
+	}
+	it->remaining--;
+	*key = (int64_t) (it->prev ^ UINT64_C(0x8000000000000000));
+	return SEG_OK;
+}
+
+SegStatus
+seg_key_iter_finish(const SegKeyIter *it)
+{
+	if (it->remaining != 0)
+		return SEG_ERR_KEY_COUNT;
+	if (it->p != it->end)
+		return SEG_ERR_TRAILING;
+	return SEG_OK;
+}
+
+SegStatus
+seg_lineage_validate(const uint8_t *raw, size_t raw_len, uint64_t count)
+{
+	SegKeyIter	it;
+	int64_t		key;
+
+	seg_key_iter_init(&it, raw, raw_len, count);
+	while (it.remaining > 0)
+		TRY(seg_key_next(&it, &key));
+	return seg_key_iter_finish(&it);
+}
+
+/* ---------------------------------------------------------------- encoding */
+
+size_t
+seg_raw_keys_bound(uint64_t nkeys)
+{
+	return (size_t) nkeys * 10;
+}
+
+/* Encodes strictly increasing keys; returns the bytes written. */
+size_t
+seg_encode_keys(const int64_t *keys, uint64_t nkeys, uint8_t *out)
+{
+	size_t		n = 0;
+	uint64_t	i;
+
+	if (nkeys == 0)
+		return 0;
+	n += seg_put_svarint(out, keys[0]);
+	for (i = 1; i < nkeys; i++)
+	{
+		uint64_t	gap = (uint64_t) keys[i] - (uint64_t) keys[i - 1];
+
+		if (gap < 0x80)
+			out[n++] = (uint8_t) gap;
+		else
+			n += seg_put_uvarint(out + n, gap);
+	}
+	return n;
+}
+
+size_t
+seg_fixed_bound(const SegView *v)
+{
+	size_t		n = 2 + 10 + 10 + 10 + 10 + 8;
+	uint32_t	i;
+
+	for (i = 0; i < v->nmeasures; i++)
+	{
+		const SegMeasure *m = &v->m[i];
+
+		n += 1 + 10 + 10 + 3 * 19;
+		if (m->kind == SEG_KIND_DECIMAL)
+			n += 3 * 10 + m->dec_len[0] + m->dec_len[1] + m->dec_len[2];
+	}
+	return n + 10;				/* + raw_len varint */
+}
+
+/* Writes everything up to (not including) the lineage section. */
+size_t
+seg_encode_fixed(const SegView *v, uint8_t *out)
+{
+	size_t		n = 0;
+	uint32_t	i;
+	int			k;
+
+	out[n++] = SEG_FORMAT_VERSION;
+	out[n++] = v->flags;
+	n += seg_put_uvarint(out + n, v->count);
+	n += seg_put_uvarint(out + n, v->nmeasures);
+	if (v->count > 0)
+	{
+		n += seg_put_svarint(out + n, v->first_ts);
+		n += seg_put_uvarint(out + n, (uint64_t) v->last_ts - (uint64_t) v->first_ts);
+	}
+	for (k = 0; k < 8; k++)
+		out[n++] = (uint8_t) (v->checksum >> (8 * k));
+	for (i = 0; i < v->nmeasures; i++)
+	{
+		const SegMeasure *m = &v->m[i];
+
+		out[n++] = m->kind;
+		n += seg_put_uvarint(out + n, m->nnull);
+		if (m->kind == SEG_KIND_SCALED)
+			n += seg_put_uvarint(out + n, m->scale);
+		if (v->count - m->nnull == 0)
+			continue;
+		if (m->kind == SEG_KIND_SCALED)
+		{
+			n += seg_put_svarint128(out + n, m->sum);
+			n += seg_put_svarint128(out + n, m->min);
+			n += seg_put_svarint128(out + n, m->max);
+		}
+		else
+		{
+			for (k = 0; k < 3; k++)
+			{
+				n += seg_put_uvarint(out + n, m->dec_len[k]);
+				memcpy(out + n, m->dec[k], m->dec_len[k]);
+				n += m->dec_len[k];
+			}
+		}
+	}
+	return n;
+}
+
+size_t
+seg_lineage_bound(size_t raw_len)
+{
+	size_t		z = ZSTD_compressBound(raw_len);
+
+	return 10 + (z > raw_len ? z : raw_len) + SEG_ZSTD_FRAME_OVERHEAD;
+}
+
+/*
+ * Writes the lineage section (raw_len varint, then zstd frame or raw bytes,
+ * whichever is smaller).  out_cap must be at least seg_lineage_bound().
+ * Returns 0 if zstd fails, which the caller treats as out of memory.
+ */
+size_t
+seg_encode_lineage(const uint8_t *raw, size_t raw_len, uint8_t *out, size_t out_cap, bool *compressed)
+{
+	size_t		n = seg_put_uvarint(out, raw_len);
+
+	*compressed = false;
+	if (raw_len >= SEG_ZSTD_MIN_RAW)
+	{
+		static ZSTD_CCtx *cctx = NULL;
+		size_t		z;
+
+		if (cctx == NULL)
+			cctx = ZSTD_createCCtx();
+		if (cctx == NULL)
+			return 0;
+		z = ZSTD_compressCCtx(cctx, out + n, out_cap - n, raw, raw_len, SEG_ZSTD_LEVEL);
+		if (ZSTD_isError(z))
+			return 0;
+		if (z < raw_len)
+		{
+			*compressed = true;
+			return n + z;
+		}
+	}
+	memcpy(out + n, raw, raw_len);
+	return n + raw_len;
+}
+
+/* ---------------------------------------------------------------- hashing */
+
+/*
+ * Row checksums.  The hash of a row depends only on its key, its time and
+ * its measure values (not on how a segment stores them), so that summing
+ * row hashes mod 2^64 gives a checksum that merges by addition and
+ * retracts by subtraction.  The functions are part of the on-disk format:
+ * changing them needs a new format version.
+ */
+static inline uint64_t
+fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= UINT64_C(0xff51afd7ed558ccd);
+	k ^= k >> 33;
+	k *= UINT64_C(0xc4ceb9fe1a85ec53);
+	k ^= k >> 33;
+	return k;
+}
+
+static inline uint64_t
+mix_word(uint64_t h, uint64_t w)
+{
+	h ^= fmix64(w + UINT64_C(0x9e3779b97f4a7c15));
+	h = (h << 27) | (h >> 37);
+	return h * 5 + UINT64_C(0x52dce729);
+}
+
+uint64_t
+seg_hash_init(int64_t key, int64_t ts)
+{
+	uint64_t	h = UINT64_C(0x736567726f6c6c31);	/* "segroll1" */
+
+	h = mix_word(h, (uint64_t) key);
+	return mix_word(h, (uint64_t) ts);
+}
+
+/* mantissa * 10^-scale; the caller passes the value without trailing zeros */
+uint64_t
+seg_hash_scaled(uint64_t h, seg_int128 mantissa, uint32_t scale)
+{
+	h = mix_word(h, 1);
+	h = mix_word(h, (uint64_t) (seg_uint128) mantissa);
+	h = mix_word(h, (uint64_t) ((seg_uint128) mantissa >> 64));
+	return mix_word(h, scale);
+}
+
+/* a decimal that does not fit 128 bits, in canonical text */
+uint64_t
+seg_hash_text(uint64_t h, const char *s, size_t len)
+{
+	size_t		i;
+
+	h = mix_word(h, 2);
+	h = mix_word(h, len);
+	for (i = 0; i < len; i += 8)
+	{
+		uint64_t	w = 0;
+		size_t		j;
+
+		for (j = 0; j < 8 && i + j < len; j++)
+			w |= (uint64_t) (uint8_t) s[i + j] << (8 * j);
+		h = mix_word(h, w);
+	}
+	return h;
+}
+
+uint64_t
+seg_hash_null(uint64_t h)
+{
+	return mix_word(h, 3);
+}
+
+uint64_t
+seg_hash_finish(uint64_t h)
+{
+	return fmix64(h);
+}

@@ -1,0 +1,176 @@
+/*-------------------------------------------------------------------------
+ *
+ * segment_codec.h
+ *	  On-disk format of a segment value, and its encoder and validating
+ *	  decoder.
+ *
+ * The codec is plain C (no palloc, no ereport) so that the same code runs
+ * inside the backend and under a coverage-guided fuzzer (fuzz/).  Every
+ * decoder function returns a SegStatus; callers in the backend turn a
+ * status into an ereport with the SQLSTATE that fits where the bytes came
+ * from (client input or disk).
+ *
+ * Layout of the bytes after the varlena header (all integers LEB128
+ * varints unless noted; "zz" means zigzag-encoded signed):
+ *
+ *	uint8	version				SEG_FORMAT_VERSION
+ *	uint8	flags				SEG_F_*
+ *	varint	count				number of source rows
+ *	varint	nmeasures			<= SEG_MAX_MEASURES
+ *	if count > 0:
+ *		zz		first_ts		microseconds, as timestamptz
+ *		varint	last_ts - first_ts
+ *	8 bytes	checksum			little-endian, sum mod 2^64 of row hashes
+ *	per measure:
+ *		uint8	kind			SEG_KIND_SCALED or SEG_KIND_DECIMAL
+ *		varint	nnull			NULL inputs, <= count
+ *		SCALED:  varint scale  (<= SEG_MAX_SCALE)
+ *		if count - nnull > 0:
+ *			SCALED:  zz128 sum, zz128 min, zz128 max  (value * 10^scale)
+ *			DECIMAL: three strings (varint length + ASCII) as numeric_out
+ *					 prints them: sum, min, max
+ *	if flags & SEG_F_LINEAGE and count > 0:
+ *		varint	raw_len			bytes of the uncompressed key encoding
+ *		rest					zstd frame (SEG_F_ZSTD) or the raw encoding
+ *
+ * The raw key encoding is zz(first key) followed by count - 1 varint gaps,
+ * each >= 1: keys are strictly increasing, so a key cannot be counted twice.
+ * Varints must be minimal, so that a segment's content has exactly one
+ * uncompressed encoding; equality and hashing rely on that.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGMENT_CODEC_H
+#define SEGMENT_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * 8-byte aligned like PostgreSQL's own int128, so that structs holding them
+ * may live in palloc'd (MAXALIGN) memory.
+ */
+typedef __int128 seg_int128 __attribute__((aligned(8)));
+typedef unsigned __int128 seg_uint128 __attribute__((aligned(8)));
+
+#define SEG_FORMAT_VERSION		1
+
+#define SEG_F_LINEAGE			0x01	/* source keys are stored */
+#define SEG_F_ZSTD				0x02	/* key encoding is zstd-compressed */
+#define SEG_F_MINMAX_STALE		0x04	/* a retraction made min/max/first/last
+										 * bounds, not exact values */
+#define SEG_F_ALL				(SEG_F_LINEAGE | SEG_F_ZSTD | SEG_F_MINMAX_STALE)
+
+#define SEG_KIND_SCALED			0	/* exact integer scaled by 10^scale */
+#define SEG_KIND_DECIMAL		1	/* numeric text; beyond 128 bits, NaN, inf */
+
+#define SEG_MAX_MEASURES		64
+#define SEG_MAX_SCALE			38	/* 10^38 still fits in 128 bits */
+#define SEG_MAX_DECIMAL_LEN		4096
+/* largest decoded buffer we ever allocate: stays below MaxAllocSize */
+#define SEG_MAX_RAW_LEN			((size_t) 0x3FFFFFFF - 1024)
+/* a zstd level that keeps encoding cheap on the aggregate path */
+#define SEG_ZSTD_LEVEL			3
+/* below this many raw lineage bytes zstd's frame overhead wins */
+#define SEG_ZSTD_MIN_RAW		64
+
+typedef enum SegStatus
+{
+	SEG_OK = 0,
+	SEG_ERR_EMPTY,				/* no bytes at all */
+	SEG_ERR_TRUNCATED,			/* value ends inside a field */
+	SEG_ERR_TRAILING,			/* bytes after the last field */
+	SEG_ERR_VERSION,			/* unknown format version */
+	SEG_ERR_FLAGS,				/* unknown or inconsistent flag bits */
+	SEG_ERR_VARINT,				/* overlong or non-minimal varint */
+	SEG_ERR_RANGE,				/* a number out of its allowed range */
+	SEG_ERR_MINMAX,				/* min > max, or first > last */
+	SEG_ERR_KIND,				/* unknown measure kind */
+	SEG_ERR_DECIMAL,			/* malformed decimal text */
+	SEG_ERR_TOO_LARGE,			/* declared size beyond what we allocate */
+	SEG_ERR_LINEAGE_SIZE,		/* declared raw size inconsistent */
+	SEG_ERR_ZSTD,				/* not exactly one valid zstd frame */
+	SEG_ERR_ZSTD_SIZE,			/* frame content size differs from declared */
+	SEG_ERR_KEY_ORDER,			/* keys not strictly increasing */
+	SEG_ERR_KEY_COUNT			/* number of keys differs from count */
+} SegStatus;
+
+typedef struct SegMeasure
+{
+	uint8_t		kind;
+	uint32_t	scale;			/* SCALED only */
+	uint64_t	nnull;
+	/* SCALED, present when count > nnull */
+	seg_int128	sum;
+	seg_int128	min;
+	seg_int128	max;
+	/* DECIMAL, present when count > nnull; not NUL-terminated */
+	const char *dec[3];			/* sum, min, max */
+	uint32_t	dec_len[3];
+} SegMeasure;
+
+/* A parsed segment; pointers refer into the buffer that was parsed. */
+typedef struct SegView
+{
+	uint8_t		version;
+	uint8_t		flags;
+	uint64_t	count;
+	int64_t		first_ts;
+	int64_t		last_ts;
+	uint64_t	checksum;
+	uint32_t	nmeasures;
+	SegMeasure	m[SEG_MAX_MEASURES];
+	size_t		fixed_len;		/* bytes before the lineage section */
+	uint64_t	raw_len;		/* uncompressed key encoding size */
+	const uint8_t *lineage;		/* stored key encoding (maybe zstd) */
+	size_t		lineage_len;
+} SegView;
+
+/* Iterator over a raw (uncompressed) key encoding. */
+typedef struct SegKeyIter
+{
+	const uint8_t *p;
+	const uint8_t *end;
+	uint64_t	remaining;
+	uint64_t	prev;			/* previous key, offset by 2^63 */
+	bool		started;
+} SegKeyIter;
+
+extern const char *seg_status_message(SegStatus status);
+
+/* varints */
+extern size_t seg_put_uvarint(uint8_t *out, uint64_t v);
+extern size_t seg_put_svarint(uint8_t *out, int64_t v);
+extern size_t seg_put_svarint128(uint8_t *out, seg_int128 v);
+extern SegStatus seg_get_uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v);
+extern SegStatus seg_get_svarint(const uint8_t **p, const uint8_t *end, int64_t *v);
+extern SegStatus seg_get_svarint128(const uint8_t **p, const uint8_t *end, seg_int128 *v);
+
+/* decimal text as numeric_out prints it */
+extern bool seg_decimal_valid(const char *s, size_t len);
+
+/* parsing */
+extern SegStatus seg_parse(const uint8_t *data, size_t len, SegView *v);
+extern SegStatus seg_lineage_raw(const SegView *v, uint8_t *raw);
+extern void seg_key_iter_init(SegKeyIter *it, const uint8_t *raw, size_t raw_len, uint64_t count);
+extern SegStatus seg_key_next(SegKeyIter *it, int64_t *key);
+extern SegStatus seg_key_iter_finish(const SegKeyIter *it);
+extern SegStatus seg_lineage_validate(const uint8_t *raw, size_t raw_len, uint64_t count);
+
+/* encoding */
+extern size_t seg_raw_keys_bound(uint64_t nkeys);
+extern size_t seg_encode_keys(const int64_t *keys, uint64_t nkeys, uint8_t *out);
+extern size_t seg_fixed_bound(const SegView *v);
+extern size_t seg_encode_fixed(const SegView *v, uint8_t *out);
+extern size_t seg_encode_lineage(const uint8_t *raw, size_t raw_len, uint8_t *out, size_t out_cap, bool *compressed);
+extern size_t seg_lineage_bound(size_t raw_len);
+
+/* checksums of rows */
+extern uint64_t seg_hash_init(int64_t key, int64_t ts);
+extern uint64_t seg_hash_scaled(uint64_t h, seg_int128 mantissa, uint32_t scale);
+extern uint64_t seg_hash_text(uint64_t h, const char *s, size_t len);
+extern uint64_t seg_hash_null(uint64_t h);
+extern uint64_t seg_hash_finish(uint64_t h);
+
+#endif							/* SEGMENT_CODEC_H */

@@ -1,0 +1,118 @@
+/*-------------------------------------------------------------------------
+ *
+ * segroll.h
+ *	  Declarations shared by segroll's C files, grouped by the file that
+ *	  defines them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SEGROLL_H
+#define SEGROLL_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/numeric.h"
+
+#include "segment_codec.h"
+
+#ifndef HAVE_INT128
+#error "segroll needs a compiler with 128-bit integers"
+#endif
+
+/* A segment as stored: a varlena whose payload is the codec format. */
+typedef struct varlena Segment;
+
+#define DatumGetSegmentPP(X)		((Segment *) PG_DETOAST_DATUM_PACKED(X))
+#define PG_GETARG_SEGMENT_PP(n)		DatumGetSegmentPP(PG_GETARG_DATUM(n))
+#define SEGMENT_DATA(s)				((const uint8_t *) VARDATA_ANY(s))
+#define SEGMENT_LEN(s)				((size_t) VARSIZE_ANY_EXHDR(s))
+
+/* Where bytes being decoded came from; decides the SQLSTATE of errors. */
+typedef enum SegSource
+{
+	SEG_SOURCE_DISK,			/* a stored value: corruption, XX001 */
+	SEG_SOURCE_BINARY,			/* binary input: 22P03 */
+	SEG_SOURCE_TEXT				/* text input: 22P02 */
+} SegSource;
+
+/* One measure of an in-memory segment. */
+typedef struct SegMeasureState
+{
+	uint8		kind;			/* SEG_KIND_SCALED or SEG_KIND_DECIMAL */
+	uint32		scale;			/* SCALED: values are mantissa * 10^-scale */
+	uint64		nnull;
+	uint64		nonnull;
+	int128		sum;			/* SCALED */
+	int128		min;
+	int128		max;
+	Numeric		nsum;			/* DECIMAL */
+	Numeric		nmin;
+	Numeric		nmax;
+} SegMeasureState;
+
+/*
+ * A segment being built or combined, in memory.  Keys are appended
+ * unsorted and sorted once when the state is encoded (or combined), where
+ * a key seen twice is reported as a double count.
+ */
+typedef struct SegState
+{
+	MemoryContext mcxt;			/* everything below lives here */
+	bool		lineage;
+	bool		minmax_stale;
+	int			nmeasures;		/* -1 until the first row or segment */
+	uint64		count;
+	int64		first_ts;
+	int64		last_ts;
+	uint64		checksum;
+	SegMeasureState *m;
+	int64	   *keys;
+	uint64		nkeys;
+	uint64		keys_cap;
+	bool		keys_sorted;
+} SegState;
+
+/* A measure value of one input row, converted once. */
+typedef struct SegValue
+{
+	bool		isnull;
+	bool		scaled;			/* else 'num' holds it */
+	int128		mantissa;
+	uint32		scale;
+	Numeric		num;
+} SegValue;
+
+/* segment.c */
+extern void segment_parse_or_error(const uint8_t *data, size_t len, SegView *v, SegSource src);
+extern void segment_view(Segment *seg, SegView *v);
+extern uint8_t *segment_raw_lineage(const SegView *v, SegSource src);
+extern void segment_report(SegStatus st, SegSource src);
+
+/* segment_agg.c */
+extern SegValue *segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues);
+extern void segroll_key_time_args(FunctionCallInfo fcinfo, int first, int64 *key, int64 *ts);
+
+/* segment_numeric.c */
+extern bool segnum_from_numeric(Numeric num, int128 *mantissa, uint32 *scale);
+extern Numeric segnum_to_numeric(int128 mantissa, uint32 scale);
+extern char *segnum_scaled_text(int128 mantissa, uint32 scale);
+extern bool segnum_parse_scaled(const char *s, size_t len, uint32 scale, int128 *mantissa);
+extern bool segnum_rescale(int128 *mantissa, uint32 from, uint32 to);
+extern Numeric segnum_decimal_to_numeric(const char *s, size_t len);
+extern char *segnum_numeric_text(Numeric num);
+extern void segnum_value_from_datum(Datum d, Oid type, SegValue *out);
+extern uint64 segnum_hash_value(uint64 h, const SegValue *val);
+extern void segnum_check_measure_type(Oid type, int position);
+
+/* segment_state.c */
+extern SegState *segstate_create(MemoryContext mcxt, bool lineage);
+extern void segstate_add_row(SegState *st, int64 key, int64 ts, int nvalues, const SegValue *values);
+extern void segstate_add_segment(SegState *st, Segment *seg);
+extern void segstate_combine(SegState *dst, SegState *src);
+extern void segstate_subtract(SegState *st, Segment *seg);
+extern Segment *segstate_encode(SegState *st);
+extern SegState *segstate_from_segment(MemoryContext mcxt, Segment *seg, SegSource src);
+extern uint64 segstate_row_hash(int64 key, int64 ts, int nvalues, const SegValue *values);
+
+#endif							/* SEGROLL_H */
