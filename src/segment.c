@@ -104,7 +104,20 @@ validate_input(const uint8_t *data, size_t len, SegSource src)
 {
 	SegView    *v = palloc(sizeof(SegView));
 
+	uint32		i;
+
 	segment_parse_or_error(data, len, v, src);
+	/* the codec cannot compare decimals; numeric can */
+	for (i = 0; i < v->nmeasures; i++)
+	{
+		SegMeasure *m = &v->m[i];
+
+		if (m->kind == SEG_KIND_DECIMAL && v->count > m->nnull &&
+			DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+											  NumericGetDatum(segnum_decimal_to_numeric(m->dec[1], m->dec_len[1])),
+											  NumericGetDatum(segnum_decimal_to_numeric(m->dec[2], m->dec_len[2])))) > 0)
+			segment_report(SEG_ERR_MINMAX, src);
+	}
 	if ((v->flags & SEG_F_LINEAGE) && v->count > 0)
 		pfree(segment_raw_lineage(v, src));
 	pfree(v);
@@ -440,7 +453,7 @@ parse_time(TextParser *tp)
 	initStringInfo(&canon);
 	append_time(&canon, result);
 	if (canon.len != (int) len + 2 || strncmp(canon.data + 1, s, len) != 0)
-		text_error(tp, psprintf("Time \"%s\" is not in canonical form (\"%s\").", copy, canon.data));
+		text_error(tp, psprintf("Time \"%s\" is not in canonical form (%s).", copy, canon.data));
 	pfree(canon.data);
 	pfree(copy);
 	return result;
@@ -677,7 +690,9 @@ segment_in(PG_FUNCTION_ARGS)
 		if (v->count > SEG_MAX_RAW_LEN)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("segment lineage too large")));
+					 errmsg("segment lineage too large"),
+					 errdetail("A segment with lineage holds at most %zu keys.",
+							   (size_t) SEG_MAX_RAW_LEN)));
 		if (v->count > 0)
 			parse_keys(&tp, v->count, &raw);
 		else
