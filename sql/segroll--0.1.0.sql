@@ -124,13 +124,13 @@ DEFAULT FOR TYPE @extschema@.segment USING hash AS
  * Building segments from raw rows.  Measures are positional (1-based) and
  * may be smallint, integer, bigint or numeric; sums are exact.
  */
-CREATE FUNCTION @extschema@.segment_build_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any")
+CREATE FUNCTION @extschema@.segment_build_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any")
 RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_build_transfn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.segment_build_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz)
 RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_build_transfn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION @extschema@.segment_build_nolineage_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any")
+CREATE FUNCTION @extschema@.segment_build_nolineage_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any")
 RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_build_nolineage_transfn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.segment_build_nolineage_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz)
@@ -152,7 +152,7 @@ CREATE FUNCTION @extschema@.segment_state_final(pg_catalog.internal)
 RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_state_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-CREATE AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") (
+CREATE AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any") (
 	SFUNC = @extschema@.segment_build_transfn,
 	STYPE = pg_catalog.internal,
 	FINALFUNC = @extschema@.segment_state_final,
@@ -170,7 +170,7 @@ CREATE AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz
 	DESERIALFUNC = @extschema@.segment_state_deserialize,
 	PARALLEL = SAFE
 );
-CREATE AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") (
+CREATE AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any") (
 	SFUNC = @extschema@.segment_build_nolineage_transfn,
 	STYPE = pg_catalog.internal,
 	FINALFUNC = @extschema@.segment_state_final,
@@ -198,11 +198,11 @@ CREATE AGGREGATE @extschema@.merge(@extschema@.segment) (
 	PARALLEL = SAFE
 );
 
-COMMENT ON AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") IS
+COMMENT ON AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any") IS
 	'builds a segment with lineage from rows (key, time, measures...)';
 COMMENT ON AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz) IS
 	'builds a count-only segment with lineage from rows (key, time)';
-COMMENT ON AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") IS
+COMMENT ON AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any") IS
 	'builds a segment without lineage from rows (key, time, measures...)';
 COMMENT ON AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz) IS
 	'builds a count-only segment without lineage from rows (key, time)';
@@ -222,24 +222,24 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.subtract(@extschema@.segment, @extschema@.segment) IS
 	'removes the rows of the second segment from the first';
 
-CREATE FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any")
+CREATE FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any")
 RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_retract'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz)
 RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_retract'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") IS
+COMMENT ON FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any") IS
 	'removes one row''s contribution (key, time, measures...) from a segment';
 COMMENT ON FUNCTION @extschema@.retract(@extschema@.segment, pg_catalog.int8, pg_catalog.timestamptz) IS
 	'removes one row''s contribution (key, time) from a count-only segment';
 
-CREATE FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any")
+CREATE FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any")
 RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_row_checksum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz)
 RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_row_checksum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC "any") IS
+COMMENT ON FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any") IS
 	'the contribution of one row to a segment''s checksum';
 COMMENT ON FUNCTION @extschema@.row_checksum(pg_catalog.int8, pg_catalog.timestamptz) IS
 	'the contribution of one count-only row to a segment''s checksum';

@@ -1,0 +1,55 @@
+-- Catalog facts about the installed extension: where objects live, how they
+-- are declared, who may run them.
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION segroll;
+
+SELECT plan(16);
+
+SELECT has_schema('segroll');
+SELECT has_type('segroll', 'segment', 'type segroll.segment exists');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segroll'), '0.1.0', 'version 0.1.0');
+SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'segroll'), false, 'not relocatable');
+
+-- every member object lives in schema segroll
+SELECT is((SELECT count(*)::int FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+           WHERE d.refclassid = 'pg_extension'::regclass
+             AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'segroll')
+             AND d.deptype = 'e' AND p.pronamespace <> 'segroll'::regnamespace), 0,
+          'every function is in schema segroll');
+SELECT is((SELECT count(*)::int FROM pg_operator WHERE oprleft = 'segroll.segment'::regtype
+             AND oprnamespace <> 'segroll'::regnamespace), 0, 'every operator is in schema segroll');
+SELECT is((SELECT count(*)::int FROM pg_depend d JOIN pg_type t ON d.classid = 'pg_type'::regclass AND d.objid = t.oid
+           WHERE d.refclassid = 'pg_extension'::regclass
+             AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'segroll')
+             AND d.deptype = 'e' AND t.typnamespace <> 'segroll'::regnamespace), 0,
+          'every type is in schema segroll');
+
+-- declarations on purpose
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND prosecdef), 0,
+          'no SECURITY DEFINER function');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND provolatile <> 'i'), 0,
+          'every function is IMMUTABLE');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND proparallel <> 's'), 0,
+          'every function is PARALLEL SAFE');
+SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+           WHERE p.pronamespace = 'segroll'::regnamespace AND p.proname NOT LIKE 'segment\_%'
+             AND obj_description(p.oid, 'pg_proc') IS NULL), NULL,
+          'every user-facing function and aggregate has a comment');
+SELECT is((SELECT count(*)::int FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
+           WHERE p.pronamespace = 'segroll'::regnamespace
+             AND (a.aggcombinefn = 0 OR a.aggserialfn = 0 OR a.aggdeserialfn = 0)), 0,
+          'every aggregate has combine, serialize and deserialize functions');
+
+-- the type: external storage, no casts from anything
+SELECT is((SELECT typstorage::text FROM pg_type WHERE oid = 'segroll.segment'::regtype), 'e', 'STORAGE external');
+SELECT is((SELECT count(*)::int FROM pg_cast WHERE casttarget = 'segroll.segment'::regtype), 0,
+          'no cast creates a segment');
+
+-- what every role may run: the whole 0.1.0 surface is value functions
+CREATE ROLE segroll_tap_nobody NOLOGIN;
+SELECT ok(has_function_privilege('segroll_tap_nobody', 'segroll.sum(segroll.segment, integer)', 'EXECUTE'),
+          'accessors are executable by any role');
+SELECT throws_ok($$SELECT '\x01'::bytea::segroll.segment$$, '42846', NULL, 'bytea cannot be cast to segment');
+
+SELECT * FROM finish();
+DROP ROLE segroll_tap_nobody;
