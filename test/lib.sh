@@ -116,6 +116,7 @@ segroll_install_packages() {
 		echo "segroll: apt-get install failed" >&2
 		return 1
 	fi
+	rm -f /tmp/segroll-apt.log
 	mapfile -t missing < <(segroll_missing_packages)
 	if [ "${#missing[@]}" -gt 0 ]; then
 		echo "segroll: still missing after apt-get install: ${missing[*]}" >&2

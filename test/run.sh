@@ -56,6 +56,7 @@ FAILED=0
 PROBLEMS=()      # parts that could not run
 SUMMARY=()       # one line per part
 W=""
+FINISHED=""
 
 # ---------------------------------------------------------------- helpers
 
@@ -172,7 +173,8 @@ cleanup() {
 			rm -rf "$W"
 		else
 			rm -f "$W/runner.pid"
-			echo "work directory kept: $W"
+			# finish() already said so, before the closing line
+			[ -n "$FINISHED" ] || echo "work directory kept: $W"
 		fi
 	fi
 	exit "$rc"
@@ -415,6 +417,34 @@ part_fuzz() {
 	record fuzz "$ok" "$bad"
 }
 
+# copy_tree FROM TO: the files git would commit (tracked, or untracked and
+# not ignored) as they are in the work tree; without git, everything but
+# .git and build output.
+copy_tree() {
+	local from="$1" to="$2" list
+	list="$W/files.list"
+	if command -v git >/dev/null 2>&1 &&
+		git -C "$from" ls-files -z -co --exclude-standard >"$list.all" 2>/dev/null; then
+		# files deleted in the work tree are still listed by ls-files -c
+		(cd "$from" && while IFS= read -r -d '' f; do
+			[ -e "$f" ] && printf '%s\0' "$f"
+		done <"$list.all") >"$list"
+		# a file that vanishes meanwhile (a fuzzer pruning its corpus) is no error
+		tar -C "$from" --ignore-failed-read --warning=no-failed-read \
+			--warning=no-file-changed --warning=no-file-removed \
+			--null -T "$list" -cf - | tar -C "$to" -xf -
+		# tar exits 1 for "file changed as we read it": still a usable copy
+		local st=("${PIPESTATUS[@]}")
+		[ "${st[0]}" -le 1 ] && [ "${st[1]}" -eq 0 ]
+	else
+		tar -C "$from" --exclude=./.git --exclude='*.o' --exclude='*.so' \
+			--exclude='*.bc' --exclude=./results --exclude=./tmp_check \
+			--exclude=./log --exclude=./regression.diffs \
+			--exclude=./regression.out --exclude=./fuzz/build \
+			--exclude=./bench/out -cf - . | tar -C "$to" -xf -
+	fi
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
@@ -438,10 +468,11 @@ main() {
 
 	# Build in a copy, so the tree stays clean and postgres can own it.
 	mkdir "$W/src" "$W/tmp"
-	tar -C "$ROOT" --exclude=./.git --exclude='*.o' --exclude='*.so' \
-		--exclude='*.bc' --exclude=./results --exclude=./tmp_check \
-		--exclude=./log --exclude=./regression.diffs --exclude=./regression.out \
-		-cf - . | tar -C "$W/src" -xf -
+	if ! copy_tree "$ROOT" "$W/src"; then
+		record copy 0 1 "could not copy $ROOT"
+		PROBLEMS+=("copy of the tree failed")
+		finish "$start"
+	fi
 	cat >"$W/print.mk" <<'MAKE'
 print-%:
 	@echo $($*)
@@ -477,11 +508,16 @@ finish() {
 	if [ "$((PASSED + FAILED))" -eq 0 ]; then
 		echo "  problem: no test ran"
 	fi
-	echo "$PASSED passed, $FAILED failed"
+	local status=0
 	if [ "$FAILED" -gt 0 ] || [ "${#PROBLEMS[@]}" -gt 0 ] || [ "$((PASSED + FAILED))" -eq 0 ]; then
-		exit 1
+		status=1
 	fi
-	exit 0
+	if [ "$status" -ne 0 ] || [ "${SEGROLL_KEEP_TMP:-0}" = 1 ]; then
+		echo "work directory kept: $W"
+	fi
+	FINISHED=1
+	echo "$PASSED passed, $FAILED failed"
+	exit "$status"
 }
 
 main "$@"
