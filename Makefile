@@ -10,11 +10,12 @@ OBJS = \
 	src/segment.o \
 	src/segment_state.o \
 	src/segment_agg.o \
-	src/segment_ops.o
+	src/segment_ops.o \
+	src/capture.o
 
 DATA = $(wildcard sql/segroll--*.sql)
 
-REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy
+REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup
 REGRESS_OPTS = --load-extension=segroll
 
 PG_CPPFLAGS = -I$(srcdir)/src

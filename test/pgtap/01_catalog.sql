@@ -3,11 +3,11 @@
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segroll;
 
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT has_schema('segroll');
 SELECT has_type('segroll', 'segment', 'type segroll.segment exists');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segroll'), '0.1.0', 'version 0.1.0');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segroll'), '0.2.0', 'version 0.2.0');
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'segroll'), false, 'not relocatable');
 
 -- every member object lives in schema segroll
@@ -27,12 +27,22 @@ SELECT is((SELECT count(*)::int FROM pg_depend d JOIN pg_type t ON d.classid = '
 -- declarations on purpose
 SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND prosecdef), 0,
           'no SECURITY DEFINER function');
-SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND provolatile <> 'i'), 0,
-          'every function is IMMUTABLE');
-SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND proparallel <> 's'), 0,
-          'every function is PARALLEL SAFE');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND provolatile <> 'i'
+             AND (prorettype = 'segroll.segment'::regtype OR 'segroll.segment'::regtype = ANY (proargtypes))), 0,
+          'every function of the segment type is IMMUTABLE');
+SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND proparallel <> 's'
+             AND (prorettype = 'segroll.segment'::regtype OR 'segroll.segment'::regtype = ANY (proargtypes))), 0,
+          'every function of the segment type is PARALLEL SAFE');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
-           WHERE p.pronamespace = 'segroll'::regnamespace AND p.proname NOT LIKE 'segment\_%'
+           WHERE p.pronamespace = 'segroll'::regnamespace AND p.prokind = 'f' AND p.provolatile <> 'i'
+             AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%')
+             AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'plpgsql')), NULL,
+          'every PL/pgSQL function pins its search_path');
+SELECT bag_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'segroll'$$,
+              ARRAY['segroll.source', 'segroll.segmentation', 'segroll.progress'],
+              'definitions and progress are dumped by pg_dump');
+SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+           WHERE p.pronamespace = 'segroll'::regnamespace AND p.proname NOT LIKE 'segment\_%' AND p.proname NOT LIKE '\_%'
              AND obj_description(p.oid, 'pg_proc') IS NULL), NULL,
           'every user-facing function and aggregate has a comment');
 SELECT is((SELECT count(*)::int FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid
