@@ -432,6 +432,15 @@ seg_lineage_raw(const SegView *v, uint8_t *raw)
 		memcpy(raw, v->lineage, v->lineage_len);
 		return SEG_OK;
 	}
+	/*
+	 * Only a standard frame, as seg_encode_lineage writes: libzstd would
+	 * also take skippable frames and (built with legacy support, as Debian's
+	 * is) pre-1.0 v0.5-v0.7 frames, whose old decoders we do not want to
+	 * expose to stored bytes.
+	 */
+	if (v->lineage_len < 4 || v->lineage[0] != 0x28 || v->lineage[1] != 0xB5 ||
+		v->lineage[2] != 0x2F || v->lineage[3] != 0xFD)
+		return SEG_ERR_ZSTD;
 	frame = ZSTD_findFrameCompressedSize(v->lineage, v->lineage_len);
 	if (ZSTD_isError(frame) || frame != v->lineage_len)
 		return SEG_ERR_ZSTD;
