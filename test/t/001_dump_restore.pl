@@ -54,5 +54,30 @@ is($node->safe_psql('dst_custom', q{
 	SELECT segroll.sum(segroll.merge(s), 1) = (SELECT sum((g * 1.25)::numeric(12,2)) FROM generate_series(1, 50000) g)
 	FROM "has space".cells WHERE k < 50}), 't', 'restored cells merge to the exact total');
 
+# a segmentation: definitions, progress, capture and cells survive, and
+# roll-up continues where it stopped
+$node->safe_psql('src', q{
+	CREATE TABLE public.sales (txn_id bigint PRIMARY KEY, sold_at timestamptz NOT NULL, org_id int, amount numeric(12,2));
+	INSERT INTO public.sales SELECT g, '2026-11-01 00:00+09'::timestamptz + g * interval '5 minutes', g % 4, g / 10.0
+	FROM generate_series(1, 3000) g;
+	SELECT segroll.create_segmentation('sales_daily', 'public.sales', 'txn_id', 'sold_at', 'day', 'Asia/Seoul',
+	                                   '{org_id}', '{amount}');
+	INSERT INTO public.sales VALUES (5001, '2026-11-02 10:00+09', 1, 9.99);	-- pending at dump time
+});
+my $oracle = q{
+	WITH fresh AS (SELECT org_id, date_trunc('day', sold_at, 'Asia/Seoul') AS period,
+	                      segroll.segment_agg(txn_id, sold_at, amount) AS seg FROM public.sales GROUP BY 1, 2)
+	SELECT count(*) FROM ((SELECT * FROM fresh EXCEPT ALL SELECT org_id, period, seg FROM segroll_data.sales_daily)
+	                      UNION ALL (SELECT org_id, period, seg FROM segroll_data.sales_daily EXCEPT ALL SELECT * FROM fresh)) d};
+command_ok([ 'pg_dump', '-Fc', '-h', $host, '-p', $port, '-f', "$tempdir/seg.dump", 'src' ], 'pg_dump with a segmentation');
+$node->safe_psql('postgres', 'CREATE DATABASE dst_seg');
+command_ok([ 'pg_restore', '-h', $host, '-p', $port, '-d', 'dst_seg', "$tempdir/seg.dump" ], 'pg_restore with a segmentation');
+is($node->safe_psql('dst_seg', q{SELECT pending_changes FROM segroll.status WHERE name = 'sales_daily'}), '1',
+	'progress restored: the pending change is still pending');
+is($node->safe_psql('dst_seg', q{SELECT segroll.rollup('sales_daily')}), '1', 'roll-up resumes after restore');
+$node->safe_psql('dst_seg', q{UPDATE public.sales SET amount = 0 WHERE txn_id = 7; DELETE FROM public.sales WHERE txn_id = 8;});
+is($node->safe_psql('dst_seg', q{SELECT segroll.rollup('sales_daily')}), '3', 'capture triggers restored');
+is($node->safe_psql('dst_seg', $oracle), '0', 'restored cells equal a from-scratch GROUP BY');
+
 $node->stop;
 done_testing();
