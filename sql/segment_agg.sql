@@ -139,6 +139,7 @@ SELECT segroll.segment_agg(id, ts) FROM (VALUES (NULL::bigint, now())) v(id, ts)
 SELECT segroll.segment_agg(id, ts) FROM (VALUES (1::bigint, NULL::timestamptz)) v(id, ts);
 SELECT segroll.segment_agg(1, now(), 1.5::float8);
 SELECT segroll.segment_agg(1, now(), 'x'::text);
+SELECT segroll.segment_agg(1, now(), NULL);
 SELECT segroll.segment_agg(1, now(), VARIADIC ARRAY[1.0, 2.0]);
 SELECT segroll.sum(segroll.segment_agg(1, now(), 1), 0);
 SELECT segroll.sum(segroll.segment_agg(1, now(), 1), 2);

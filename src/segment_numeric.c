@@ -290,6 +290,11 @@ segnum_check_measure_type(Oid type, int position)
 {
 	Oid			base = getBaseType(type);
 
+	if (base == UNKNOWNOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDETERMINATE_DATATYPE),
+				 errmsg("segment measure %d has no type", position),
+				 errhint("Cast a literal or NULL measure, for example 5::numeric or NULL::integer.")));
 	if (base != INT2OID && base != INT4OID && base != INT8OID && base != NUMERICOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
