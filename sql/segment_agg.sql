@@ -144,3 +144,11 @@ SELECT segroll.segment_agg(1, now(), VARIADIC ARRAY[1.0, 2.0]);
 SELECT segroll.sum(segroll.segment_agg(1, now(), 1), 0);
 SELECT segroll.sum(segroll.segment_agg(1, now(), 1), 2);
 SELECT segroll.keys(segroll.segment_agg_nolineage(1, now(), 1));
+
+-- accessors build numerics directly: same text, value and wire form as numeric_in
+SELECT v::text AS value, (s::text = v::text AND s = v AND numeric_send(s) = numeric_send(v)) AS identical
+FROM (SELECT v, (SELECT segroll.sum(segroll.segment_agg(1, '2026-01-01', w), 1) FROM (SELECT v AS w) q) AS s
+      FROM (VALUES (0::numeric), (1), (-1), (0.5), (-0.05), (12345.6789), (10000), (0.0001), (99999999.99),
+                   (-123456789012345678.123456789), (1.000), (100.00), (0.00), (-0.10), (9999), (10000.0000),
+                   (1e20), (123456789012345678901234567890.12345678), (0.000000000000000000000000000000000001),
+                   (-1e37), (1e-30), (123.4500)) t(v)) x;
