@@ -31,7 +31,7 @@
  *					 prints them: sum, min, max
  *	if flags & SEG_F_LINEAGE and count > 0:
  *		varint	raw_len			bytes of the uncompressed key encoding
- *		rest					zstd frame (SEG_F_ZSTD) or the raw encoding
+ *		rest					one standard zstd frame (SEG_F_ZSTD), or the raw encoding
  *
  * The raw key encoding is zz(first key) followed by count - 1 varint gaps,
  * each >= 1: keys are strictly increasing, so a key cannot be counted twice.

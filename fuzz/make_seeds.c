@@ -1,0 +1,312 @@
+/*-------------------------------------------------------------------------
+ *
+ * make_seeds.c
+ *	  Writes a seed corpus of valid segment values for the fuzzer.
+ *
+ *	  make_seeds OUTDIR
+ *
+ * Every seed is encoded with the codec's own encoder, the way
+ * segstate_encode() does it (seg_encode_fixed, then seg_encode_keys and
+ * seg_encode_lineage, setting SEG_F_ZSTD when the lineage got compressed),
+ * and is checked to decode completely before it is written.  A file holds
+ * the payload after the varlena header, as the fuzz target expects.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "segment_codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *outdir;
+static int	nseeds;
+
+static void
+die(const char *what, const char *name)
+{
+	fprintf(stderr, "make_seeds: %s: %s\n", name, what);
+	exit(1);
+}
+
+/* the decode path of the fuzz target, reduced to "does it decode?" */
+static void
+check_decodes(const uint8_t *buf, size_t n, const char *name)
+{
+	SegView    *v = malloc(sizeof(SegView));
+	SegStatus	st;
+
+	if (v == NULL)
+		die("out of memory", name);
+	st = seg_parse(buf, n, v);
+	if (st != SEG_OK)
+		die(seg_status_message(st), name);
+	if ((v->flags & SEG_F_LINEAGE) && v->count > 0)
+	{
+		uint8_t    *raw = malloc((size_t) v->raw_len);
+
+		if (raw == NULL)
+			die("out of memory", name);
+		st = seg_lineage_raw(v, raw);
+		if (st == SEG_OK)
+			st = seg_lineage_validate(raw, (size_t) v->raw_len, v->count);
+		if (st != SEG_OK)
+			die(seg_status_message(st), name);
+		free(raw);
+	}
+	free(v);
+}
+
+/*
+ * Encodes v (flags without SEG_F_ZSTD) and keys (strictly increasing,
+ * v->count of them if v has SEG_F_LINEAGE) and writes OUTDIR/seed-NN-name.
+ * want_zstd: 1 = the lineage must end up compressed, 0 = must not, -1 = any.
+ */
+static void
+emit(const char *name, SegView *v, const int64_t *keys, int want_zstd)
+{
+	int			lineage = (v->flags & SEG_F_LINEAGE) && v->count > 0;
+	uint8_t    *raw = NULL;
+	size_t		raw_len = 0;
+	size_t		cap,
+				n;
+	uint8_t    *out;
+	char		path[4096];
+	FILE	   *f;
+
+	if (lineage)
+	{
+		raw = malloc(seg_raw_keys_bound(v->count));
+		if (raw == NULL)
+			die("out of memory", name);
+		raw_len = seg_encode_keys(keys, v->count, raw);
+	}
+	cap = seg_fixed_bound(v) + (lineage ? seg_lineage_bound(raw_len) : 0);
+	out = malloc(cap);
+	if (out == NULL)
+		die("out of memory", name);
+	n = seg_encode_fixed(v, out);
+	if (lineage)
+	{
+		bool		compressed;
+		size_t		ln = seg_encode_lineage(raw, raw_len, out + n, cap - n, &compressed);
+
+		if (ln == 0)
+			die("zstd failed", name);
+		if (compressed)
+			out[1] |= SEG_F_ZSTD;
+		if (want_zstd >= 0 && compressed != (want_zstd == 1))
+			die(compressed ? "lineage unexpectedly compressed" : "lineage not compressed", name);
+		n += ln;
+	}
+	check_decodes(out, n, name);
+
+	snprintf(path, sizeof(path), "%s/seed-%02d-%s", outdir, ++nseeds, name);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(out, 1, n, f) != n || fclose(f) != 0)
+		die("cannot write", path);
+	free(out);
+	free(raw);
+}
+
+static void
+scaled(SegMeasure *m, uint64_t nnull, uint32_t scale,
+	   seg_int128 sum, seg_int128 min, seg_int128 max)
+{
+	memset(m, 0, sizeof(*m));
+	m->kind = SEG_KIND_SCALED;
+	m->nnull = nnull;
+	m->scale = scale;
+	m->sum = sum;
+	m->min = min;
+	m->max = max;
+}
+
+static void
+decimal(SegMeasure *m, uint64_t nnull, const char *sum, const char *min, const char *max)
+{
+	memset(m, 0, sizeof(*m));
+	m->kind = SEG_KIND_DECIMAL;
+	m->nnull = nnull;
+	m->dec[0] = sum;
+	m->dec[1] = min;
+	m->dec[2] = max;
+	m->dec_len[0] = (uint32_t) strlen(sum);
+	m->dec_len[1] = (uint32_t) strlen(min);
+	m->dec_len[2] = (uint32_t) strlen(max);
+}
+
+/* a checksum as the aggregate would compute it for keys at time ts */
+static uint64_t
+checksum(const int64_t *keys, uint64_t n, int64_t ts)
+{
+	uint64_t	sum = 0,
+				i;
+
+	for (i = 0; i < n; i++)
+		sum += seg_hash_finish(seg_hash_scaled(seg_hash_init(keys[i], ts), keys[i], 0));
+	return sum;
+}
+
+static SegView *
+new_view(uint8_t flags, uint64_t count, int64_t first, int64_t last)
+{
+	SegView    *v = calloc(1, sizeof(SegView));
+
+	if (v == NULL)
+		die("out of memory", "view");
+	v->version = SEG_FORMAT_VERSION;
+	v->flags = flags;
+	v->count = count;
+	v->first_ts = first;
+	v->last_ts = last;
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	static int64_t keys[5000];
+	SegView    *v;
+	int			i;
+	const seg_int128 i128max = (seg_int128) (~(unsigned __int128) 0 >> 1);
+	const seg_int128 i128min = -i128max - 1;
+	const int64_t ts0 = INT64_C(794188800000000);	/* 2025-03-01, PG epoch */
+
+	if (argc != 2)
+	{
+		fprintf(stderr, "usage: make_seeds OUTDIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+
+	/* empty segment, no measures */
+	v = new_view(0, 0, 0, 0);
+	emit("empty", v, NULL, -1);
+	free(v);
+
+	/* empty segment that tracks lineage, one all-NULL-free measure */
+	v = new_view(SEG_F_LINEAGE, 0, 0, 0);
+	v->nmeasures = 1;
+	scaled(&v->m[0], 0, 2, 0, 0, 0);
+	emit("empty-lineage", v, NULL, -1);
+	free(v);
+
+	/* three rows, one scaled measure, no lineage */
+	for (i = 0; i < 3; i++)
+		keys[i] = 10 + i;
+	v = new_view(0, 3, ts0, ts0 + 3600000000LL);
+	v->checksum = checksum(keys, 3, ts0);
+	v->nmeasures = 1;
+	scaled(&v->m[0], 0, 2, 4650, 1050, 2500);
+	emit("scaled", v, NULL, -1);
+	free(v);
+
+	/* five rows with lineage (raw < 64 bytes: stored uncompressed) */
+	{
+		int64_t		k5[5] = {-7, -1, 0, 42, 100000};
+
+		v = new_view(SEG_F_LINEAGE, 5, ts0, ts0 + 5);
+		v->checksum = checksum(k5, 5, ts0);
+		v->nmeasures = 2;
+		scaled(&v->m[0], 1, 0, 10, 1, 5);
+		scaled(&v->m[1], 5, 3, 0, 0, 0);
+		emit("lineage-small", v, k5, 0);
+		free(v);
+	}
+
+	/* 200 consecutive keys: 200 raw bytes, zstd-compressed */
+	for (i = 0; i < 200; i++)
+		keys[i] = 1000 + i;
+	v = new_view(SEG_F_LINEAGE, 200, ts0, ts0 + 86400000000LL);
+	v->checksum = checksum(keys, 200, ts0);
+	v->nmeasures = 1;
+	scaled(&v->m[0], 0, 1, 200 * 15, -5, 35);
+	emit("lineage-zstd", v, keys, 1);
+	free(v);
+
+	/* 5000 keys with a repeating gap pattern: compressed, several sizes */
+	for (i = 0; i < 5000; i++)
+		keys[i] = (int64_t) i * 3 + (i % 7) * 200;
+	for (i = 1; i < 5000; i++)
+		if (keys[i] <= keys[i - 1])
+			keys[i] = keys[i - 1] + 1;
+	v = new_view(SEG_F_LINEAGE, 5000, ts0, ts0 + 1);
+	v->checksum = checksum(keys, 5000, ts0);
+	v->nmeasures = 1;
+	scaled(&v->m[0], 4000, 0, 1000, 0, 1);
+	emit("lineage-zstd-5000", v, keys, 1);
+	free(v);
+
+	/* 20 keys with pseudo-random big gaps: >= 64 raw bytes, incompressible */
+	{
+		uint64_t	x = UINT64_C(0x9e3779b97f4a7c15);
+
+		keys[0] = INT64_MIN + 5;
+		for (i = 1; i < 20; i++)
+		{
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			keys[i] = keys[i - 1] + (int64_t) (x >> 8) + 1;
+		}
+		v = new_view(SEG_F_LINEAGE, 20, ts0, ts0);
+		v->checksum = checksum(keys, 20, ts0);
+		emit("lineage-raw-64", v, keys, 0);
+		free(v);
+	}
+
+	/* decimal measures: beyond 128 bits, NaN, infinities, negative scale */
+	v = new_view(0, 4, ts0 - 1000, ts0);
+	v->checksum = UINT64_C(0x0123456789abcdef);
+	v->nmeasures = 4;
+	decimal(&v->m[0], 0, "1234567890123456789012345678901234567890123.25",
+			"-0.001", "999999999999999999999999999999999999999999");
+	decimal(&v->m[1], 1, "NaN", "-Infinity", "NaN");
+	decimal(&v->m[2], 4, "", "", "");
+	decimal(&v->m[3], 2, "Infinity", "0", "Infinity");
+	emit("decimal", v, NULL, -1);
+	free(v);
+
+	/* retraction: min/max/first/last are bounds, with lineage */
+	{
+		int64_t		k3[3] = {1, 2, 3};
+
+		v = new_view(SEG_F_LINEAGE | SEG_F_MINMAX_STALE, 3, ts0, ts0 + 7);
+		v->checksum = checksum(k3, 3, ts0);
+		v->nmeasures = 1;
+		scaled(&v->m[0], 0, 2, 300, 50, 150);
+		emit("stale", v, k3, 0);
+		free(v);
+	}
+
+	/* extremes: time range, 128-bit values, scale 38, extreme keys */
+	{
+		int64_t		kx[2] = {INT64_MIN, INT64_MAX};
+
+		v = new_view(SEG_F_LINEAGE | SEG_F_MINMAX_STALE, 2, INT64_MIN, INT64_MAX);
+		v->checksum = ~UINT64_C(0);
+		v->nmeasures = 3;
+		scaled(&v->m[0], 0, SEG_MAX_SCALE, i128max, i128min, i128max);
+		scaled(&v->m[1], 1, 0, i128min, i128min, i128min);
+		scaled(&v->m[2], 2, 17, 0, 0, 0);
+		emit("extremes", v, kx, 0);
+		free(v);
+	}
+
+	/* the most measures a segment may have */
+	v = new_view(0, 1, -1, -1);
+	v->nmeasures = SEG_MAX_MEASURES;
+	for (i = 0; i < SEG_MAX_MEASURES; i++)
+	{
+		if (i % 2)
+			decimal(&v->m[i], 0, "0.5", "0.5", "0.5");
+		else
+			scaled(&v->m[i], 0, (uint32_t) (i % 39), i, i, i);
+	}
+	emit("max-measures", v, NULL, -1);
+	free(v);
+
+	printf("make_seeds: wrote %d seeds to %s\n", nseeds, outdir);
+	return 0;
+}
