@@ -107,16 +107,29 @@ validate_input(const uint8_t *data, size_t len, SegSource src)
 	uint32		i;
 
 	segment_parse_or_error(data, len, v, src);
-	/* the codec cannot compare decimals; numeric can */
+	/*
+	 * The codec cannot do arithmetic on decimals; numeric can: min <= max,
+	 * and DECIMAL only for values that SCALED cannot hold (one encoding
+	 * per content).
+	 */
 	for (i = 0; i < v->nmeasures; i++)
 	{
 		SegMeasure *m = &v->m[i];
+		Numeric		nsum,
+					nmin,
+					nmax;
+		SegMeasure	as_scaled;
 
-		if (m->kind == SEG_KIND_DECIMAL && v->count > m->nnull &&
-			DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-											  NumericGetDatum(segnum_decimal_to_numeric(m->dec[1], m->dec_len[1])),
-											  NumericGetDatum(segnum_decimal_to_numeric(m->dec[2], m->dec_len[2])))) > 0)
+		if (m->kind != SEG_KIND_DECIMAL || v->count == m->nnull)
+			continue;
+		nsum = segnum_decimal_to_numeric(m->dec[0], m->dec_len[0]);
+		nmin = segnum_decimal_to_numeric(m->dec[1], m->dec_len[1]);
+		nmax = segnum_decimal_to_numeric(m->dec[2], m->dec_len[2]);
+		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(nmin),
+											  NumericGetDatum(nmax))) > 0)
 			segment_report(SEG_ERR_MINMAX, src);
+		if (segnum_decimals_as_scaled(nsum, nmin, nmax, &as_scaled))
+			segment_report(SEG_ERR_NOT_CANONICAL, src);
 	}
 	if ((v->flags & SEG_F_LINEAGE) && v->count > 0)
 		pfree(segment_raw_lineage(v, src));

@@ -59,6 +59,8 @@ seg_status_message(SegStatus status)
 			return "The lineage keys are not strictly increasing.";
 		case SEG_ERR_KEY_COUNT:
 			return "The number of lineage keys differs from the row count.";
+		case SEG_ERR_NOT_CANONICAL:
+			return "A decimal measure holds values that must be stored as scaled integers.";
 	}
 	return "unknown error";
 }

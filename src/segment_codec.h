@@ -93,7 +93,8 @@ typedef enum SegStatus
 	SEG_ERR_ZSTD,				/* not exactly one valid zstd frame */
 	SEG_ERR_ZSTD_SIZE,			/* frame content size differs from declared */
 	SEG_ERR_KEY_ORDER,			/* keys not strictly increasing */
-	SEG_ERR_KEY_COUNT			/* number of keys differs from count */
+	SEG_ERR_KEY_COUNT,			/* number of keys differs from count */
+	SEG_ERR_NOT_CANONICAL		/* content that has another encoding */
 } SegStatus;
 
 typedef struct SegMeasure

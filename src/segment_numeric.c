@@ -471,3 +471,34 @@ segnum_hash_value(uint64 h, const SegValue *val)
 	}
 	return seg_hash_scaled(h, m, scale);
 }
+
+/*
+ * DECIMAL values (sum, min, max) that all fit 128 bits at the sum's scale
+ * are SCALED: the encoder writes them so, and input holding them as DECIMAL
+ * is refused, so that equal content has exactly one encoding.  Fills 'out'
+ * (kind, scale, sum, min, max) when they fit.
+ */
+bool
+segnum_decimals_as_scaled(Numeric nsum, Numeric nmin, Numeric nmax, SegMeasure *out)
+{
+	int128		sum,
+				min,
+				max;
+	uint32		ssum,
+				smin,
+				smax;
+
+	if (!segnum_from_numeric(nsum, &sum, &ssum) ||
+		!segnum_from_numeric(nmin, &min, &smin) ||
+		!segnum_from_numeric(nmax, &max, &smax))
+		return false;
+	if (smin > ssum || smax > ssum ||
+		!segnum_rescale(&min, smin, ssum) || !segnum_rescale(&max, smax, ssum))
+		return false;
+	out->kind = SEG_KIND_SCALED;
+	out->scale = ssum;
+	out->sum = sum;
+	out->min = min;
+	out->max = max;
+	return true;
+}

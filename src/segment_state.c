@@ -559,35 +559,6 @@ segstate_subtract(SegState *st, Segment *seg)
 
 /* ------------------------------------------------------------ encoding */
 
-/*
- * A DECIMAL measure whose values all fit 128 bits at the sum's scale is
- * encoded as SCALED, so that equal content has one encoding.
- */
-static bool
-decimal_as_scaled(const SegMeasureState *ms, SegMeasure *out)
-{
-	int128		sum,
-				min,
-				max;
-	uint32		ssum,
-				smin,
-				smax;
-
-	if (!segnum_from_numeric(ms->nsum, &sum, &ssum) ||
-		!segnum_from_numeric(ms->nmin, &min, &smin) ||
-		!segnum_from_numeric(ms->nmax, &max, &smax))
-		return false;
-	if (smin > ssum || smax > ssum ||
-		!segnum_rescale(&min, smin, ssum) || !segnum_rescale(&max, smax, ssum))
-		return false;
-	out->kind = SEG_KIND_SCALED;
-	out->scale = ssum;
-	out->sum = sum;
-	out->min = min;
-	out->max = max;
-	return true;
-}
-
 Segment *
 segstate_encode(SegState *st)
 {
@@ -627,7 +598,7 @@ segstate_encode(SegState *st)
 			m->min = ms->min;
 			m->max = ms->max;
 		}
-		else if (!decimal_as_scaled(ms, m))
+		else if (!segnum_decimals_as_scaled(ms->nsum, ms->nmin, ms->nmax, m))
 		{
 			Numeric		vals[3] = {ms->nsum, ms->nmin, ms->nmax};
 			int			k;

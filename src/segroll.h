@@ -104,6 +104,7 @@ extern char *segnum_numeric_text(Numeric num);
 extern void segnum_value_from_datum(Datum d, Oid type, SegValue *out);
 extern uint64 segnum_hash_value(uint64 h, const SegValue *val);
 extern void segnum_check_measure_type(Oid type, int position);
+extern bool segnum_decimals_as_scaled(Numeric nsum, Numeric nmin, Numeric nmax, SegMeasure *out);
 
 /* segment_state.c */
 extern SegState *segstate_create(MemoryContext mcxt, bool lineage);
