@@ -595,7 +595,11 @@ COMMENT ON FUNCTION @extschema@.create_segmentation(pg_catalog.text, pg_catalog.
  */
 CREATE FUNCTION @extschema@.rollup(name pg_catalog.text, max_changes pg_catalog.int8 DEFAULT NULL)
 RETURNS pg_catalog.int8
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+-- compiling the window query costs more than it saves, run after run
+SET jit = off
+AS $$
 DECLARE
 	def segroll.segmentation;
 	prog segroll.progress;

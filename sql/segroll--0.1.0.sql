@@ -122,7 +122,10 @@ DEFAULT FOR TYPE @extschema@.segment USING hash AS
 
 /*
  * Building segments from raw rows.  Measures are positional (1-based) and
- * may be smallint, integer, bigint or numeric; sums are exact.
+ * may be smallint, integer, bigint or numeric; sums are exact.  SSPACE tells
+ * the planner what a state costs (a few hundred bytes, plus 8 per key), so
+ * that hash aggregation is not ruled out by the 8 kB it assumes for an
+ * unknown internal state.
  */
 CREATE FUNCTION @extschema@.segment_build_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any")
 RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_build_transfn'
@@ -155,6 +158,7 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any") (
 	SFUNC = @extschema@.segment_build_transfn,
 	STYPE = pg_catalog.internal,
+	SSPACE = 256,
 	FINALFUNC = @extschema@.segment_state_final,
 	COMBINEFUNC = @extschema@.segment_state_combine,
 	SERIALFUNC = @extschema@.segment_state_serialize,
@@ -164,6 +168,7 @@ CREATE AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz
 CREATE AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz) (
 	SFUNC = @extschema@.segment_build_transfn,
 	STYPE = pg_catalog.internal,
+	SSPACE = 256,
 	FINALFUNC = @extschema@.segment_state_final,
 	COMBINEFUNC = @extschema@.segment_state_combine,
 	SERIALFUNC = @extschema@.segment_state_serialize,
@@ -173,6 +178,7 @@ CREATE AGGREGATE @extschema@.segment_agg(pg_catalog.int8, pg_catalog.timestamptz
 CREATE AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz, VARIADIC pg_catalog."any") (
 	SFUNC = @extschema@.segment_build_nolineage_transfn,
 	STYPE = pg_catalog.internal,
+	SSPACE = 256,
 	FINALFUNC = @extschema@.segment_state_final,
 	COMBINEFUNC = @extschema@.segment_state_combine,
 	SERIALFUNC = @extschema@.segment_state_serialize,
@@ -182,6 +188,7 @@ CREATE AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.t
 CREATE AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.timestamptz) (
 	SFUNC = @extschema@.segment_build_nolineage_transfn,
 	STYPE = pg_catalog.internal,
+	SSPACE = 256,
 	FINALFUNC = @extschema@.segment_state_final,
 	COMBINEFUNC = @extschema@.segment_state_combine,
 	SERIALFUNC = @extschema@.segment_state_serialize,
@@ -191,6 +198,7 @@ CREATE AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, pg_catalog.t
 CREATE AGGREGATE @extschema@.merge(@extschema@.segment) (
 	SFUNC = @extschema@.segment_merge_transfn,
 	STYPE = pg_catalog.internal,
+	SSPACE = 256,
 	FINALFUNC = @extschema@.segment_state_final,
 	COMBINEFUNC = @extschema@.segment_state_combine,
 	SERIALFUNC = @extschema@.segment_state_serialize,
