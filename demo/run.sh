@@ -8,10 +8,13 @@
 #      src/, sql/) and installs it into PostgreSQL 15 (make, make install);
 #   3. starts a throw-away PostgreSQL 15 cluster as the postgres user in a
 #      temporary directory (unix socket only, no TCP port), removed on exit;
-#   4. runs demo/01_sample_data.sql .. demo/05_checksum.sql in it: 200 000
-#      sample sales, day cells built with segroll.segment_agg, a month x brand
-#      report from the cells checked against the raw rows, one cell traced to
-#      its source rows, checksums and a retraction.
+#   4. runs demo/01_sample_data.sql .. demo/06_checksum.sql in it: loads
+#      sample sales and an item master with a few items missing, defines a
+#      segmentation (segroll.create_segmentation, with backfill), ingests
+#      more rows, late rows and corrections, rolls them up (segroll.rollup),
+#      checks a month x brand report from the BI view against the raw rows,
+#      shows the unmapped rows, traces one cell to its source rows and checks
+#      its checksum.
 # As another user it needs the packages already installed and write access
 # to PostgreSQL's directories for make install.
 #
