@@ -176,6 +176,55 @@ BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT segroll.rollup('sales_daily');
 ROLLBACK;
 
+-- reference data that changes under rolled-up rows: a correction cannot be
+-- retracted from the cell it was counted in; the error says how to recover
+UPDATE front.sales SET item_id = 105 WHERE txn_id = 6002;	-- unmapped now
+SELECT segroll.rollup('sales_daily') AS applied;
+INSERT INTO ref.item VALUES (105, 4);			-- the item gets a brand
+UPDATE front.sales SET amount = 6 WHERE txn_id = 6002;	-- old version maps to brand 4, counted under NULL
+SELECT segroll.rollup('sales_daily') AS applied;
+SELECT pending_changes > 0 AS still_pending FROM segroll.status WHERE name = 'sales_daily';
+SELECT segroll.rebuild('sales_daily') AS rebuilt_from_rows;
+SELECT oracle() AS after_rebuild;
+SELECT pending_changes FROM segroll.status WHERE name = 'sales_daily';
+
+-- roles: the owner's privileges, not the caller's
+CREATE ROLE segroll_reg_owner LOGIN;
+CREATE ROLE segroll_reg_other LOGIN;
+CREATE SCHEMA owner_data AUTHORIZATION segroll_reg_owner;
+GRANT USAGE ON SCHEMA ref TO segroll_reg_owner;
+GRANT SELECT ON ref.item TO segroll_reg_owner;
+SET ROLE segroll_reg_owner;
+CREATE TABLE owner_data.txn (id bigint PRIMARY KEY, t timestamptz NOT NULL, item_id int, v numeric(10,2));
+INSERT INTO owner_data.txn SELECT g, '2026-11-01 00:00+09'::timestamptz + g * interval '1 hour', g % 100 + 1, g FROM generate_series(1, 50) g;
+SELECT segroll.create_segmentation('owned', 'owner_data.txn', 'id', 't', 'day', 'Asia/Seoul',
+	'{brand_id=ref.item.brand_id ON item_id}', '{v}', cells_schema => 'owner_data');
+SELECT count(*) AS cells FROM owner_data.owned;
+RESET ROLE;
+SET ROLE segroll_reg_other;
+SELECT segroll.rollup('owned');
+SELECT segroll.drop_segmentation('owned');
+SELECT segroll.create_segmentation('stolen', 'owner_data.txn', 'id', 't', 'day', 'UTC', '{item_id}');
+SELECT name, pending_changes FROM segroll.status ORDER BY name;
+RESET ROLE;
+-- a superuser's roll-up runs as the owner: revoke the owner's access to the
+-- reference table and the roll-up fails for lack of the owner's privilege
+REVOKE SELECT ON ref.item FROM segroll_reg_owner;
+INSERT INTO owner_data.txn VALUES (51, now(), 1, 1);
+SELECT segroll.rollup('owned');
+GRANT SELECT ON ref.item TO segroll_reg_owner;
+SELECT segroll.rollup('owned') AS applied;
+SELECT segroll.drop_segmentation('owned');
+DROP SCHEMA owner_data CASCADE;
+REVOKE ALL ON SCHEMA ref FROM segroll_reg_owner;
+REVOKE ALL ON ref.item FROM segroll_reg_owner;
+DROP ROLE segroll_reg_owner;
+DROP ROLE segroll_reg_other;
+
+-- partitioned sources are refused up front
+CREATE TABLE front.parted (id bigint NOT NULL, t timestamptz NOT NULL, c int) PARTITION BY RANGE (t);
+SELECT segroll.create_segmentation('p1', 'front.parted', 'id', 't', 'day', 'UTC', '{c}');
+
 -- dropping the last segmentation of a source removes the capture
 SELECT segroll.drop_segmentation('sales_monthly_org');
 SELECT count(*) AS capture_column FROM pg_attribute WHERE attrelid = 'front.sales'::regclass AND attname = 'segroll_seq' AND NOT attisdropped;

@@ -80,6 +80,7 @@ RETURNS pg_catalog.bool LANGUAGE sql STABLE SET search_path = pg_catalog, pg_tem
 	SELECT pg_catalog.pg_has_role((SELECT relowner FROM pg_catalog.pg_class WHERE oid = rel), 'USAGE')
 $$;
 
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 GRANT SELECT ON @extschema@.source, @extschema@.segmentation, @extschema@.progress TO PUBLIC;
 GRANT INSERT, DELETE ON @extschema@.source, @extschema@.segmentation, @extschema@.progress TO PUBLIC;
 GRANT UPDATE (schedule) ON @extschema@.segmentation TO PUBLIC;
@@ -414,8 +415,16 @@ BEGIN
 		RAISE EXCEPTION 'segmentation "%" already exists', seg_name USING ERRCODE = 'duplicate_object';
 	END IF;
 	-- source: a table the caller owns
-	IF (SELECT relkind FROM pg_class WHERE oid = src) NOT IN ('r', 'p') THEN
+	IF (SELECT relkind FROM pg_class WHERE oid = src) = 'p' THEN
+		RAISE EXCEPTION 'partitioned table "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
+			HINT = 'Define the segmentation over each partition, or over a plain table.';
+	END IF;
+	IF (SELECT relkind FROM pg_class WHERE oid = src) <> 'r' THEN
 		RAISE EXCEPTION '"%" is not a table', src USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = src) THEN
+		RAISE EXCEPTION 'partition "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
+			HINT = 'Attach the segmentation to a plain table.';
 	END IF;
 	IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = src), 'USAGE') THEN
 		RAISE EXCEPTION 'must be owner of table %', src USING ERRCODE = 'insufficient_privilege',
@@ -610,6 +619,7 @@ DECLARE
 	n_del bigint;
 	n_upd bigint;
 	n_ins bigint;
+	err_text text;
 	t0 timestamptz := clock_timestamp();
 BEGIN
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -647,7 +657,19 @@ BEGIN
 	PERFORM segroll.wait_for_writers(def.source);
 
 	-- a new snapshot: every number <= upper_seq is now committed or aborted
-	EXECUTE def.apply_sql INTO applied, n_del, n_upd, n_ins USING prog.applied_upto, upper_seq;
+	BEGIN
+		EXECUTE def.apply_sql INTO applied, n_del, n_upd, n_ins USING prog.applied_upto, upper_seq;
+	EXCEPTION WHEN invalid_parameter_value THEN
+		GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT;
+		IF err_text LIKE 'source key % is not in the segment it is subtracted from'
+		   OR err_text LIKE 'cannot subtract % rows from a segment of %' THEN
+			RAISE EXCEPTION 'segmentation "%" cannot retract a corrected row: %', rollup.name, err_text
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'The row was rolled up into a different cell than its old version maps to now; the reference data it was mapped with has changed since.',
+				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', rollup.name);
+		END IF;
+		RAISE;
+	END;
 
 	-- log entries every segmentation of the source has applied are done with
 	SELECT change_log INTO logrel FROM segroll.source WHERE relid = def.source;
@@ -679,6 +701,9 @@ BEGIN
 	WHERE g.name = pending_upper.name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'segmentation "%" does not exist', pending_upper.name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT has_sequence_privilege(seqrel, 'SELECT') THEN
+		RETURN NULL;	-- another role's source: not ours to read
 	END IF;
 	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO v;
 	RETURN v;
@@ -714,13 +739,14 @@ DECLARE
 	def segroll.segmentation;
 	src segroll.source;
 BEGIN
-	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = drop_segmentation.name FOR UPDATE;
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = drop_segmentation.name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'segmentation "%" does not exist', drop_segmentation.name USING ERRCODE = 'undefined_object';
 	END IF;
 	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
 		RAISE EXCEPTION 'must be owner of segmentation "%"', drop_segmentation.name USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
 	EXECUTE format('DROP VIEW IF EXISTS %s, %s', def.bi_view, def.unmapped_view);
 	EXECUTE format('DROP TABLE IF EXISTS %s', def.cells);
 	DELETE FROM segroll.progress p WHERE p.name = def.name;
@@ -771,3 +797,36 @@ SELECT s.name, s.schedule, p.applied_upto, @extschema@.pending_upper(s.name) AS 
 FROM @extschema@.segmentation s JOIN @extschema@.progress p USING (name);
 COMMENT ON VIEW @extschema@.status IS 'roll-up progress of each segmentation';
 GRANT SELECT ON @extschema@.segmentations, @extschema@.status TO PUBLIC;
+
+/*
+ * Recomputes every cell from the source, atomically: the remedy when cells
+ * and reference data have drifted apart.  Runs as the owner, like rollup().
+ */
+CREATE FUNCTION @extschema@.rebuild(name pg_catalog.text)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	def segroll.segmentation;
+BEGIN
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = rebuild.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" does not exist', rebuild.name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'must be owner of segmentation "%"', rebuild.name USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF def.owner::oid <> current_user::regrole::oid THEN
+		PERFORM set_config('role', def.owner::text, true);
+	END IF;
+	-- queue behind any roll-up, then start over from nothing
+	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
+	EXECUTE format('DELETE FROM %s', def.cells);
+	UPDATE segroll.progress p SET applied_upto = 0 WHERE p.name = def.name;
+	RETURN segroll.rollup(def.name);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.rebuild(pg_catalog.text) IS
+	'recomputes every cell of a segmentation from its source, in one transaction';
