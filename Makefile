@@ -11,7 +11,8 @@ OBJS = \
 	src/segment_state.o \
 	src/segment_agg.o \
 	src/segment_ops.o \
-	src/capture.o
+	src/capture.o \
+	src/worker.o
 
 DATA = $(wildcard sql/segroll--*.sql)
 

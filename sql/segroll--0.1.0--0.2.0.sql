@@ -516,7 +516,8 @@ BEGIN
 	SELECT * INTO src_row FROM segroll.source WHERE relid = src;
 	IF NOT FOUND THEN
 		IF segroll._column_type(src, 'segroll_seq') IS NOT NULL THEN
-			RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column';
+			RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column',
+				HINT = 'A column left behind by DROP EXTENSION segroll can be dropped with ALTER TABLE ... DROP COLUMN segroll_seq.';
 		END IF;
 		IF to_regnamespace(sch) IS NULL THEN
 			EXECUTE format('CREATE SCHEMA %s', sch);

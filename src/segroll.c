@@ -12,6 +12,8 @@
  *	segment.c			the datatype: I/O, accessors, comparison
  *	segment_agg.c		aggregates
  *	segment_ops.c		merge/subtract/retract of stored segments
+ *	capture.c			the wait phase of exactly-once change capture
+ *	worker.c			the launcher and per-database roll-up workers
  *
  *-------------------------------------------------------------------------
  */
@@ -24,5 +26,5 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	/* 0.1.0 has no GUCs, hooks or workers yet. */
+	segroll_worker_init();
 }

@@ -93,6 +93,10 @@ extern void segment_report(SegStatus st, SegSource src);
 extern SegValue *segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues);
 extern void segroll_key_time_args(FunctionCallInfo fcinfo, int first, int64 *key, int64 *ts);
 
+/* worker.c */
+extern void segroll_worker_init(void);
+extern bool segroll_workers_available(void);
+
 /* segment_numeric.c */
 extern bool segnum_from_numeric(Numeric num, int128 *mantissa, uint32 *scale);
 extern Numeric segnum_to_numeric(int128 mantissa, uint32 scale);
