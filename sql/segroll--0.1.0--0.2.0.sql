@@ -112,14 +112,24 @@ CREATE POLICY progress_owner ON @extschema@.progress
 CREATE FUNCTION @extschema@.capture_update() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	-- the new version is a new change; the old one is retracted in the same window
+	-- the new version is a new change (harmless if a later trigger cancels)
 	NEW.segroll_seq := pg_catalog.nextval(TG_ARGV[0]::pg_catalog.regclass);
-	EXECUTE pg_catalog.format('INSERT INTO %s (log_seq, old_seq, old) VALUES ($1, $2, $3)', TG_ARGV[1])
-		USING NEW.segroll_seq, OLD.segroll_seq, OLD;
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.capture_update() IS 'capture trigger: UPDATE of a source row';
+COMMENT ON FUNCTION @extschema@.capture_update() IS 'capture trigger: numbers the new version of an updated source row';
+
+CREATE FUNCTION @extschema@.capture_update_log() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	-- AFTER, so only updates that happened retract their old version; it is
+	-- retracted in the window of the new version's number
+	EXECUTE pg_catalog.format('INSERT INTO %s (log_seq, old_seq, old) VALUES ($1, $2, $3)', TG_ARGV[1])
+		USING NEW.segroll_seq, OLD.segroll_seq, OLD;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.capture_update_log() IS 'capture trigger: logs the old version of an updated source row';
 
 CREATE FUNCTION @extschema@.capture_delete() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -274,10 +284,17 @@ BEGIN
 
 	RETURN format($f$
 WITH pos AS (
+	-- the window as it stood at $2: versions numbered in it that are still
+	-- current, and those that a later change (numbered after $2) already
+	-- replaced or deleted; that later change retracts them in its window
 	SELECT %21$s segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
 	FROM (SELECT %6$s %7$s AS segroll_period, s.*
-	      FROM %8$s s %9$s
-	      WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2) s
+	      FROM (SELECT s.* FROM %8$s s
+	            WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	            UNION ALL
+	            SELECT (l.old).* FROM %10$s l
+	            WHERE l.old_seq OPERATOR(pg_catalog.>) $1 AND l.old_seq OPERATOR(pg_catalog.<=) $2
+	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %9$s) s
 	GROUP BY %22$s segroll_period
 ), neg AS (
 	SELECT %21$s segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
@@ -309,11 +326,17 @@ WITH pos AS (
 ), result AS (
 	SELECT x.*,
 	       CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.>) 0 AND NOT segroll.minmax_known(x.seg0) THEN
+	            -- the cell as it stood at $2, from the source and the change log
 	            (SELECT %2$s(s.%3$I, s.%4$I%5$s)
 	             FROM (SELECT %6$s s.*
-	                   FROM %8$s s %9$s
-	                   WHERE s.%4$I OPERATOR(pg_catalog.>=) x.period AND s.%4$I OPERATOR(pg_catalog.<) %17$s
-	                     AND s.segroll_seq OPERATOR(pg_catalog.<=) $2) s
+	                   FROM (SELECT s.* FROM %8$s s
+	                         WHERE s.%4$I OPERATOR(pg_catalog.>=) x.period AND s.%4$I OPERATOR(pg_catalog.<) %17$s
+	                           AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	                         UNION ALL
+	                         SELECT (l.old).* FROM %10$s l
+	                         WHERE l.old_seq OPERATOR(pg_catalog.<=) $2 AND l.log_seq OPERATOR(pg_catalog.>) $2
+	                           AND (l.old).%4$I OPERATOR(pg_catalog.>=) x.period
+	                           AND (l.old).%4$I OPERATOR(pg_catalog.<) %17$s) s %9$s) s
 	             WHERE %18$s true)
 	            ELSE x.seg0 END AS seg
 	FROM combined x
@@ -533,6 +556,8 @@ BEGIN
 		log := format('%s.%I', sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid)::regclass;
 		EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
 		EXECUTE format('CREATE TRIGGER segroll_capture_update BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_update(%L, %L)',
+		               src, seq::text, log::text);
+		EXECUTE format('CREATE TRIGGER segroll_capture_update_log AFTER UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_update_log(%L, %L)',
 		               src, seq::text, log::text);
 		EXECUTE format('CREATE TRIGGER segroll_capture_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS segroll_old_rows FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_delete(%L, %L)',
 		               src, seq::text, log::text);
@@ -756,6 +781,7 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM segroll.segmentation s WHERE s.source = def.source) THEN
 		SELECT * INTO src FROM segroll.source WHERE relid = def.source;
 		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update ON %s', def.source);
+		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update_log ON %s', def.source);
 		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_delete ON %s', def.source);
 		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_truncate ON %s', def.source);
 		EXECUTE format('DROP TABLE IF EXISTS %s', src.change_log);

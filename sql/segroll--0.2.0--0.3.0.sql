@@ -326,6 +326,8 @@ BEGIN
 		EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
 		EXECUTE format('CREATE TRIGGER segroll_capture_update BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_update(%L, %L)',
 		               src, seq::text, log::text);
+		EXECUTE format('CREATE TRIGGER segroll_capture_update_log AFTER UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_update_log(%L, %L)',
+		               src, seq::text, log::text);
 		EXECUTE format('CREATE TRIGGER segroll_capture_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS segroll_old_rows FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_delete(%L, %L)',
 		               src, seq::text, log::text);
 		EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_truncate()', src);
