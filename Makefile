@@ -12,7 +12,8 @@ OBJS = \
 	src/segment_agg.o \
 	src/segment_ops.o \
 	src/capture.o \
-	src/worker.o
+	src/worker.o \
+	src/rollup.o
 
 DATA = $(wildcard sql/segroll--*.sql)
 

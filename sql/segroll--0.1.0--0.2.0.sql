@@ -55,7 +55,7 @@ COMMENT ON TABLE @extschema@.segmentation IS 'segmentation definitions';
 /* Progress lives apart from definitions so that owners can update it. */
 CREATE TABLE @extschema@.progress (
 	name          pg_catalog.text PRIMARY KEY
-	              REFERENCES @extschema@.segmentation (name) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+	              REFERENCES @extschema@.segmentation (name) ON DELETE CASCADE,
 	owner         pg_catalog.regrole NOT NULL,
 	applied_upto  pg_catalog.int8 NOT NULL DEFAULT 0,
 	last_run_at   pg_catalog.timestamptz,
@@ -628,7 +628,7 @@ COMMENT ON FUNCTION @extschema@.create_segmentation(pg_catalog.text, pg_catalog.
  * the segmentation's owner; concurrent calls for one segmentation queue on
  * its progress row.
  */
-CREATE FUNCTION @extschema@.rollup(name pg_catalog.text, max_changes pg_catalog.int8 DEFAULT NULL)
+CREATE FUNCTION @extschema@._rollup(name pg_catalog.text, max_changes pg_catalog.int8)
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -653,22 +653,19 @@ BEGIN
 			USING ERRCODE = 'active_sql_transaction',
 			      HINT = 'It waits for concurrent writers and then needs a snapshot taken after they finished.';
 	END IF;
-	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = rollup.name;
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = _rollup.name;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'segmentation "%" does not exist', rollup.name USING ERRCODE = 'undefined_object';
+		RAISE EXCEPTION 'segmentation "%" does not exist', _rollup.name USING ERRCODE = 'undefined_object';
 	END IF;
-	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
-		RAISE EXCEPTION 'permission denied to roll up segmentation "%"', rollup.name
-			USING ERRCODE = 'insufficient_privilege',
-			      HINT = format('Only members of its owner role %s may roll it up.', def.owner);
-	END IF;
-	-- do the work as the owner, never as a superuser caller; reverted on return
+	-- segroll.rollup() (C) calls this as the owner, in a security-restricted
+	-- operation that owner code cannot leave with SET or RESET ROLE
 	IF def.owner::oid <> current_user::regrole::oid THEN
-		PERFORM set_config('role', def.owner::text, true);
+		RAISE EXCEPTION 'segroll._rollup() must be called through segroll.rollup()'
+			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 
 	-- one roll-up at a time per segmentation
-	SELECT * INTO prog FROM segroll.progress p WHERE p.name = rollup.name FOR UPDATE;
+	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name FOR UPDATE;
 	SELECT seq INTO seqrel FROM segroll.source WHERE relid = def.source;
 	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
 	IF max_changes IS NOT NULL AND upper_seq > prog.applied_upto + max_changes THEN
@@ -677,7 +674,7 @@ BEGIN
 	IF upper_seq <= prog.applied_upto THEN
 		UPDATE segroll.progress p SET last_run_at = now(), last_applied = 0,
 			last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0)
-		WHERE p.name = rollup.name;
+		WHERE p.name = _rollup.name;
 		RETURN 0;
 	END IF;
 	PERFORM segroll.wait_for_writers(def.source);
@@ -689,10 +686,10 @@ BEGIN
 		GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT;
 		IF err_text LIKE 'source key % is not in the segment it is subtracted from'
 		   OR err_text LIKE 'cannot subtract % rows from a segment of %' THEN
-			RAISE EXCEPTION 'segmentation "%" cannot retract a corrected row: %', rollup.name, err_text
+			RAISE EXCEPTION 'segmentation "%" cannot retract a corrected row: %', _rollup.name, err_text
 				USING ERRCODE = 'data_exception',
 				      DETAIL = 'The row was rolled up into a different cell than its old version maps to now; the reference data it was mapped with has changed since.',
-				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', rollup.name);
+				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', _rollup.name);
 		END IF;
 		RAISE;
 	END;
@@ -701,7 +698,7 @@ BEGIN
 	SELECT change_log INTO logrel FROM segroll.source WHERE relid = def.source;
 	IF has_table_privilege(logrel, 'DELETE') THEN
 		EXECUTE format('DELETE FROM %s WHERE log_seq OPERATOR(pg_catalog.<=) $1', logrel)
-		USING (SELECT min(CASE WHEN s.name = rollup.name THEN upper_seq ELSE p.applied_upto END)
+		USING (SELECT min(CASE WHEN s.name = _rollup.name THEN upper_seq ELSE p.applied_upto END)
 		       FROM segroll.progress p JOIN segroll.segmentation s USING (name)
 		       WHERE s.source = def.source);
 	END IF;
@@ -710,12 +707,18 @@ BEGIN
 	SET applied_upto = upper_seq, last_run_at = now(), last_applied = applied,
 	    total_applied = p.total_applied + applied,
 	    last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0)
-	WHERE p.name = rollup.name;
+	WHERE p.name = _rollup.name;
 	RETURN applied;
 END
 $$;
+COMMENT ON FUNCTION @extschema@._rollup(pg_catalog.text, pg_catalog.int8) IS
+	'the roll-up itself; called by segroll.rollup() as the segmentation''s owner';
+
+CREATE FUNCTION @extschema@.rollup(name pg_catalog.text, max_changes pg_catalog.int8 DEFAULT NULL)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segroll_rollup'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.rollup(pg_catalog.text, pg_catalog.int8) IS
-	'applies pending source changes to the cells, exactly once; what pg_cron calls';
+	'applies pending source changes to the cells, exactly once, as the segmentation''s owner; what pg_cron calls';
 
 CREATE FUNCTION @extschema@.pending_upper(name pg_catalog.text)
 RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -829,7 +832,7 @@ GRANT SELECT ON @extschema@.segmentations, @extschema@.status TO PUBLIC;
  * Recomputes every cell from the source, atomically: the remedy when cells
  * and reference data have drifted apart.  Runs as the owner, like rollup().
  */
-CREATE FUNCTION @extschema@.rebuild(name pg_catalog.text)
+CREATE FUNCTION @extschema@._rebuild(name pg_catalog.text)
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -838,22 +841,26 @@ AS $$
 DECLARE
 	def segroll.segmentation;
 BEGIN
-	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = rebuild.name;
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = _rebuild.name;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'segmentation "%" does not exist', rebuild.name USING ERRCODE = 'undefined_object';
-	END IF;
-	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
-		RAISE EXCEPTION 'must be owner of segmentation "%"', rebuild.name USING ERRCODE = 'insufficient_privilege';
+		RAISE EXCEPTION 'segmentation "%" does not exist', _rebuild.name USING ERRCODE = 'undefined_object';
 	END IF;
 	IF def.owner::oid <> current_user::regrole::oid THEN
-		PERFORM set_config('role', def.owner::text, true);
+		RAISE EXCEPTION 'segroll._rebuild() must be called through segroll.rebuild()'
+			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	-- queue behind any roll-up, then start over from nothing
 	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
 	EXECUTE format('DELETE FROM %s', def.cells);
 	UPDATE segroll.progress p SET applied_upto = 0 WHERE p.name = def.name;
-	RETURN segroll.rollup(def.name);
+	RETURN segroll._rollup(def.name, NULL);
 END
 $$;
+COMMENT ON FUNCTION @extschema@._rebuild(pg_catalog.text) IS
+	'the rebuild itself; called by segroll.rebuild() as the segmentation''s owner';
+
+CREATE FUNCTION @extschema@.rebuild(name pg_catalog.text)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segroll_rebuild'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.rebuild(pg_catalog.text) IS
 	'recomputes every cell of a segmentation from its source, in one transaction';

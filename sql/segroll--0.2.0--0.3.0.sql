@@ -18,7 +18,7 @@ GRANT UPDATE (caught_up_at, last_error, last_error_at, failures) ON @extschema@.
 
 CREATE TABLE @extschema@.run_history (
 	name         pg_catalog.text NOT NULL
-	             REFERENCES @extschema@.segmentation (name) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+	             REFERENCES @extschema@.segmentation (name) ON DELETE CASCADE,
 	started_at   pg_catalog.timestamptz NOT NULL,
 	duration_ms  pg_catalog.float8 NOT NULL,
 	applied      pg_catalog.int8 NOT NULL,
@@ -37,7 +37,7 @@ CREATE POLICY run_history_owner ON @extschema@.run_history
 	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
 	                                    WHERE s.name OPERATOR(pg_catalog.=) run_history.name), 'MEMBER'));
 
-CREATE OR REPLACE FUNCTION @extschema@.rollup(name pg_catalog.text, max_changes pg_catalog.int8 DEFAULT NULL)
+CREATE OR REPLACE FUNCTION @extschema@._rollup(name pg_catalog.text, max_changes pg_catalog.int8)
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -64,22 +64,19 @@ BEGIN
 			USING ERRCODE = 'active_sql_transaction',
 			      HINT = 'It waits for concurrent writers and then needs a snapshot taken after they finished.';
 	END IF;
-	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = rollup.name;
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = _rollup.name;
 	IF NOT FOUND THEN
-		RAISE EXCEPTION 'segmentation "%" does not exist', rollup.name USING ERRCODE = 'undefined_object';
+		RAISE EXCEPTION 'segmentation "%" does not exist', _rollup.name USING ERRCODE = 'undefined_object';
 	END IF;
-	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
-		RAISE EXCEPTION 'permission denied to roll up segmentation "%"', rollup.name
-			USING ERRCODE = 'insufficient_privilege',
-			      HINT = format('Only members of its owner role %s may roll it up.', def.owner);
-	END IF;
-	-- do the work as the owner, never as a superuser caller; reverted on return
+	-- segroll.rollup() (C) calls this as the owner, in a security-restricted
+	-- operation that owner code cannot leave with SET or RESET ROLE
 	IF def.owner::oid <> current_user::regrole::oid THEN
-		PERFORM set_config('role', def.owner::text, true);
+		RAISE EXCEPTION 'segroll._rollup() must be called through segroll.rollup()'
+			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 
 	-- one roll-up at a time per segmentation
-	SELECT * INTO prog FROM segroll.progress p WHERE p.name = rollup.name FOR UPDATE;
+	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name FOR UPDATE;
 	SELECT seq INTO seqrel FROM segroll.source WHERE relid = def.source;
 	upper_read_at := clock_timestamp();
 	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
@@ -92,8 +89,8 @@ BEGIN
 		-- every change numbered before upper_read_at is applied
 		UPDATE segroll.progress p SET last_run_at = now(), last_applied = 0,
 			last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
-			caught_up_at = upper_read_at
-		WHERE p.name = rollup.name;
+			caught_up_at = upper_read_at, failures = 0
+		WHERE p.name = _rollup.name;
 		RETURN 0;
 	END IF;
 	PERFORM segroll.wait_for_writers(def.source);
@@ -105,10 +102,10 @@ BEGIN
 		GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT;
 		IF err_text LIKE 'source key % is not in the segment it is subtracted from'
 		   OR err_text LIKE 'cannot subtract % rows from a segment of %' THEN
-			RAISE EXCEPTION 'segmentation "%" cannot retract a corrected row: %', rollup.name, err_text
+			RAISE EXCEPTION 'segmentation "%" cannot retract a corrected row: %', _rollup.name, err_text
 				USING ERRCODE = 'data_exception',
 				      DETAIL = 'The row was rolled up into a different cell than its old version maps to now; the reference data it was mapped with has changed since.',
-				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', rollup.name);
+				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', _rollup.name);
 		END IF;
 		RAISE;
 	END;
@@ -117,7 +114,7 @@ BEGIN
 	SELECT change_log INTO logrel FROM segroll.source WHERE relid = def.source;
 	IF has_table_privilege(logrel, 'DELETE') THEN
 		EXECUTE format('DELETE FROM %s WHERE log_seq OPERATOR(pg_catalog.<=) $1', logrel)
-		USING (SELECT min(CASE WHEN s.name = rollup.name THEN upper_seq ELSE p.applied_upto END)
+		USING (SELECT min(CASE WHEN s.name = _rollup.name THEN upper_seq ELSE p.applied_upto END)
 		       FROM segroll.progress p JOIN segroll.segmentation s USING (name)
 		       WHERE s.source = def.source);
 	END IF;
@@ -126,16 +123,17 @@ BEGIN
 	SET applied_upto = upper_seq, last_run_at = now(), last_applied = applied,
 	    total_applied = p.total_applied + applied,
 	    last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
-	    caught_up_at = CASE WHEN whole THEN upper_read_at ELSE p.caught_up_at END
-	WHERE p.name = rollup.name;
+	    caught_up_at = CASE WHEN whole THEN upper_read_at ELSE p.caught_up_at END,
+	    failures = 0
+	WHERE p.name = _rollup.name;
 
 	-- a bounded history of the runs that applied something
 	INSERT INTO segroll.run_history (name, started_at, duration_ms, applied, from_seq, to_seq)
-	VALUES (rollup.name, t0, 1000 * extract(epoch FROM clock_timestamp() - t0), applied,
+	VALUES (_rollup.name, t0, 1000 * extract(epoch FROM clock_timestamp() - t0), applied,
 	        prog.applied_upto, upper_seq);
 	DELETE FROM segroll.run_history h
-	WHERE h.name = rollup.name AND h.started_at < (
-		SELECT k.started_at FROM segroll.run_history k WHERE k.name = rollup.name
+	WHERE h.name = _rollup.name AND h.started_at < (
+		SELECT k.started_at FROM segroll.run_history k WHERE k.name = _rollup.name
 		ORDER BY k.started_at DESC
 		OFFSET greatest(coalesce(nullif(current_setting('segroll.history_size', true), '')::int, 100), 1) - 1
 		LIMIT 1);

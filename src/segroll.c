@@ -13,6 +13,7 @@
  *	segment_agg.c		aggregates
  *	segment_ops.c		merge/subtract/retract of stored segments
  *	capture.c			the wait phase of exactly-once change capture
+ *	rollup.c			rollup() and rebuild(): run as the owner
  *	worker.c			the launcher and per-database roll-up workers
  *
  *-------------------------------------------------------------------------

@@ -69,6 +69,8 @@ PGDLLEXPORT void segroll_launcher_main(Datum main_arg);
 PGDLLEXPORT void segroll_worker_main(Datum main_arg);
 
 #define SEGROLL_MAX_BACKOFF_MS	(5 * 60 * 1000)
+/* advisory lock key of a database's worker: "segroll" in ASCII */
+#define SEGROLL_WORKER_LOCK_KEY 32481117297667180
 
 /*
  * Defines the settings and, when preloading, registers the launcher.
@@ -483,6 +485,26 @@ run_task(SegTask *task)
 	return false;
 }
 
+/* Takes this database's worker lock; false if another worker holds it. */
+static bool
+claim_database(void)
+{
+	bool		claimed;
+	bool		isnull;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_execute("SELECT pg_catalog.pg_try_advisory_lock(" CppAsString2(SEGROLL_WORKER_LOCK_KEY) ")",
+				false, 1);
+	claimed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	return claimed;
+}
+
 void
 segroll_worker_main(Datum main_arg)
 {
@@ -495,6 +517,18 @@ segroll_worker_main(Datum main_arg)
 
 	/* as the bootstrap superuser; rollup() does the work as each owner */
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+
+	/* rollup() needs READ COMMITTED, whatever the database's default */
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+
+	/*
+	 * One worker per database: a launcher restarted while its workers still
+	 * run does not know them and starts another.  The session-level
+	 * advisory lock is held until this worker exits.
+	 */
+	if (!claim_database())
+		proc_exit(0);
 
 	for (;;)
 	{
