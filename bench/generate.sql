@@ -19,7 +19,7 @@
  *     in proportion to those weights, uniformly at random inside an hour;
  *   - txn_id is assigned in sold_at order (1, 2, 3, ... as time goes on)
  *     and the heap is written in that order, as an append-only ledger is;
- *   - 50 organisations, mildly skewed (organisation 1 is ~7x the median);
+ *   - 50 organisations, mildly skewed (organisation 1 is ~5x the median);
  *   - 8 channels, Zipf-like: channel 1 carries half the rows, channel 8 ~4%;
  *   - 20 000 items, Zipf-like (power 3 of random()): item 1 ~4% of rows,
  *     the top 5% of items ~37%; items map to 500 brands through bench.item

@@ -37,9 +37,11 @@ SELECT format('%s source rows (fingerprint %s), medians of %s runs; times in ms.
 			  (SELECT value FROM bench.run_info WHERE key = 'fingerprint'),
 			  (SELECT value FROM bench.run_info WHERE key = 'reps'));
 SELECT '';
-SELECT format('Server: %s; segroll %s. Settings: %s.',
+SELECT format('Server: %s; segroll %s; %s; commit %s. Settings: %s.',
 			  (SELECT value FROM bench.run_info WHERE key = 'server'),
 			  (SELECT value FROM bench.run_info WHERE key = 'segroll'),
+			  (SELECT value FROM bench.run_info WHERE key = 'library'),
+			  (SELECT value FROM bench.run_info WHERE key = 'commit'),
 			  (SELECT string_agg(substr(key, 9) || '=' || value, ', ' ORDER BY key)
 				 FROM bench.run_info WHERE key LIKE 'setting %'));
 

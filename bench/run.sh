@@ -54,6 +54,18 @@ export PGUSER=${PGUSER:-postgres}
 PSQL=${PSQL:-$(pg_config --bindir)/psql}
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# which build of the extension is measured: the library the server loads
+# (its checksum is compared again at the end), whether it was built with
+# assertions, and the commit of this checkout
+SO="$(pg_config --pkglibdir)/segroll.so"
+so_md5() { md5sum "$SO" 2>/dev/null | cut -c1-12; }
+so_start=$(so_md5)
+so_assert=$(nm -D "$SO" 2>/dev/null | grep -q ExceptionalCondition && echo "yes (slower)" || echo no)
+git_head=$(git -C "$here/.." log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$here/.." status --porcelain -- src sql 2>/dev/null)" ]; then
+	git_head="$git_head (src/ or sql/ modified)"
+fi
 psql_db() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$BENCH_DB" "$@"; }
 log() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -161,8 +173,12 @@ UNION ALL SELECT 'fingerprint', fingerprint FROM bench.dataset
 UNION ALL SELECT 'reps', '$REPS'
 UNION ALL SELECT 'started', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"')
 UNION ALL SELECT 'server', version()
-UNION ALL SELECT 'segroll', extversion FROM pg_extension WHERE extname = 'segroll'
-UNION ALL SELECT 'setting ' || name, setting || coalesce(unit, '')
+UNION ALL SELECT 'segroll', extversion || ' (default ' || default_version || '), segment_agg SSPACE '
+  || (SELECT aggtransspace FROM pg_aggregate WHERE aggfnoid = 'segroll.segment_agg(int8, timestamptz, "any")'::regprocedure)
+  FROM pg_extension JOIN pg_available_extensions ON name = extname WHERE extname = 'segroll'
+UNION ALL SELECT 'library', '$SO md5 $so_start, assertions $so_assert'
+UNION ALL SELECT 'commit', '$git_head'
+UNION ALL SELECT 'setting ' || name, current_setting(name)
   FROM pg_settings
  WHERE name IN ('max_parallel_workers_per_gather', 'jit', 'work_mem', 'shared_buffers',
                 'maintenance_work_mem', 'max_wal_size', 'synchronous_commit', 'wal_level',
@@ -198,9 +214,13 @@ report() {	# builds_only(true/false) output-file
 	psql_db -At -v builds_only="$1" -f "$here/report.sql" >"$2"
 	{
 		echo
-		echo "Reproduce: \`${BUILDS_ONLY:+BUILDS_ONLY=\"$BUILDS_ONLY\" }ROWS=$ROWS REPS=$REPS PARALLEL=$PARALLEL${JIT:+ JIT=$JIT} bench/run.sh\`"
+		echo "Reproduce: \`${BUILDS_ONLY:+BUILDS_ONLY=\"$BUILDS_ONLY\" }BENCH_DB=$BENCH_DB ROWS=$ROWS REPS=$REPS PARALLEL=$PARALLEL${JIT:+ JIT=$JIT} bench/run.sh\`"
 		echo "Generated: $(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM;" \
 			"load average (1/5/15 min) at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)."
+		if [ "$(so_md5)" != "$so_start" ]; then
+			echo
+			echo "**WARNING: $SO changed during this run (md5 $so_start at the start, $(so_md5) at the end): backends started after the change ran another build. Run again.**"
+		fi
 	} >>"$2"
 	cat "$2"
 	log "written $2"
