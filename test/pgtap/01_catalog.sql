@@ -7,7 +7,7 @@ SELECT plan(18);
 
 SELECT has_schema('segroll');
 SELECT has_type('segroll', 'segment', 'type segroll.segment exists');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segroll'), '0.3.0', 'version 0.3.0');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segroll'), '0.4.0', 'version 0.4.0');
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'segroll'), false, 'not relocatable');
 
 -- every member object lives in schema segroll

@@ -165,7 +165,7 @@ is($ret, 0, 'ALTER EXTENSION segroll UPDATE under load with a worker running') o
 cmp_ok($took, '<', 10, sprintf('and it does not hang (%.1f s)', $took));
 $load->finish;
 is($?, 0, 'the insert load went on undisturbed');
-is($node->safe_psql('upg', q{SELECT extversion FROM pg_extension WHERE extname = 'segroll'}), '0.3.0', 'now at 0.3.0');
+is($node->safe_psql('upg', q{SELECT extversion FROM pg_extension WHERE extname = 'segroll'}), '0.4.0', 'now at 0.4.0');
 ok($node->poll_query_until('upg', q{SELECT pending_changes = 0 AND state = 'idle' FROM segroll.status WHERE name = 'live'}),
 	'the worker keeps rolling up after the update');
 is($node->safe_psql('upg', $oracle), '0', 'cells equal a from-scratch GROUP BY');
