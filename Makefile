@@ -13,11 +13,12 @@ OBJS = \
 	src/segment_ops.o \
 	src/capture.o \
 	src/worker.o \
-	src/rollup.o
+	src/rollup.o \
+	src/trace.o
 
 DATA = $(wildcard sql/segroll--*.sql)
 
-REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup
+REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace
 REGRESS_OPTS = --load-extension=segroll
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -1,17 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * rollup.c
- *	  segroll.rollup() and segroll.rebuild(): run the roll-up of a
- *	  segmentation as its owner.
+ *	  Run the maintenance of a segmentation as its owner: rollup(),
+ *	  rebuild(), verify(), repair() and purge_source().
  *
- * The roll-up itself is SQL (segroll._rollup and segroll._rebuild, in the
- * extension script).  These entry points check that the caller is a member
- * of the segmentation's owner role, then run it the way PostgreSQL runs
- * REFRESH MATERIALIZED VIEW: as the owner, inside a security-restricted
- * operation (so code the owner controls, such as a trigger on the cells
- * table, can neither SET ROLE nor RESET ROLE back to the caller), with
- * search_path pinned.  A superuser calling rollup(), a pg_cron job or a
- * background worker therefore never rolls up as a superuser.
+ * The work itself is SQL (segroll._rollup, _rebuild, _verify, _repair and
+ * _purge_source, in the extension scripts).  These entry points check that
+ * the caller may ask for it, then run it the way PostgreSQL runs REFRESH
+ * MATERIALIZED VIEW: as the owner, inside a security-restricted operation
+ * (so code the owner controls, such as a trigger on the cells table, can
+ * neither SET ROLE nor RESET ROLE back to the caller), with search_path
+ * pinned.  A superuser calling rollup(), a pg_cron job or a background
+ * worker therefore never rolls up as a superuser, and an auditor verifying
+ * cells compares them with the sources as the owner saw them when the
+ * cells were computed, whatever the auditor's own row-level security.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,47 +21,92 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
+
+typedef enum OwnerTask
+{
+	TASK_ROLLUP,
+	TASK_REBUILD,
+	TASK_VERIFY,
+	TASK_REPAIR,
+	TASK_PURGE
+} OwnerTask;
+
+typedef struct OwnerTaskInfo
+{
+	const char *verb;			/* for "permission denied to %s" */
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[4];
+	bool		returns_set;
+	bool		readers_may;	/* SELECT on the cells is enough */
+} OwnerTaskInfo;
+
+static const OwnerTaskInfo tasks[] = {
+	[TASK_ROLLUP] = {"roll up", "SELECT segroll._rollup($1, $2)", 2, {TEXTOID, INT8OID}, false, false},
+	[TASK_REBUILD] = {"rebuild", "SELECT segroll._rebuild($1)", 1, {TEXTOID}, false, false},
+	[TASK_VERIFY] = {"verify", "SELECT * FROM segroll._verify($1, $2, $3, $4)", 4,
+	{TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID}, true, true},
+	[TASK_REPAIR] = {"repair", "SELECT * FROM segroll._repair($1, $2, $3)", 3,
+	{TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}, true, false},
+	[TASK_PURGE] = {"purge the source of", "SELECT * FROM segroll._purge_source($1, $2)", 2,
+	{TEXTOID, INTERVALOID}, true, false},
+};
 
 static Datum
-run_as_owner(FunctionCallInfo fcinfo, bool rebuild)
+run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 {
+	const OwnerTaskInfo *ti = &tasks[task];
 	text	   *name;
 	Oid			owner;
+	Oid			cells;
 	bool		isnull;
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
-	Datum		args[2];
-	Oid			types[2] = {TEXTOID, INT8OID};
-	char		nulls[2] = {' ', ' '};
-	int64		result;
+	Datum		args[4];
+	char		nulls[4];
+	Oid			nametype = TEXTOID;
+	int64		result = 0;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("segmentation name must not be null")));
 	name = PG_GETARG_TEXT_PP(0);
+	if (ti->returns_set)
+		InitMaterializedSRF(fcinfo, 0);
 
 	SPI_connect();
 	args[0] = PointerGetDatum(name);
-	SPI_execute_with_args("SELECT owner FROM segroll.segmentation WHERE name OPERATOR(pg_catalog.=) $1",
-						  1, types, args, NULL, true, 1);
+	SPI_execute_with_args("SELECT owner, cells FROM segroll.segmentation WHERE name OPERATOR(pg_catalog.=) $1",
+						  1, &nametype, args, NULL, true, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("segmentation \"%s\" does not exist", text_to_cstring(name))));
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (!is_member_of_role(GetUserId(), owner))
+	cells = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (!is_member_of_role(GetUserId(), owner) &&
+		!(ti->readers_may && pg_class_aclcheck(cells, GetUserId(), ACL_SELECT) == ACLCHECK_OK))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to %s segmentation \"%s\"",
-						rebuild ? "rebuild" : "roll up", text_to_cstring(name)),
-				 errhint("Only members of its owner role %s may do so.",
-						 GetUserNameFromId(owner, false))));
+				 errmsg("permission denied to %s segmentation \"%s\"", ti->verb, text_to_cstring(name)),
+				 ti->readers_may
+				 ? errhint("Only roles that can read its cells (%s) may do so.", get_rel_name(cells))
+				 : errhint("Only members of its owner role %s may do so.", GetUserNameFromId(owner, false))));
+
+	for (int i = 0; i < ti->nargs; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
 
 	/* errors restore the user and the settings when the transaction aborts */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
@@ -69,21 +116,23 @@ run_as_owner(FunctionCallInfo fcinfo, bool rebuild)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 
-	if (rebuild)
-		SPI_execute_with_args("SELECT segroll._rebuild($1)", 1, types, args, NULL, false, 1);
-	else
+	SPI_execute_with_args(ti->sql, ti->nargs, (Oid *) ti->argtypes, args, nulls, false, 0);
+	if (ti->returns_set)
 	{
-		if (PG_ARGISNULL(1))
-			nulls[1] = 'n';
-		else
-			args[1] = PG_GETARG_DATUM(1);
-		SPI_execute_with_args("SELECT segroll._rollup($1, $2)", 2, types, args, nulls, false, 1);
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+		/* same columns as the SQL function, which the catalog guarantees */
+		for (uint64 i = 0; i < SPI_processed; i++)
+			tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
 	}
-	result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	else
+		result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	SPI_finish();
+	if (ti->returns_set)
+		return (Datum) 0;
 	PG_RETURN_INT64(result);
 }
 
@@ -91,12 +140,33 @@ PG_FUNCTION_INFO_V1(segroll_rollup);
 Datum
 segroll_rollup(PG_FUNCTION_ARGS)
 {
-	return run_as_owner(fcinfo, false);
+	return run_as_owner(fcinfo, TASK_ROLLUP);
 }
 
 PG_FUNCTION_INFO_V1(segroll_rebuild);
 Datum
 segroll_rebuild(PG_FUNCTION_ARGS)
 {
-	return run_as_owner(fcinfo, true);
+	return run_as_owner(fcinfo, TASK_REBUILD);
+}
+
+PG_FUNCTION_INFO_V1(segroll_verify);
+Datum
+segroll_verify(PG_FUNCTION_ARGS)
+{
+	return run_as_owner(fcinfo, TASK_VERIFY);
+}
+
+PG_FUNCTION_INFO_V1(segroll_repair);
+Datum
+segroll_repair(PG_FUNCTION_ARGS)
+{
+	return run_as_owner(fcinfo, TASK_REPAIR);
+}
+
+PG_FUNCTION_INFO_V1(segroll_purge_source);
+Datum
+segroll_purge_source(PG_FUNCTION_ARGS)
+{
+	return run_as_owner(fcinfo, TASK_PURGE);
 }

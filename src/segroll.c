@@ -13,7 +13,9 @@
  *	segment_agg.c		aggregates
  *	segment_ops.c		merge/subtract/retract of stored segments
  *	capture.c			the wait phase of exactly-once change capture
- *	rollup.c			rollup() and rebuild(): run as the owner
+ *	rollup.c			rollup(), rebuild(), verify(), repair(), purge_source():
+ *						run as the owner
+ *	trace.c				key batches for trace; trace log and history settings
  *	worker.c			the launcher and per-database roll-up workers
  *
  *-------------------------------------------------------------------------
@@ -27,5 +29,6 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	segroll_trace_init();
 	segroll_worker_init();
 }

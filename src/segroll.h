@@ -93,6 +93,10 @@ extern void segment_report(SegStatus st, SegSource src);
 extern SegValue *segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues);
 extern void segroll_key_time_args(FunctionCallInfo fcinfo, int first, int64 *key, int64 *ts);
 
+/* trace.c */
+extern bool segroll_trace_audit;
+extern void segroll_trace_init(void);
+
 /* worker.c */
 extern void segroll_worker_init(void);
 extern bool segroll_workers_available(void);
