@@ -85,8 +85,12 @@ CREATE POLICY trace_log_add ON @extschema@.trace_log FOR INSERT
 CREATE FUNCTION @extschema@._trim_logs() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	horizon timestamptz := now() - current_setting('segroll.history_retention')::interval;
+	horizon timestamptz;
 BEGIN
+	-- load the library first: it defines the setting, and discards a value
+	-- an unprivileged role gave its placeholder
+	PERFORM segroll.workers_available();
+	horizon := now() - current_setting('segroll.history_retention')::interval;
 	IF TG_TABLE_NAME = 'history' THEN
 		DELETE FROM segroll.history WHERE at < horizon;
 	ELSE
@@ -137,8 +141,9 @@ CREATE POLICY source_change ON @extschema@.source FOR UPDATE
  * DEFINER with a pinned search_path: they run as the owner, who owns the
  * log and the sequence anyway, so they grant nobody anything new.  Their
  * SQL names the log and the sequence once, statically, so it is planned
- * once per session rather than per row.  If segroll is dropped without
- * dropping its segmentations first, they capture nothing.
+ * once per session rather than per row.  The triggers name an extension
+ * function in their WHEN clause, so that DROP EXTENSION ... CASCADE drops
+ * them as it dropped the triggers on the generic functions before 0.4.0.
  */
 CREATE TABLE @extschema@.purging (
 	relid  pg_catalog.regclass NOT NULL,
@@ -152,6 +157,11 @@ CREATE POLICY purging_read ON @extschema@.purging FOR SELECT USING (true);
 CREATE POLICY purging_owner ON @extschema@.purging FOR INSERT WITH CHECK (@extschema@._owns_table(relid));
 CREATE POLICY purging_done ON @extschema@.purging FOR DELETE USING (@extschema@._owns_table(relid));
 
+CREATE FUNCTION @extschema@._capture_on() RETURNS pg_catalog.bool
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT true';
+COMMENT ON FUNCTION @extschema@._capture_on() IS
+	'the WHEN clause of capture triggers: ties them to the extension';
+
 CREATE FUNCTION @extschema@._capture_function(src pg_catalog.regclass, what pg_catalog.text)
 RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT pg_catalog.format('%I.%I', n.nspname, 'segroll_capture_' OPERATOR(pg_catalog.||) what
@@ -162,7 +172,7 @@ RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_tem
 $$;
 
 CREATE FUNCTION @extschema@._install_capture(src pg_catalog.regclass)
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $install$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $install$
 DECLARE
 	r segroll.source;
 	owner name := (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = src);
@@ -177,9 +187,7 @@ CREATE OR REPLACE FUNCTION %s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
 	-- the new version is a new change (harmless if a later trigger cancels)
-	IF pg_catalog.to_regnamespace('segroll') IS NOT NULL THEN
-		NEW.segroll_seq := pg_catalog.nextval(%L::pg_catalog.regclass);
-	END IF;
+	NEW.segroll_seq := pg_catalog.nextval(%L::pg_catalog.regclass);
 	RETURN NEW;
 END
 $body$$f$, f_update, r.seq::text);
@@ -188,9 +196,7 @@ CREATE OR REPLACE FUNCTION %s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
 	-- AFTER, so only updates that happened retract their old version
-	IF pg_catalog.to_regnamespace('segroll') IS NOT NULL THEN
-		INSERT INTO %s (log_seq, old_seq, old) VALUES (NEW.segroll_seq, OLD.segroll_seq, OLD);
-	END IF;
+	INSERT INTO %s (log_seq, old_seq, old) VALUES (NEW.segroll_seq, OLD.segroll_seq, OLD);
 	RETURN NULL;
 END
 $body$$f$, f_update_log, r.change_log);
@@ -198,8 +204,7 @@ $body$$f$, f_update_log, r.change_log);
 CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
-	IF pg_catalog.to_regnamespace('segroll') IS NULL
-	   OR EXISTS (SELECT 1 FROM segroll.purging p
+	IF EXISTS (SELECT 1 FROM segroll.purging p
 	              WHERE p.relid OPERATOR(pg_catalog.=) %2$L::pg_catalog.regclass
 	                AND p.xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()) THEN
 		RETURN NULL;	-- a purge: the cells keep what they summarise
@@ -216,11 +221,11 @@ $body$$f$, f_delete, src, r.change_log, r.seq::text);
 	EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update ON %s', src);
 	EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update_log ON %s', src);
 	EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_delete ON %s', src);
-	EXECUTE format('CREATE TRIGGER segroll_capture_update BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()',
+	EXECUTE format('CREATE TRIGGER segroll_capture_update BEFORE UPDATE ON %s FOR EACH ROW WHEN (segroll._capture_on()) EXECUTE FUNCTION %s()',
 	               src, f_update);
-	EXECUTE format('CREATE TRIGGER segroll_capture_update_log AFTER UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()',
+	EXECUTE format('CREATE TRIGGER segroll_capture_update_log AFTER UPDATE ON %s FOR EACH ROW WHEN (segroll._capture_on()) EXECUTE FUNCTION %s()',
 	               src, f_update_log);
-	EXECUTE format('CREATE TRIGGER segroll_capture_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS segroll_old_rows FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+	EXECUTE format('CREATE TRIGGER segroll_capture_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS segroll_old_rows FOR EACH STATEMENT WHEN (segroll._capture_on()) EXECUTE FUNCTION %s()',
 	               src, f_delete);
 END
 $install$;
@@ -239,8 +244,21 @@ BEGIN
 END
 $$;
 
--- sources defined before 0.4.0 get their own capture functions now
-SELECT @extschema@._install_capture(relid) FROM @extschema@.source;
+-- Sources defined before 0.4.0 get their own capture functions now.  They
+-- belong to the source's owner, not to the extension (pg_dump dumps them
+-- with the source, as it does for sources defined from now on).
+DO $$
+DECLARE
+	src regclass;
+BEGIN
+	FOR src IN SELECT relid FROM @extschema@.source LOOP
+		PERFORM @extschema@._install_capture(src);
+		EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP FUNCTION %s()', @extschema@._capture_function(src, 'update'));
+		EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP FUNCTION %s()', @extschema@._capture_function(src, 'update_log'));
+		EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP FUNCTION %s()', @extschema@._capture_function(src, 'delete'));
+	END LOOP;
+END
+$$;
 
 CREATE OR REPLACE FUNCTION @extschema@.create_segmentation(
 	name pg_catalog.text,
@@ -412,12 +430,6 @@ BEGIN
 		               sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid, src);
 		log := format('%s.%I', sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid)::regclass;
 		EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
-		EXECUTE format('CREATE TRIGGER segroll_capture_update BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_update(%L, %L)',
-		               src, seq::text, log::text);
-		EXECUTE format('CREATE TRIGGER segroll_capture_update_log AFTER UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_update_log(%L, %L)',
-		               src, seq::text, log::text);
-		EXECUTE format('CREATE TRIGGER segroll_capture_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS segroll_old_rows FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_delete(%L, %L)',
-		               src, seq::text, log::text);
 		EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_truncate()', src);
 		INSERT INTO segroll.source VALUES (src, key, seq, log) RETURNING * INTO src_row;
 		PERFORM segroll._install_capture(src);

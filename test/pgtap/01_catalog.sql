@@ -3,7 +3,7 @@
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segroll;
 
-SELECT plan(18);
+SELECT plan(19);
 
 SELECT has_schema('segroll');
 SELECT has_type('segroll', 'segment', 'type segroll.segment exists');
@@ -25,22 +25,29 @@ SELECT is((SELECT count(*)::int FROM pg_depend d JOIN pg_type t ON d.classid = '
           'every type is in schema segroll');
 
 -- declarations on purpose
-SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND prosecdef), 0,
-          'no SECURITY DEFINER function');
+SELECT is((SELECT array_agg(oid::regprocedure::text) FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND prosecdef),
+          ARRAY['segroll._trim_logs()'],
+          'one SECURITY DEFINER function: the retention trigger of the logs');
+SELECT ok((SELECT 'search_path=pg_catalog, pg_temp' = ANY (proconfig) AND NOT has_function_privilege('public', oid, 'EXECUTE')
+           FROM pg_proc WHERE oid = 'segroll._trim_logs()'::regprocedure),
+          'it pins its search_path and PUBLIC cannot execute it');
 SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND provolatile <> 'i'
+             AND prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
              AND (prorettype = 'segroll.segment'::regtype OR 'segroll.segment'::regtype = ANY (proargtypes))), 0,
-          'every function of the segment type is IMMUTABLE');
+          'every C function of the segment type is IMMUTABLE');
 SELECT is((SELECT count(*)::int FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND proparallel <> 's'
+             AND prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
              AND (prorettype = 'segroll.segment'::regtype OR 'segroll.segment'::regtype = ANY (proargtypes))), 0,
-          'every function of the segment type is PARALLEL SAFE');
+          'every C function of the segment type is PARALLEL SAFE');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
            WHERE p.pronamespace = 'segroll'::regnamespace AND p.prokind = 'f' AND p.provolatile <> 'i'
              AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%')
              AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'plpgsql')), NULL,
           'every PL/pgSQL function pins its search_path');
 SELECT bag_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'segroll'$$,
-              ARRAY['segroll.source', 'segroll.segmentation', 'segroll.progress'],
-              'definitions and progress are dumped by pg_dump');
+              ARRAY['segroll.source', 'segroll.segmentation', 'segroll.progress', 'segroll.history',
+                    'segroll.history_id_seq', 'segroll.trace_log', 'segroll.purge_log'],
+              'definitions, progress, history, trace and purge logs are dumped by pg_dump');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
            WHERE p.pronamespace = 'segroll'::regnamespace AND p.proname NOT LIKE 'segment\_%' AND p.proname NOT LIKE '\_%'
              AND obj_description(p.oid, 'pg_proc') IS NULL), NULL,

@@ -126,6 +126,10 @@ $node->safe_psql('app', q{
 		         WHERE relnamespace = 'segroll_data'::regnamespace AND relkind = 'r' AND relname LIKE 'changes\_sales\_%');
 	END $$;
 	ALTER TABLE sales DROP COLUMN segroll_seq;
+	DO $$ BEGIN
+		EXECUTE (SELECT 'DROP FUNCTION ' || string_agg(p.oid::regprocedure::text, ', ') FROM pg_proc p
+		         WHERE p.pronamespace = 'segroll_data'::regnamespace AND p.proname LIKE 'segroll\_capture\_%');
+	END $$;
 });
 is($node->safe_psql('app', q{
 	SELECT FROM segroll.create_segmentation('live', 'sales', 'txn_id', 'sold_at', 'day', 'UTC', '{org_id}', '{amount}');
