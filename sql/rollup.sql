@@ -191,6 +191,8 @@ SELECT pending_changes FROM segroll.status WHERE name = 'sales_daily';
 -- roles: the owner's privileges, not the caller's
 CREATE ROLE segroll_reg_owner LOGIN;
 CREATE ROLE segroll_reg_other LOGIN;
+-- both may operate segmentations, but only their own
+GRANT segroll_admin TO segroll_reg_owner, segroll_reg_other;
 CREATE SCHEMA owner_data AUTHORIZATION segroll_reg_owner;
 GRANT USAGE ON SCHEMA ref TO segroll_reg_owner;
 GRANT SELECT ON ref.item TO segroll_reg_owner;

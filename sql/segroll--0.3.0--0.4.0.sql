@@ -473,8 +473,14 @@ BEGIN
 	               sch, seg_name || '_unmapped', src, unmapped_joins, unmapped_where);
 	unmapped := format('%s.%I', sch, seg_name || '_unmapped')::regclass;
 
+	EXECUTE format('CREATE TABLE %s.%I (%s period pg_catalog.timestamptz NOT NULL, added segroll.segment, removed segroll.segment,
+	                adjusted_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	                from_seq pg_catalog.int8 NOT NULL, to_seq pg_catalog.int8 NOT NULL)',
+	               sch, seg_name || '_adjustments', cols);
+	EXECUTE format('CREATE INDEX ON %s.%I (period)', sch, seg_name || '_adjustments');
 	apply := segroll._generate_apply(seg_name, src, src_row.change_log, cells, key::name, time_col::name,
-	                                 g, time_zone, dims, meas, lineage);
+	                                 g, time_zone, dims, meas, lineage,
+	                                 format('%s.%I', sch, seg_name || '_adjustments')::regclass);
 	INSERT INTO segroll.segmentation (name, source, key_column, time_column, grain, time_zone, dimensions,
 	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql)
 	VALUES (seg_name, src, key, time_col, g, time_zone, dims, meas, lineage, cells, bi, unmapped,
@@ -484,6 +490,12 @@ BEGIN
 	IF backfill THEN
 		PERFORM segroll.rollup(seg_name);
 	END IF;
+	PERFORM segroll._replace_bi_view(s) FROM segroll.segmentation s WHERE s.name = seg_name;
+	-- readers read every segmentation's cells and views
+	IF pg_has_role((SELECT nspowner FROM pg_namespace WHERE oid = to_regnamespace(sch)), 'USAGE') THEN
+		EXECUTE format('GRANT USAGE ON SCHEMA %s TO segroll_reader', sch);
+	END IF;
+	EXECUTE format('GRANT SELECT ON %s, %s, %s, %s.%I TO segroll_reader', cells, bi, unmapped, sch, seg_name || '_adjustments');
 	PERFORM segroll._log(seg_name, 'create segmentation', NULL, NULL,
 		jsonb_build_object('source', src::text, 'key', key, 'time_column', time_col, 'grain', g,
 		                   'time_zone', time_zone, 'dimensions', dims, 'measures', to_jsonb(meas),
@@ -508,6 +520,9 @@ BEGIN
 	END IF;
 	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
 	EXECUTE format('DROP VIEW IF EXISTS %s, %s', def.bi_view, def.unmapped_view);
+	IF segroll._adjustments(def) IS NOT NULL THEN
+		EXECUTE format('DROP TABLE %s', segroll._adjustments(def));
+	END IF;
 	EXECUTE format('DROP TABLE IF EXISTS %s', def.cells);
 	DELETE FROM segroll.progress p WHERE p.name = def.name;
 	DELETE FROM segroll.segmentation s WHERE s.name = def.name;
@@ -587,12 +602,33 @@ END
 $$;
 
 /*
- * The cells of periods [$2, $3) as they stood when the roll-up had applied
- * every change numbered up to $1, recomputed from the source and the change
- * log: rows numbered <= $1, and old versions that a later change replaced.
- * Columns segroll_d1.., period, seg.
+ * The first period start at or after t: rows with times in [boundary(from),
+ * boundary(to)) are exactly the rows of the periods that start in
+ * [from, to), and a plain range on the time column finds them (its index
+ * applies, and the planner estimates it well).
  */
-CREATE FUNCTION @extschema@._fresh_sql(def @extschema@.segmentation, with_lineage pg_catalog.bool)
+CREATE FUNCTION @extschema@._boundary(def @extschema@.segmentation, t pg_catalog.timestamptz)
+RETURNS pg_catalog.timestamptz
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	p timestamptz := date_trunc(def.grain, t, def.time_zone);
+BEGIN
+	IF p < t THEN
+		p := ((p AT TIME ZONE def.time_zone) + ('1 ' || def.grain)::interval) AT TIME ZONE def.time_zone;
+	END IF;
+	RETURN p;
+END
+$$;
+
+/*
+ * The cells of the rows with times in [$4, $5) (period boundaries), as they
+ * stood when the roll-up had applied every change numbered up to $1,
+ * recomputed from the source and the change log: rows numbered <= $1, and
+ * old versions that a later change replaced.  Columns segroll_d1.., period,
+ * seg.  With one_period, [$4, $5) must be exactly one period.
+ */
+CREATE FUNCTION @extschema@._fresh_sql(def @extschema@.segmentation, with_lineage pg_catalog.bool,
+	one_period pg_catalog.bool DEFAULT false)
 RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -604,16 +640,18 @@ BEGIN
 	FROM (SELECT %6$s %7$s AS segroll_period, s.*
 	      FROM (SELECT s.* FROM %8$s s
 	            WHERE s.segroll_seq OPERATOR(pg_catalog.<=) $1
-	              AND s.%4$I OPERATOR(pg_catalog.>=) $2 AND s.%4$I OPERATOR(pg_catalog.<) ($3 OPERATOR(pg_catalog.+) %9$L::pg_catalog.interval)
+	              AND s.%4$I OPERATOR(pg_catalog.>=) $4 AND s.%4$I OPERATOR(pg_catalog.<) $5
 	            UNION ALL
-	            SELECT (l.old).* FROM %10$s l
+	            SELECT (l.old).* FROM %9$s l
 	            WHERE l.old_seq OPERATOR(pg_catalog.<=) $1 AND l.log_seq OPERATOR(pg_catalog.>) $1
-	              AND (l.old).%4$I OPERATOR(pg_catalog.>=) $2 AND (l.old).%4$I OPERATOR(pg_catalog.<) ($3 OPERATOR(pg_catalog.+) %9$L::pg_catalog.interval)) s
-	      %11$s) s
-	WHERE s.segroll_period OPERATOR(pg_catalog.>=) $2 AND s.segroll_period OPERATOR(pg_catalog.<) $3
+	              AND (l.old).%4$I OPERATOR(pg_catalog.>=) $4 AND (l.old).%4$I OPERATOR(pg_catalog.<) $5) s
+	      %10$s) s
 	GROUP BY %1$s s.segroll_period$f$,
 		q.dim_names, CASE WHEN with_lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END,
-		def.key_column, def.time_column, q.meas, q.dim_exprs, q.period, def.source, q.bound, log, q.joins);
+		def.key_column, def.time_column, q.meas, q.dim_exprs,
+		-- [$4, $5) is one period: its start, without a time zone conversion per row
+		CASE WHEN one_period THEN '$4::pg_catalog.timestamptz' ELSE q.period END,
+		def.source, log, q.joins);
 END
 $$;
 
@@ -640,33 +678,24 @@ END
 $$;
 
 /*
- * The select list that shows a source (or archive) row to the caller: the
- * columns the caller may read, as jsonb.  A caller who may read no column
- * gets the same error a SELECT would give.
+ * The expression that shows a source (or archive) row to the caller: the
+ * columns the caller may read, in table order, as json (segroll_seq left
+ * out).  A caller who may read no column gets the error a SELECT gives.
  */
 CREATE FUNCTION @extschema@._visible_json(rel pg_catalog.regclass, alias pg_catalog.text)
 RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	cols text[];
-	parts text[] := '{}';
+	cols text;
 BEGIN
-	IF has_table_privilege(rel, 'SELECT') THEN
-		RETURN format('(pg_catalog.to_jsonb(%s) OPERATOR(pg_catalog.-) ''segroll_seq'')', alias);
-	END IF;
-	cols := ARRAY(SELECT format('%L, %s.%I', a.attname, alias, a.attname)
-	              FROM pg_attribute a
-	              WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
-	                AND a.attname <> 'segroll_seq' AND has_column_privilege(rel, a.attnum, 'SELECT')
-	              ORDER BY a.attnum);
-	IF cardinality(cols) = 0 THEN
+	SELECT string_agg(format('%s.%I', alias, a.attname), ', ' ORDER BY a.attnum) INTO cols
+	FROM pg_attribute a
+	WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
+	  AND a.attname <> 'segroll_seq' AND has_column_privilege(rel, a.attnum, 'SELECT');
+	IF cols IS NULL THEN
 		RAISE EXCEPTION 'permission denied for table %', rel USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	-- jsonb_build_object takes at most 100 arguments
-	FOR i IN 0 .. (cardinality(cols) - 1) / 40 LOOP
-		parts := parts || format('pg_catalog.jsonb_build_object(%s)', array_to_string(cols[i * 40 + 1 : i * 40 + 40], ', '));
-	END LOOP;
-	RETURN '(' || array_to_string(parts, ' OPERATOR(pg_catalog.||) ') || ')';
+	RETURN format('(SELECT pg_catalog.to_json(x) FROM (SELECT %s) x)', cols);
 END
 $$;
 
@@ -702,11 +731,12 @@ END
 $$;
 
 CREATE FUNCTION @extschema@._trace(seg_name pg_catalog.text, seg @extschema@.segment, cell pg_catalog.jsonb)
-RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.jsonb)
+RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.json)
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	def segroll.segmentation := segroll._definition(seg_name);
 	archive regclass := (SELECT s.archive FROM segroll.source s WHERE s.relid = def.source);
+	purged text;
 	q text;
 	batch int8[];
 	n bigint;
@@ -715,24 +745,32 @@ BEGIN
 	IF seg IS NULL THEN
 		RAISE EXCEPTION 'cannot trace a null segment' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	purged := segroll._purged_filter(def, seg, 'k.key');
 	-- the caller's own query: privileges and row-level security apply
-	q := format($f$
-	WITH k AS MATERIALIZED (SELECT u.key FROM pg_catalog.unnest($1::pg_catalog.int8[]) u(key)),
-	l AS MATERIALIZED (SELECT s.%1$I::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s
-	                   WHERE s.%1$I OPERATOR(pg_catalog.=) ANY ($1))
-	%4$s
-	SELECT k.key, CASE WHEN l.key IS NOT NULL THEN 'source' WHEN a.key IS NOT NULL THEN 'archive' ELSE 'purged' END,
-	       coalesce(l.r, a.r)
-	FROM k LEFT JOIN l ON l.key OPERATOR(pg_catalog.=) k.key LEFT JOIN a ON a.key OPERATOR(pg_catalog.=) k.key
-	WHERE l.key IS NOT NULL OR a.key IS NOT NULL OR %5$s
-	ORDER BY k.key$f$,
-		def.key_column, segroll._visible_json(def.source, 's'), def.source,
-		CASE WHEN archive IS NULL THEN ', a AS (SELECT NULL::pg_catalog.int8 AS key, NULL::pg_catalog.jsonb AS r WHERE false)'
-		     ELSE format(', a AS MATERIALIZED (SELECT s.%1$I::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s
-	                   WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT k.key FROM k WHERE NOT EXISTS
-	                         (SELECT 1 FROM l WHERE l.key OPERATOR(pg_catalog.=) k.key))))',
-		                 def.key_column, segroll._visible_json(archive, 's'), archive) END,
-		segroll._purged_filter(def, seg, 'k.key'));
+	IF archive IS NULL AND purged = 'false' THEN
+		-- every row is local: one index scan per batch, in key order
+		q := format('SELECT s.%1$I::pg_catalog.int8, ''source''::pg_catalog.text, %2$s FROM %3$s s
+		             WHERE s.%1$I OPERATOR(pg_catalog.=) ANY ($1) ORDER BY s.%1$I',
+		            def.key_column, segroll._visible_json(def.source, 's'), def.source);
+	ELSE
+		q := format($f$
+		WITH k AS MATERIALIZED (SELECT u.key FROM pg_catalog.unnest($1::pg_catalog.int8[]) u(key)),
+		l AS MATERIALIZED (SELECT s.%1$I::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s
+		                   WHERE s.%1$I OPERATOR(pg_catalog.=) ANY ($1))
+		%4$s
+		SELECT k.key, CASE WHEN l.key IS NOT NULL THEN 'source' WHEN a.key IS NOT NULL THEN 'archive' ELSE 'purged' END,
+		       coalesce(l.r, a.r)
+		FROM k LEFT JOIN l ON l.key OPERATOR(pg_catalog.=) k.key LEFT JOIN a ON a.key OPERATOR(pg_catalog.=) k.key
+		WHERE l.key IS NOT NULL OR a.key IS NOT NULL OR %5$s
+		ORDER BY k.key$f$,
+			def.key_column, segroll._visible_json(def.source, 's'), def.source,
+			CASE WHEN archive IS NULL THEN ', a AS (SELECT NULL::pg_catalog.int8 AS key, NULL::pg_catalog.json AS r WHERE false)'
+			     ELSE format(', a AS MATERIALIZED (SELECT s.%1$I::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s
+		                   WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT k.key FROM k WHERE NOT EXISTS
+		                         (SELECT 1 FROM l WHERE l.key OPERATOR(pg_catalog.=) k.key))))',
+			                 def.key_column, segroll._visible_json(archive, 's'), archive) END,
+			purged);
+	END IF;
 	FOR batch IN SELECT b FROM segroll.key_batches(seg, 10000) b LOOP
 		RETURN QUERY EXECUTE q USING batch;
 		GET DIAGNOSTICS n = ROW_COUNT;
@@ -753,7 +791,7 @@ COMMENT ON FUNCTION @extschema@._trace(pg_catalog.text, @extschema@.segment, pg_
 	'the trace itself, run as the caller; see segroll.trace()';
 
 CREATE FUNCTION @extschema@.trace(name pg_catalog.text, seg @extschema@.segment)
-RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.jsonb)
+RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.json)
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT * FROM segroll._trace(name, seg, NULL)
 $$;
@@ -800,7 +838,7 @@ COMMENT ON FUNCTION @extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catal
 	'the segment of one cell, named by its dimensions (a jsonb object) and period';
 
 CREATE FUNCTION @extschema@.trace(name pg_catalog.text, dimensions pg_catalog.jsonb, period pg_catalog.timestamptz)
-RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.jsonb)
+RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.json)
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT * FROM segroll._trace(name, segroll.cell(name, dimensions, period),
 	                             pg_catalog.jsonb_build_object('dimensions', dimensions, 'period', period))
@@ -929,6 +967,39 @@ COMMENT ON FUNCTION @extschema@.locate(pg_catalog.text, pg_catalog.int8) IS
 
 /* ------------------------------------------------------------ verify */
 
+/*
+ * A closed cell as the source stands now: the frozen segment with its
+ * adjustments applied in the order the roll-up made them (each retracts
+ * old versions, then adds new ones, as a roll-up window does).  Null when
+ * nothing is left.
+ */
+CREATE FUNCTION @extschema@._adjusted(seg @extschema@.segment, added @extschema@.segment[], removed @extschema@.segment[])
+RETURNS @extschema@.segment
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	FOR i IN 1 .. coalesce(cardinality(added), 0) LOOP
+		IF removed[i] IS NOT NULL THEN
+			BEGIN
+				seg := segroll.subtract(coalesce(seg, segroll.subtract(removed[i], removed[i])), removed[i]);
+			EXCEPTION WHEN data_exception THEN
+				-- damaged adjustments: what cannot be retracted stays, and
+				-- verify reports the difference from the source
+				NULL;
+			END;
+		END IF;
+		IF added[i] IS NOT NULL THEN
+			BEGIN
+				seg := CASE WHEN seg IS NULL OR segroll.count(seg) = 0 THEN added[i] ELSE segroll.merge(seg, added[i]) END;
+			EXCEPTION WHEN unique_violation OR data_exception THEN
+				NULL;	-- a key counted twice: likewise
+			END;
+		END IF;
+	END LOOP;
+	RETURN CASE WHEN segroll.count(seg) > 0 THEN seg END;
+END
+$$;
+
+
 CREATE FUNCTION @extschema@._check_range(period_from pg_catalog.timestamptz, period_to pg_catalog.timestamptz)
 RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -952,6 +1023,11 @@ DECLARE
 	full_mode boolean;
 	upto bigint;
 	differs text;
+	q_text text;
+	b_from timestamptz;
+	b_to timestamptz;
+	p timestamptz;
+	nxt timestamptz;
 	meas_rows text := '';
 	key_rows text := '';
 BEGIN
@@ -972,7 +1048,7 @@ BEGIN
 		differs := 'c.seg OPERATOR(segroll.<>) f.seg';
 		FOR i IN 1 .. coalesce(array_length(def.measures, 1), 0) LOOP
 			meas_rows := meas_rows || format(
-				', (%1$L, segroll.sum(j.cs, %4$s), segroll.sum(j.fs, %4$s)), (%2$L, segroll.min(j.cs, %4$s), segroll.min(j.fs, %4$s)), (%3$L, segroll.max(j.cs, %4$s), segroll.max(j.fs, %4$s))',
+				', (%1$L, segroll.sum(j.cs, %4$s), segroll.sum(j.fs, %4$s)), (%2$L, CASE WHEN segroll.minmax_known(j.cs) THEN segroll.min(j.cs, %4$s) ELSE segroll.min(j.fs, %4$s) END, segroll.min(j.fs, %4$s)), (%3$L, CASE WHEN segroll.minmax_known(j.cs) THEN segroll.max(j.cs, %4$s) ELSE segroll.max(j.fs, %4$s) END, segroll.max(j.fs, %4$s))',
 				format('sum(%s)', def.measures[i]), format('min(%s)', def.measures[i]), format('max(%s)', def.measures[i]), i);
 		END LOOP;
 		IF def.lineage THEN
@@ -990,11 +1066,20 @@ BEGIN
 		differs := 'segroll.count(c.seg) OPERATOR(pg_catalog.<>) segroll.count(f.seg) OR segroll.checksum(c.seg) OPERATOR(pg_catalog.<>) segroll.checksum(f.seg)';
 	END IF;
 
-	RETURN QUERY EXECUTE format($f$
+	q_text := format($f$
 	WITH fresh AS (%1$s),
 	f AS (SELECT %2$s AS dims, f.period, f.seg FROM fresh f),
-	c AS (SELECT %3$s AS dims, c.period, c.seg FROM %4$s c
-	      WHERE c.period OPERATOR(pg_catalog.>=) $2 AND c.period OPERATOR(pg_catalog.<) $3),
+	c0 AS (SELECT %3$s AS dims, c.period, c.seg FROM %4$s c
+	       WHERE c.period OPERATOR(pg_catalog.>=) $2 AND c.period OPERATOR(pg_catalog.<) $3),
+	a0 AS (SELECT %8$s AS dims, a.period, pg_catalog.array_agg(a.added ORDER BY a.to_seq) AS ad,
+	              pg_catalog.array_agg(a.removed ORDER BY a.to_seq) AS rm
+	       FROM %9$s a WHERE a.period OPERATOR(pg_catalog.>=) $2 AND a.period OPERATOR(pg_catalog.<) $3
+	       GROUP BY 1, 2),
+	c AS (SELECT x.* FROM (
+	          SELECT coalesce(c0.dims, a0.dims) AS dims, coalesce(c0.period, a0.period) AS period,
+	                 CASE WHEN a0.ad IS NULL THEN c0.seg ELSE segroll._adjusted(c0.seg, a0.ad, a0.rm) END AS seg
+	          FROM c0 FULL JOIN a0 ON c0.dims OPERATOR(pg_catalog.=) a0.dims AND c0.period OPERATOR(pg_catalog.=) a0.period) x
+	      WHERE segroll.count(x.seg) OPERATOR(pg_catalog.>) 0),
 	j AS (SELECT coalesce(c.dims, f.dims) AS dims, coalesce(c.period, f.period) AS period, c.seg AS cs, f.seg AS fs
 	      FROM c FULL JOIN f ON c.dims OPERATOR(pg_catalog.=) f.dims AND c.period OPERATOR(pg_catalog.=) f.period
 	      WHERE c.seg IS NULL OR f.seg IS NULL OR %5$s)
@@ -1013,9 +1098,24 @@ BEGIN
 		WHERE j.cs IS NOT NULL AND j.fs IS NOT NULL AND v.a IS DISTINCT FROM v.b
 		%7$s) p
 	ORDER BY j.period, j.dims::pg_catalog.text, p.problem, p.key$f$,
-		segroll._fresh_sql(def, full_mode AND def.lineage), q.fresh_json, q.cell_json, def.cells, differs,
-		meas_rows, key_rows)
-	USING upto, period_from, period_to;
+		'%1$s', q.fresh_json, q.cell_json, def.cells, differs,
+		meas_rows, key_rows, replace(q.cell_json, ', c.', ', a.'), segroll._adjustments(def));
+	b_from := segroll._boundary(def, period_from);
+	b_to := segroll._boundary(def, period_to);
+	IF isfinite(b_from) AND isfinite(b_to)
+	   AND b_to - b_from <= (CASE def.grain WHEN 'hour' THEN interval '42 days' ELSE interval '3 years' END) THEN
+		-- period by period: each knows its period without computing it per row
+		p := b_from;
+		WHILE p < b_to LOOP
+			nxt := ((p AT TIME ZONE def.time_zone) + ('1 ' || def.grain)::interval) AT TIME ZONE def.time_zone;
+			RETURN QUERY EXECUTE format(q_text, segroll._fresh_sql(def, full_mode AND def.lineage, true))
+				USING upto, p, nxt, p, nxt;
+			p := nxt;
+		END LOOP;
+	ELSE
+		RETURN QUERY EXECUTE format(q_text, segroll._fresh_sql(def, full_mode AND def.lineage))
+			USING upto, period_from, period_to, b_from, b_to;
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text) IS
@@ -1051,6 +1151,12 @@ BEGIN
 	PERFORM segroll._check_range(period_from, period_to);
 	-- queue behind any roll-up; cells are rebuilt as it left them
 	SELECT p.applied_upto INTO upto FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
+	-- closed cells stay as they were closed (re-open them to rebuild them)
+	period_from := greatest(period_from,
+		(SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name));
+	IF period_from >= period_to THEN
+		RETURN;
+	END IF;
 
 	EXECUTE format($f$
 	WITH fresh AS (%1$s),
@@ -1074,7 +1180,7 @@ BEGIN
 	FROM j$f$,
 		segroll._fresh_sql(def, def.lineage), q.fresh_json, q.cell_json, def.cells,
 		left(regexp_replace(q.dim_names, '(segroll_d[0-9]+)', 'f.\1', 'g'), -2), q.cell_cols, q.dim_names)
-	INTO changed USING upto, period_from, period_to;
+	INTO changed USING upto, period_from, period_to, segroll._boundary(def, period_from), segroll._boundary(def, period_to);
 
 	PERFORM segroll._log(def.name, 'repair', jsonb_array_length(changed), t0,
 	                     jsonb_build_object('period_from', period_from, 'period_to', period_to,
@@ -1214,5 +1320,631 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.set_archive(pg_catalog.text, pg_catalog.regclass) IS
 	'names a table (such as a postgres_fdw foreign table of the front-end system) where trace finds source rows no longer kept locally';
+
+/* ==================================================== governance: roles */
+
+/*
+ * Three duties, three roles (cluster-wide, so created only if missing; DROP
+ * EXTENSION leaves them):
+ *	segroll_reader   reads cells and BI views;
+ *	segroll_auditor  traces, locates and verifies, reads the trace log;
+ *	segroll_admin    defines, rolls up, repairs, purges, and is both of
+ *	                 the others.
+ * Nothing that defines, changes or traces is executable by PUBLIC.  The
+ * segment type, its aggregates and accessors, and the status views stay
+ * public: they reveal only what the caller can already read.
+ */
+DO $$
+BEGIN
+	IF to_regrole('segroll_reader') IS NULL THEN
+		CREATE ROLE segroll_reader NOLOGIN;
+	END IF;
+	IF to_regrole('segroll_auditor') IS NULL THEN
+		CREATE ROLE segroll_auditor NOLOGIN;
+	END IF;
+	IF to_regrole('segroll_admin') IS NULL THEN
+		CREATE ROLE segroll_admin NOLOGIN;
+	END IF;
+END
+$$;
+COMMENT ON ROLE segroll_reader IS 'segroll: reads cells and their views';
+COMMENT ON ROLE segroll_auditor IS 'segroll: traces figures to source rows, verifies cells, reads the trace log';
+COMMENT ON ROLE segroll_admin IS 'segroll: defines and operates segmentations';
+GRANT segroll_reader TO segroll_auditor;
+GRANT segroll_reader, segroll_auditor TO segroll_admin;
+
+-- defining and operating
+REVOKE EXECUTE ON FUNCTION
+	@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text,
+		pg_catalog.bool, pg_catalog.name),
+	@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text),
+	@extschema@.drop_segmentation(pg_catalog.text),
+	@extschema@.rollup(pg_catalog.text, pg_catalog.int8),
+	@extschema@.rebuild(pg_catalog.text),
+	@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@.purge_source(pg_catalog.text, pg_catalog.interval),
+	@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass),
+	@extschema@.wait_for_writers(pg_catalog.regclass),
+	@extschema@._rollup(pg_catalog.text, pg_catalog.int8),
+	@extschema@._rebuild(pg_catalog.text),
+	@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@._purge_source(pg_catalog.text, pg_catalog.interval),
+	@extschema@._install_capture(pg_catalog.regclass),
+	@extschema@._remove_capture(pg_catalog.regclass),
+	@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass,
+		pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[],
+		pg_catalog.bool),
+	@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text),
+	@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb)
+FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE @extschema@.backfill(pg_catalog.text, pg_catalog.int8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
+		pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text,
+		pg_catalog.bool, pg_catalog.name),
+	@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text),
+	@extschema@.drop_segmentation(pg_catalog.text),
+	@extschema@.rollup(pg_catalog.text, pg_catalog.int8),
+	@extschema@.rebuild(pg_catalog.text),
+	@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@.purge_source(pg_catalog.text, pg_catalog.interval),
+	@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass),
+	@extschema@.wait_for_writers(pg_catalog.regclass),
+	@extschema@._rollup(pg_catalog.text, pg_catalog.int8),
+	@extschema@._rebuild(pg_catalog.text),
+	@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@._purge_source(pg_catalog.text, pg_catalog.interval),
+	@extschema@._install_capture(pg_catalog.regclass),
+	@extschema@._remove_capture(pg_catalog.regclass),
+	@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass,
+		pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[],
+		pg_catalog.bool),
+	@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text),
+	@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb)
+TO segroll_admin;
+GRANT EXECUTE ON PROCEDURE @extschema@.backfill(pg_catalog.text, pg_catalog.int8) TO segroll_admin;
+
+-- tracing and verifying
+REVOKE EXECUTE ON FUNCTION
+	@extschema@.trace(pg_catalog.text, @extschema@.segment),
+	@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement),
+	@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.locate(pg_catalog.text, pg_catalog.int8),
+	@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb),
+	@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text),
+	@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	@extschema@.trace(pg_catalog.text, @extschema@.segment),
+	@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement),
+	@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.locate(pg_catalog.text, pg_catalog.int8),
+	@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb),
+	@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text),
+	@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text)
+TO segroll_auditor;
+
+-- the logs: auditors read them, PUBLIC no longer writes them
+REVOKE INSERT ON @extschema@.trace_log FROM PUBLIC;
+GRANT INSERT (segmentation, cell, keys, rows_returned) ON @extschema@.trace_log TO segroll_auditor;
+GRANT SELECT ON @extschema@.trace_log, @extschema@.history, @extschema@.purge_log TO segroll_auditor;
+REVOKE SELECT ON @extschema@.history FROM PUBLIC;
+REVOKE INSERT ON @extschema@.history FROM PUBLIC;
+GRANT INSERT (segmentation, action, rows, duration_ms, detail) ON @extschema@.history TO segroll_admin;
+REVOKE INSERT ON @extschema@.purge_log, @extschema@.purging FROM PUBLIC;
+GRANT INSERT ON @extschema@.purge_log, @extschema@.purging TO segroll_admin;
+REVOKE DELETE ON @extschema@.purging FROM PUBLIC;
+GRANT DELETE ON @extschema@.purging TO segroll_admin;
+-- catalog writes come from the functions above, run by admins (or as owners)
+REVOKE INSERT, DELETE ON @extschema@.source, @extschema@.segmentation, @extschema@.progress,
+	@extschema@.run_history FROM PUBLIC;
+REVOKE UPDATE ON @extschema@.source, @extschema@.segmentation, @extschema@.progress FROM PUBLIC;
+GRANT INSERT, DELETE ON @extschema@.source, @extschema@.segmentation, @extschema@.progress,
+	@extschema@.run_history TO segroll_admin;
+GRANT UPDATE (archive) ON @extschema@.source TO segroll_admin;
+GRANT UPDATE (schedule) ON @extschema@.segmentation TO segroll_admin;
+GRANT UPDATE (applied_upto, last_run_at, last_run_ms, last_applied, total_applied,
+	caught_up_at, last_error, last_error_at, failures) ON @extschema@.progress TO segroll_admin;
+
+-- existing segmentations: their owners keep operating them, readers read them
+DO $$
+DECLARE
+	def record;
+BEGIN
+	FOR def IN SELECT s.owner, s.cells, s.bi_view, s.unmapped_view FROM @extschema@.segmentation s LOOP
+		EXECUTE pg_catalog.format('GRANT segroll_admin TO %I', def.owner);
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s, %s, %s TO segroll_reader', def.cells, def.bi_view, def.unmapped_view);
+		EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO segroll_reader',
+			(SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+			 WHERE c.oid = def.cells));
+	END LOOP;
+END
+$$;
+
+/* ==================================================== governance: period close */
+
+/*
+ * Closing a period freezes its cells.  The roll-up then keeps a later
+ * change to a source row of a closed period (a late insert, a correction,
+ * a reversal) as an adjustment beside the cells: a row of
+ * <name>_adjustments with the segments it adds and removes and the time it
+ * was applied.  The BI view shows adjustments as rows of their own, so
+ * closed figures never change silently and the current figure is their sum.
+ */
+CREATE TABLE @extschema@.closed_period (
+	name         pg_catalog.text PRIMARY KEY
+	             REFERENCES @extschema@.segmentation (name) ON DELETE CASCADE,
+	closed_upto  pg_catalog.timestamptz NOT NULL,
+	closed_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	closed_by    pg_catalog.name NOT NULL DEFAULT CURRENT_USER
+);
+COMMENT ON TABLE @extschema@.closed_period IS
+	'periods that start before closed_upto are closed: their cells are frozen, later changes are adjustments';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.closed_period', '');
+GRANT SELECT ON @extschema@.closed_period TO PUBLIC;
+ALTER TABLE @extschema@.closed_period ENABLE ROW LEVEL SECURITY;
+CREATE POLICY closed_period_read ON @extschema@.closed_period FOR SELECT USING (true);
+CREATE POLICY closed_period_owner ON @extschema@.closed_period
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) closed_period.name), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) closed_period.name), 'MEMBER'));
+
+/* The adjustments table of a segmentation, beside its cells. */
+CREATE FUNCTION @extschema@._adjustments(def @extschema@.segmentation)
+RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, def.name OPERATOR(pg_catalog.||) '_adjustments'))
+	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	WHERE c.oid OPERATOR(pg_catalog.=) def.cells
+$$;
+
+CREATE FUNCTION @extschema@._create_adjustments(def @extschema@.segmentation)
+RETURNS pg_catalog.regclass LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	sch text := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = def.cells);
+	cols text;
+	adj regclass;
+BEGIN
+	SELECT string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum)
+	INTO cols FROM pg_attribute a
+	WHERE a.attrelid = def.cells AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('period', 'seg');
+	EXECUTE format('CREATE TABLE %I.%I (%s, period pg_catalog.timestamptz NOT NULL, added segroll.segment, removed segroll.segment,
+	                adjusted_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	                from_seq pg_catalog.int8 NOT NULL, to_seq pg_catalog.int8 NOT NULL)',
+	               sch, def.name || '_adjustments', cols);
+	adj := format('%I.%I', sch, def.name || '_adjustments')::regclass;
+	EXECUTE format('CREATE INDEX ON %s (period)', adj);
+	EXECUTE format('GRANT SELECT ON %s TO segroll_reader', adj);
+	RETURN adj;
+END
+$$;
+
+/*
+ * The BI view: a row per cell (kind 'cell'), and a row per adjustment of a
+ * closed period (kind 'adjustment', with the time it was applied); the sum
+ * over both is the figure as the source stands now.
+ */
+CREATE FUNCTION @extschema@._replace_bi_view(def @extschema@.segmentation)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	cdims text := '';
+	adims text := '';
+	cmeas text := '';
+	ameas text := '';
+	d jsonb;
+BEGIN
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
+		cdims := cdims || format('c.%I, ', d->>'name');
+		adims := adims || format('a.%I, ', d->>'name');
+	END LOOP;
+	FOR i IN 1 .. coalesce(array_length(def.measures, 1), 0) LOOP
+		cmeas := cmeas || format(', segroll.sum(c.seg, %s) AS %I, segroll.min(c.seg, %s) AS %I, segroll.max(c.seg, %s) AS %I',
+		                         i, def.measures[i] || '_sum', i, def.measures[i] || '_min', i, def.measures[i] || '_max');
+		ameas := ameas || format(', coalesce(segroll.sum(a.added, %s), 0) OPERATOR(pg_catalog.-) coalesce(segroll.sum(a.removed, %s), 0), NULL::pg_catalog.numeric, NULL::pg_catalog.numeric',
+		                         i, i);
+	END LOOP;
+	EXECUTE format($v$CREATE OR REPLACE VIEW %s AS
+		SELECT %s c.period, segroll.count(c.seg) AS count%s,
+		       'cell'::pg_catalog.text AS kind, NULL::pg_catalog.timestamptz AS adjusted_at
+		FROM %s c
+		UNION ALL
+		SELECT %s a.period, coalesce(segroll.count(a.added), 0) OPERATOR(pg_catalog.-) coalesce(segroll.count(a.removed), 0)%s,
+		       'adjustment', a.adjusted_at
+		FROM %s a$v$,
+		def.bi_view, cdims, cmeas, def.cells, adims, ameas, segroll._adjustments(def));
+END
+$$;
+
+CREATE FUNCTION @extschema@.close_period(name pg_catalog.text, up_to pg_catalog.timestamptz)
+RETURNS pg_catalog.timestamptz
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation := segroll._definition(name);
+	b timestamptz;
+	previous timestamptz;
+BEGIN
+	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'must be owner of segmentation "%"', name USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF up_to IS NULL OR NOT isfinite(up_to) THEN
+		RAISE EXCEPTION 'up_to must be a finite time' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	b := segroll._boundary(def, up_to);
+	SELECT c.closed_upto INTO previous FROM segroll.closed_period c WHERE c.name = def.name;
+	IF b <= previous THEN
+		RAISE EXCEPTION 'periods of segmentation "%" are closed up to % already', name, previous
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Re-open with segroll.reopen_period() to move the close back.';
+	END IF;
+	-- everything received so far belongs in the cells being closed
+	PERFORM segroll.rollup(name);
+	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
+	INSERT INTO segroll.closed_period AS c (name, closed_upto) VALUES (def.name, b)
+	ON CONFLICT ON CONSTRAINT closed_period_pkey
+	DO UPDATE SET closed_upto = excluded.closed_upto, closed_at = now(), closed_by = CURRENT_USER;
+	PERFORM segroll._replace_bi_view(def);
+	PERFORM segroll._log(def.name, 'close period', NULL, NULL,
+	                     jsonb_build_object('closed_upto', b, 'previous', previous));
+	RETURN b;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz) IS
+	'closes the periods that start before up_to (rounded up to a period start): their cells freeze, later changes become adjustments';
+
+CREATE FUNCTION @extschema@.reopen_period(name pg_catalog.text, period_from pg_catalog.timestamptz)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation := segroll._definition(name);
+	b timestamptz;
+	previous timestamptz;
+	folded bigint;
+	repaired bigint;
+BEGIN
+	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'must be owner of segmentation "%"', name USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	SELECT c.closed_upto INTO previous FROM segroll.closed_period c WHERE c.name = def.name FOR UPDATE;
+	b := segroll._boundary(def, period_from);
+	IF previous IS NULL OR b IS NULL OR b >= previous THEN
+		RAISE EXCEPTION 'segmentation "%" has no closed period from %', name, period_from
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
+	IF b = '-infinity' THEN
+		DELETE FROM segroll.closed_period c WHERE c.name = def.name;
+	ELSE
+		UPDATE segroll.closed_period c SET closed_upto = b, closed_at = now(), closed_by = CURRENT_USER
+		WHERE c.name = def.name;
+	END IF;
+	-- the re-opened cells take in their adjustments: rebuilt from the source
+	EXECUTE format('DELETE FROM %s a WHERE a.period OPERATOR(pg_catalog.>=) $1', segroll._adjustments(def)) USING b;
+	GET DIAGNOSTICS folded = ROW_COUNT;
+	SELECT count(*) INTO repaired FROM segroll.repair(def.name, b, previous);
+	PERFORM segroll._log(def.name, 'reopen period', repaired, NULL,
+	                     jsonb_build_object('closed_upto', CASE WHEN b = '-infinity' THEN NULL ELSE b END,
+	                                        'previous', previous, 'adjustments_folded', folded));
+	RETURN repaired;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz) IS
+	're-opens the closed periods from period_from on: their cells are rebuilt from the source, adjustments included, and it is recorded';
+
+/*
+ * Generates the SQL of one roll-up window ($1 = applied_upto, $2 = upper,
+ * $3 = the end of the closed periods, -infinity when none is closed).  The
+ * changes of closed periods go to the adjustments table, not to the cells.
+ */
+DROP FUNCTION @extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass,
+	pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb,
+	pg_catalog.name[], pg_catalog.bool);
+CREATE FUNCTION @extschema@._generate_apply(
+	seg_name pg_catalog.text, src pg_catalog.regclass, log pg_catalog.regclass,
+	cells pg_catalog.regclass, key_col pg_catalog.name, time_col pg_catalog.name,
+	grain pg_catalog.text, tz pg_catalog.text, dims pg_catalog.jsonb,
+	measures pg_catalog.name[], lineage pg_catalog.bool, adjustments pg_catalog.regclass)
+RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	d jsonb;
+	i int := 0;
+	dim_exprs text := '';		-- "expr AS dN, "
+	dim_names text := '';		-- "dN, "
+	dim_cols text := '';		-- quoted cell column names
+	joins text := '';
+	eq_strict text := '';
+	eq_nulls text := '';
+	all_notnull text := '';
+	meas text := '';
+	agg text;
+	period text;
+	period_end text;
+	set_list text := '';
+BEGIN
+	FOR d IN SELECT * FROM jsonb_array_elements(dims) LOOP
+		i := i + 1;
+		IF d ? 'column' THEN
+			dim_exprs := dim_exprs || format('s.%I AS segroll_d%s, ', d->>'column', i);
+		ELSE
+			joins := joins || format(' LEFT JOIN %s r%s ON r%s.%I OPERATOR(pg_catalog.=) s.%I',
+			                         (d->>'table')::regclass, i, i, d->>'key', d->>'on');
+			dim_exprs := dim_exprs || format('r%s.%I AS segroll_d%s, ', i, d->>'value', i);
+		END IF;
+		dim_names := dim_names || format('d%s, ', i);
+		dim_cols := dim_cols || format('%I, ', d->>'name');
+		eq_strict := eq_strict || format('c.%I OPERATOR(pg_catalog.=) x.d%s AND ', d->>'name', i);
+		eq_nulls := eq_nulls || format('c.%I IS NOT DISTINCT FROM x.d%s AND ', d->>'name', i);
+		all_notnull := all_notnull || format('x.d%s IS NOT NULL AND ', i);
+	END LOOP;
+	FOR i IN 1 .. coalesce(array_length(measures, 1), 0) LOOP
+		meas := meas || format(', s.%I', measures[i]);
+	END LOOP;
+	agg := CASE WHEN lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END;
+	period := format('pg_catalog.date_trunc(%L, s.%I, %L)', grain, time_col, tz);
+	period_end := format('((x.period AT TIME ZONE %L) OPERATOR(pg_catalog.+) %L::pg_catalog.interval) AT TIME ZONE %L',
+	                     tz, '1 ' || grain, tz);
+
+	RETURN format($f$
+WITH pos AS (
+	-- the window as it stood at $2: versions numbered in it that are still
+	-- current, and those that a later change (numbered after $2) already
+	-- replaced or deleted; that later change retracts them in its window
+	SELECT %21$s segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
+	FROM (SELECT %6$s %7$s AS segroll_period, s.*
+	      FROM (SELECT s.* FROM %8$s s
+	            WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	            UNION ALL
+	            SELECT (l.old).* FROM %10$s l
+	            WHERE l.old_seq OPERATOR(pg_catalog.>) $1 AND l.old_seq OPERATOR(pg_catalog.<=) $2
+	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %9$s) s
+	GROUP BY %22$s segroll_period
+), neg AS (
+	SELECT %21$s segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
+	FROM (SELECT %6$s %7$s AS segroll_period, s.*
+	      FROM (SELECT (l.old).* FROM %10$s l
+	            WHERE l.log_seq OPERATOR(pg_catalog.>) $1 AND l.log_seq OPERATOR(pg_catalog.<=) $2
+	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %9$s) s
+	GROUP BY %22$s segroll_period
+), delta AS (
+	SELECT %11$s coalesce(p.period, n.period) AS period, p.seg AS pos, n.seg AS neg
+	FROM pos p FULL JOIN neg n ON %12$s p.period OPERATOR(pg_catalog.=) n.period
+), adj AS (
+	-- a closed period's cells stay as they were closed; its changes are
+	-- kept beside them, with the window that brought them
+	INSERT INTO %23$s (%19$s period, added, removed, from_seq, to_seq)
+	SELECT %20$s x.period, x.pos, x.neg, $1, $2 FROM delta x WHERE x.period OPERATOR(pg_catalog.<) $3
+	RETURNING 1
+), matched AS (
+	SELECT x.*, c.ctid AS cell_ctid, c.seg AS old_seg
+	FROM delta x LEFT JOIN %13$s c ON %14$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE %15$s x.period OPERATOR(pg_catalog.>=) $3
+	UNION ALL
+	SELECT x.*, c.ctid AS cell_ctid, c.seg AS old_seg
+	FROM delta x LEFT JOIN %13$s c ON %16$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE NOT (%15$s true) AND x.period OPERATOR(pg_catalog.>=) $3
+), combined AS (
+	-- retract first (an updated row's new version may land in the same cell),
+	-- then add; retracting from a missing cell is an error, never a no-op
+	SELECT m.*,
+	       CASE WHEN m.pos IS NULL THEN kept WHEN kept IS NULL THEN m.pos
+	            ELSE segroll.merge(kept, m.pos) END AS seg0
+	FROM (SELECT m.*, CASE WHEN m.neg IS NULL THEN m.old_seg
+	                       ELSE segroll.subtract(coalesce(m.old_seg, segroll.subtract(m.neg, m.neg)), m.neg) END AS kept
+	      FROM matched m) m
+), result AS (
+	SELECT x.*,
+	       CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.>) 0 AND NOT segroll.minmax_known(x.seg0) THEN
+	            -- the cell as it stood at $2, from the source and the change log
+	            (SELECT %2$s(s.%3$I, s.%4$I%5$s)
+	             FROM (SELECT %6$s s.*
+	                   FROM (SELECT s.* FROM %8$s s
+	                         WHERE s.%4$I OPERATOR(pg_catalog.>=) x.period AND s.%4$I OPERATOR(pg_catalog.<) %17$s
+	                           AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	                         UNION ALL
+	                         SELECT (l.old).* FROM %10$s l
+	                         WHERE l.old_seq OPERATOR(pg_catalog.<=) $2 AND l.log_seq OPERATOR(pg_catalog.>) $2
+	                           AND (l.old).%4$I OPERATOR(pg_catalog.>=) x.period
+	                           AND (l.old).%4$I OPERATOR(pg_catalog.<) %17$s) s %9$s) s
+	             WHERE %18$s true)
+	            ELSE x.seg0 END AS seg
+	FROM combined x
+), del AS (
+	DELETE FROM %13$s c USING result x
+	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
+	  AND segroll.count(x.seg) OPERATOR(pg_catalog.=) 0
+	RETURNING 1
+), upd AS (
+	UPDATE %13$s c SET seg = x.seg FROM result x
+	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
+	  AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
+	RETURNING 1
+), ins AS (
+	INSERT INTO %13$s (%19$s period, seg)
+	SELECT %20$s period, seg FROM result x
+	WHERE x.cell_ctid IS NULL AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
+	RETURNING 1
+)
+SELECT (SELECT coalesce(pg_catalog.sum(segroll.count(pos)), 0) FROM delta WHERE pos IS NOT NULL)
+     OPERATOR(pg_catalog.+) (SELECT coalesce(pg_catalog.sum(segroll.count(neg)), 0) FROM delta WHERE neg IS NOT NULL),
+       (SELECT pg_catalog.count(*) FROM del), (SELECT pg_catalog.count(*) FROM upd), (SELECT pg_catalog.count(*) FROM ins)
+$f$,
+		dim_names,                                        -- 1
+		agg,                                              -- 2
+		key_col,                                          -- 3
+		time_col,                                         -- 4
+		meas,                                             -- 5
+		dim_exprs,                                        -- 6
+		period,                                           -- 7
+		src,                                              -- 8
+		joins,                                            -- 9
+		log,                                              -- 10
+		regexp_replace(dim_names, '(d[0-9]+)', 'coalesce(p.\1, n.\1) AS \1', 'g'),  -- 11
+		regexp_replace(dim_names, '(d[0-9]+), ', 'p.\1 IS NOT DISTINCT FROM n.\1 AND ', 'g'), -- 12
+		cells,                                            -- 13
+		eq_strict,                                        -- 14
+		all_notnull,                                      -- 15
+		eq_nulls,                                         -- 16
+		period_end,                                       -- 17
+		regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'), -- 18
+		dim_cols,                                         -- 19
+		dim_names,                                        -- 20
+		regexp_replace(dim_names, '(d[0-9]+)', 'segroll_\1 AS \1', 'g'),  -- 21
+		regexp_replace(dim_names, '(d[0-9]+)', 'segroll_\1', 'g'),         -- 22
+		adjustments);                                     -- 23
+END
+$$;
+
+
+CREATE OR REPLACE FUNCTION @extschema@._rollup(name pg_catalog.text, max_changes pg_catalog.int8)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+-- compiling the window query costs more than it saves, run after run
+SET jit = off
+AS $$
+DECLARE
+	def segroll.segmentation;
+	prog segroll.progress;
+	seqrel regclass;
+	logrel regclass;
+	upper_seq bigint;
+	applied bigint;
+	n_del bigint;
+	n_upd bigint;
+	n_ins bigint;
+	err_text text;
+	upper_read_at timestamptz;
+	whole boolean;
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'segroll.rollup must run at READ COMMITTED isolation'
+			USING ERRCODE = 'active_sql_transaction',
+			      HINT = 'It waits for concurrent writers and then needs a snapshot taken after they finished.';
+	END IF;
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = _rollup.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" does not exist', _rollup.name USING ERRCODE = 'undefined_object';
+	END IF;
+	-- segroll.rollup() (C) calls this as the owner, in a security-restricted
+	-- operation that owner code cannot leave with SET or RESET ROLE
+	IF def.owner::oid <> current_user::regrole::oid THEN
+		RAISE EXCEPTION 'segroll._rollup() must be called through segroll.rollup()'
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+
+	-- one roll-up at a time per segmentation
+	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name FOR UPDATE;
+	SELECT seq INTO seqrel FROM segroll.source WHERE relid = def.source;
+	upper_read_at := clock_timestamp();
+	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
+	whole := true;
+	IF max_changes IS NOT NULL AND upper_seq > prog.applied_upto + max_changes THEN
+		upper_seq := prog.applied_upto + max_changes;
+		whole := false;
+	END IF;
+	IF upper_seq <= prog.applied_upto THEN
+		-- every change numbered before upper_read_at is applied
+		UPDATE segroll.progress p SET last_run_at = now(), last_applied = 0,
+			last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
+			caught_up_at = upper_read_at, failures = 0
+		WHERE p.name = _rollup.name;
+		RETURN 0;
+	END IF;
+	PERFORM segroll.wait_for_writers(def.source);
+
+	-- a new snapshot: every number <= upper_seq is now committed or aborted
+	BEGIN
+		EXECUTE def.apply_sql INTO applied, n_del, n_upd, n_ins
+			USING prog.applied_upto, upper_seq,
+			      coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity');
+	EXCEPTION WHEN invalid_parameter_value THEN
+		GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT;
+		IF err_text LIKE 'source key % is not in the segment it is subtracted from'
+		   OR err_text LIKE 'cannot subtract % rows from a segment of %' THEN
+			RAISE EXCEPTION 'segmentation "%" cannot retract a corrected row: %', _rollup.name, err_text
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'The row was rolled up into a different cell than its old version maps to now; the reference data it was mapped with has changed since.',
+				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', _rollup.name);
+		END IF;
+		RAISE;
+	END;
+
+	-- log entries every segmentation of the source has applied are done with
+	SELECT change_log INTO logrel FROM segroll.source WHERE relid = def.source;
+	IF has_table_privilege(logrel, 'DELETE') THEN
+		EXECUTE format('DELETE FROM %s WHERE log_seq OPERATOR(pg_catalog.<=) $1', logrel)
+		USING (SELECT min(CASE WHEN s.name = _rollup.name THEN upper_seq ELSE p.applied_upto END)
+		       FROM segroll.progress p JOIN segroll.segmentation s USING (name)
+		       WHERE s.source = def.source);
+	END IF;
+
+	UPDATE segroll.progress p
+	SET applied_upto = upper_seq, last_run_at = now(), last_applied = applied,
+	    total_applied = p.total_applied + applied,
+	    last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
+	    caught_up_at = CASE WHEN whole THEN upper_read_at ELSE p.caught_up_at END,
+	    failures = 0
+	WHERE p.name = _rollup.name;
+
+	-- a bounded history of the runs that applied something
+	INSERT INTO segroll.run_history (name, started_at, duration_ms, applied, from_seq, to_seq)
+	VALUES (_rollup.name, t0, 1000 * extract(epoch FROM clock_timestamp() - t0), applied,
+	        prog.applied_upto, upper_seq);
+	DELETE FROM segroll.run_history h
+	WHERE h.name = _rollup.name AND h.started_at < (
+		SELECT k.started_at FROM segroll.run_history k WHERE k.name = _rollup.name
+		ORDER BY k.started_at DESC
+		OFFSET greatest(coalesce(nullif(current_setting('segroll.history_size', true), '')::int, 100), 1) - 1
+		LIMIT 1);
+	RETURN applied;
+END
+$$;
+
+
+REVOKE EXECUTE ON FUNCTION @extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass,
+	pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb,
+	pg_catalog.name[], pg_catalog.bool, pg_catalog.regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass,
+	pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb,
+	pg_catalog.name[], pg_catalog.bool, pg_catalog.regclass) TO segroll_admin;
+
+REVOKE EXECUTE ON FUNCTION @extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
+	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
+	@extschema@._create_adjustments(@extschema@.segmentation),
+	@extschema@._replace_bi_view(@extschema@.segmentation) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
+	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
+	@extschema@._create_adjustments(@extschema@.segmentation),
+	@extschema@._replace_bi_view(@extschema@.segmentation) TO segroll_admin;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.closed_period TO segroll_admin;
+
+-- Every segmentation gets its adjustments table and the SQL that fills it.
+-- The tables belong to the segmentations' owners, not to the extension;
+-- existing BI views gain their adjustment rows when a period is first
+-- closed (a view can only be replaced outside the extension's script).
+DO $$
+DECLARE
+	def @extschema@.segmentation;
+	adj regclass;
+BEGIN
+	FOR def IN SELECT * FROM @extschema@.segmentation LOOP
+		adj := @extschema@._create_adjustments(def);
+		EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP TABLE %s', adj);
+		EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', adj, def.owner);
+		UPDATE @extschema@.segmentation s
+		SET apply_sql = @extschema@._generate_apply(def.name, def.source,
+		        (SELECT change_log FROM @extschema@.source WHERE relid = def.source), def.cells, def.key_column,
+		        def.time_column, def.grain, def.time_zone, def.dimensions, def.measures, def.lineage, adj)
+		WHERE s.name = def.name;
+	END LOOP;
+END
+$$;
 
 /* ============================================ governance: what-if volume */

@@ -43,7 +43,7 @@ SELECT key, origin, source_row FROM segroll.trace('tr_daily', '{"org": 1, "brand
 SELECT (SELECT array_agg(key ORDER BY key) FROM segroll.trace('tr_daily', '{"org": 1, "brand": "b0"}', '2026-11-02'))
      = (SELECT array_agg(s.id ORDER BY s.id) FROM tr.sales s JOIN tr.item i USING (item_id)
         WHERE s.org = 1 AND i.brand = 'b0' AND s.sold_at >= '2026-11-02' AND s.sold_at < '2026-11-03') AS same_keys;
-SELECT bool_and(source_row = to_jsonb(s) - 'segroll_seq') AS same_rows, count(*)
+SELECT bool_and(source_row::jsonb = to_jsonb(s) - 'segroll_seq') AS same_rows, count(*)
 FROM segroll.trace('tr_daily', '{"org": 1, "brand": "b0"}', '2026-11-02') t JOIN tr.sales s ON s.id = t.key;
 -- the unmapped member is a cell like any other
 SELECT count(*) FROM segroll.trace('tr_daily', '{"org": 0, "brand": null}', '2026-11-01');
@@ -150,6 +150,7 @@ SELECT count(*) FROM segroll.verify('tr_daily', (SELECT max(purged_before) FROM 
 -- a role that may change rows but does not own the table: its changes are
 -- captured (by the owner's capture functions), and it cannot skip the capture
 CREATE ROLE tr_clerk;
+GRANT segroll_auditor TO tr_clerk;   -- may trace and verify, not repair or purge
 GRANT USAGE ON SCHEMA tr TO tr_clerk;
 GRANT SELECT, UPDATE, DELETE ON tr.sales TO tr_clerk;
 SET ROLE tr_clerk;

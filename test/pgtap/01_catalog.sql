@@ -46,7 +46,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
           'every PL/pgSQL function pins its search_path');
 SELECT bag_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'segroll'$$,
               ARRAY['segroll.source', 'segroll.segmentation', 'segroll.progress', 'segroll.history',
-                    'segroll.history_id_seq', 'segroll.trace_log', 'segroll.purge_log'],
+                    'segroll.history_id_seq', 'segroll.trace_log', 'segroll.purge_log', 'segroll.closed_period'],
               'definitions, progress, history, trace and purge logs are dumped by pg_dump');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
            WHERE p.pronamespace = 'segroll'::regnamespace AND p.proname NOT LIKE 'segment\_%' AND p.proname NOT LIKE '\_%'

@@ -32,6 +32,7 @@ $node->safe_psql('postgres', q{
 });
 $node->safe_psql('shop', q{
 	CREATE EXTENSION segroll;
+	GRANT segroll_admin TO shop_owner;
 	SET ROLE shop_owner;
 	CREATE TABLE sales (txn_id bigint PRIMARY KEY, sold_at timestamptz NOT NULL, org_id int, amount numeric(12,2));
 	INSERT INTO sales SELECT g, '2026-11-01 00:00+09'::timestamptz + g * interval '5 minutes', g % 4, g % 97

@@ -169,6 +169,7 @@ sub poll_briefly
 # cells) runs as the owner and cannot get back to the worker's superuser
 $node->safe_psql('app', q{
 	CREATE ROLE analyst LOGIN;
+	GRANT segroll_admin TO analyst;
 	GRANT CREATE ON DATABASE app TO analyst;
 	GRANT CREATE ON SCHEMA public TO analyst;
 	CREATE TABLE public.seen_as (who name, super bool);

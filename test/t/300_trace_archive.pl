@@ -69,7 +69,7 @@ is($node->safe_psql('back', q{
 	FROM segroll.trace('sales_daily', '{"org": 3}', '2026-11-02')}), '288|t', 'trace follows purged keys to the archive');
 is($node->safe_psql('back', q{
 	SELECT count(*) FROM (
-		SELECT key, source_row FROM segroll.trace('sales_daily', '{"org": 3}', '2026-11-02')
+		SELECT key, source_row::jsonb FROM segroll.trace('sales_daily', '{"org": 3}', '2026-11-02')
 		EXCEPT
 		SELECT id, to_jsonb(f) FROM archive.sales_txn f
 		WHERE org = 3 AND sold_at >= '2026-11-02 00:00+00' AND sold_at < '2026-11-03 00:00+00') d}),
