@@ -17,7 +17,7 @@ OBJS = \
 
 DATA = $(wildcard sql/segroll--*.sql)
 
-REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup
+REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup estimate
 REGRESS_OPTS = --load-extension=segroll
 
 PG_CPPFLAGS = -I$(srcdir)/src
