@@ -203,14 +203,16 @@ BEGIN
 		meas_args := meas_args || format(', s.segroll_m%s', i);
 	END LOOP;
 
+	period_expr := format('pg_catalog.date_trunc(%L, s.%I, %L)', def->>'grain', time_col, def->>'time_zone');
+
 	-- 1. the cells the row sample hits
 	EXECUTE format($q$
 		CREATE TEMPORARY TABLE segroll_estimate_seen AS
 		SELECT %1$s AS h_tuple, %2$s AS h_cell, x.segroll_period AS period, x.n
-		FROM (SELECT %3$s pg_catalog.date_trunc(%4$L, s.%5$I, %6$L) AS segroll_period, pg_catalog.count(*) AS n
-		      FROM %7$s s %8$s GROUP BY %9$s %10$s) x$q$,
+		FROM (SELECT %3$s %4$s AS segroll_period, pg_catalog.count(*) AS n
+		      FROM %5$s s %6$s GROUP BY %7$s %8$s) x$q$,
 		format(hash_fn, rtrim(names, ', ')), format(hash_fn, names || 'segroll_period'),
-		exprs, def->>'grain', time_col, def->>'time_zone', sample, joins, ordinals, i + 1);
+		exprs, period_expr, sample, joins, ordinals, i + 1);
 	SELECT coalesce(sum(s.n), 0), count(*), count(DISTINCT s.period)
 	INTO seen_rows, seen_cells, periods FROM segroll_estimate_seen s;
 	est_rows := seen_rows / q;
@@ -228,7 +230,6 @@ BEGIN
 	-- a few large tuples (50 organisations x 8 channels) make a poor sample:
 	-- then sample (tuple, period) cells.
 	by_cell := theta < 1 AND theta * n_tuples < min_units;
-	period_expr := format('pg_catalog.date_trunc(%L, s.%I, %L)', def->>'grain', time_col, def->>'time_zone');
 
 	-- 2. the cell sample: complete cells of the tuples whose hash falls below
 	-- theta; the period is computed only for those rows
