@@ -2,6 +2,14 @@
 
 \echo Use "ALTER EXTENSION segroll UPDATE TO '0.4.0'" to load this file. \quit
 
+/*
+ * A roll-up (worker, pg_cron) locks the progress table, then the
+ * definitions (segroll.rollup() does so first thing).  Taking both in that
+ * order before any other lock makes a roll-up either finish before this
+ * update or wait for it, never deadlock with the DDL below.
+ */
+LOCK TABLE @extschema@.progress, @extschema@.segmentation IN ACCESS EXCLUSIVE MODE;
+
 /* ==================================================== trace and reconcile */
 
 /*
@@ -14,7 +22,7 @@
 
 /* ------------------------------------------------------------ history */
 
-CREATE TABLE @extschema@.history (
+CREATE TABLE @extschema@.event_log (
 	id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	at           pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	role_name    pg_catalog.name NOT NULL DEFAULT CURRENT_USER,
@@ -25,22 +33,22 @@ CREATE TABLE @extschema@.history (
 	duration_ms  pg_catalog.float8,
 	detail       pg_catalog.jsonb
 );
-CREATE INDEX ON @extschema@.history (at);
-CREATE INDEX ON @extschema@.history (segmentation, at);
-COMMENT ON TABLE @extschema@.history IS
+CREATE INDEX ON @extschema@.event_log (at);
+CREATE INDEX ON @extschema@.event_log (segmentation, at);
+COMMENT ON TABLE @extschema@.event_log IS
 	'who changed what and when: definitions, backfills, rebuilds, repairs, purges, period closes; kept for segroll.history_retention';
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.history', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.event_log', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.event_log_id_seq', '');
 
 /*
  * Anyone may add an entry, but only in their own name (the columns default
  * to the roles in effect, and the policy checks them); nobody but the
  * extension's owner can change or remove entries, except through retention.
  */
-GRANT SELECT, INSERT (segmentation, action, rows, duration_ms, detail) ON @extschema@.history TO PUBLIC;
-ALTER TABLE @extschema@.history ENABLE ROW LEVEL SECURITY;
-CREATE POLICY history_read ON @extschema@.history FOR SELECT USING (true);
-CREATE POLICY history_add ON @extschema@.history FOR INSERT
+GRANT SELECT, INSERT (segmentation, action, rows, duration_ms, detail) ON @extschema@.event_log TO PUBLIC;
+ALTER TABLE @extschema@.event_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY event_log_read ON @extschema@.event_log FOR SELECT USING (true);
+CREATE POLICY event_log_add ON @extschema@.event_log FOR INSERT
 	WITH CHECK (role_name OPERATOR(pg_catalog.=) CURRENT_USER
 	            AND session_role OPERATOR(pg_catalog.=) SESSION_USER
 	            AND at OPERATOR(pg_catalog.=) pg_catalog.now());
@@ -48,14 +56,14 @@ CREATE POLICY history_add ON @extschema@.history FOR INSERT
 CREATE FUNCTION @extschema@._log(seg_name pg_catalog.text, action pg_catalog.text, nrows pg_catalog.int8,
 	started pg_catalog.timestamptz, detail pg_catalog.jsonb)
 RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	INSERT INTO segroll.history (segmentation, action, rows, duration_ms, detail)
+	INSERT INTO segroll.event_log (segmentation, action, rows, duration_ms, detail)
 	VALUES (seg_name, action, nrows,
 	        CASE WHEN started IS NOT NULL
 	             THEN 1000 OPERATOR(pg_catalog.*) pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started) END,
 	        detail)
 $$;
 COMMENT ON FUNCTION @extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb) IS
-	'records an event in segroll.history in the name of the current role';
+	'records an event in segroll.event_log (read through segroll.history) in the name of the current role';
 
 /* ------------------------------------------------------------ trace log */
 
@@ -91,8 +99,8 @@ BEGIN
 	-- an unprivileged role gave its placeholder
 	PERFORM segroll.workers_available();
 	horizon := now() - current_setting('segroll.history_retention')::interval;
-	IF TG_TABLE_NAME = 'history' THEN
-		DELETE FROM segroll.history WHERE at < horizon;
+	IF TG_TABLE_NAME = 'event_log' THEN
+		DELETE FROM segroll.event_log WHERE at < horizon;
 	ELSE
 		DELETE FROM segroll.trace_log WHERE at < horizon;
 	END IF;
@@ -100,7 +108,7 @@ BEGIN
 END
 $$;
 REVOKE EXECUTE ON FUNCTION @extschema@._trim_logs() FROM PUBLIC;
-CREATE TRIGGER trim AFTER INSERT ON @extschema@.history
+CREATE TRIGGER trim AFTER INSERT ON @extschema@.event_log
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._trim_logs();
 CREATE TRIGGER trim AFTER INSERT ON @extschema@.trace_log
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._trim_logs();
@@ -1132,8 +1140,14 @@ COMMENT ON FUNCTION @extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, 
 
 /* ------------------------------------------------------------ repair */
 
-CREATE FUNCTION @extschema@._repair(name pg_catalog.text, period_from pg_catalog.timestamptz,
-	period_to pg_catalog.timestamptz)
+/*
+ * Rebuilds from the source, under the current reference data, exactly the
+ * open cells of [period_from, period_to) that differ from it, and records
+ * what changed as the given history action.  repair() and resegment() are
+ * this; an as-is segmentation's roll-up does it when reference data moved.
+ */
+CREATE FUNCTION @extschema@._rebuild_cells(name pg_catalog.text, period_from pg_catalog.timestamptz,
+	period_to pg_catalog.timestamptz, what pg_catalog.text)
 RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, action pg_catalog.text,
 	count_before pg_catalog.int8, count_after pg_catalog.int8)
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
@@ -1145,7 +1159,7 @@ DECLARE
 	changed jsonb;
 BEGIN
 	IF def.owner::oid <> current_user::regrole::oid THEN
-		RAISE EXCEPTION 'segroll._repair() must be called through segroll.repair()'
+		RAISE EXCEPTION 'segroll._rebuild_cells() must be called through segroll.repair() or segroll.resegment()'
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	PERFORM segroll._check_range(period_from, period_to);
@@ -1182,7 +1196,7 @@ BEGIN
 		left(regexp_replace(q.dim_names, '(segroll_d[0-9]+)', 'f.\1', 'g'), -2), q.cell_cols, q.dim_names)
 	INTO changed USING upto, period_from, period_to, segroll._boundary(def, period_from), segroll._boundary(def, period_to);
 
-	PERFORM segroll._log(def.name, 'repair', jsonb_array_length(changed), t0,
+	PERFORM segroll._log(def.name, what, jsonb_array_length(changed), t0,
 	                     jsonb_build_object('period_from', period_from, 'period_to', period_to,
 	                                        'applied_upto', upto, 'cells', changed));
 	RETURN QUERY
@@ -1190,6 +1204,13 @@ BEGIN
 		FROM jsonb_to_recordset(changed) AS x(dimensions jsonb, period timestamptz, action text,
 		                                      count_before bigint, count_after bigint);
 END
+$$;
+CREATE FUNCTION @extschema@._repair(name pg_catalog.text, period_from pg_catalog.timestamptz,
+	period_to pg_catalog.timestamptz)
+RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, action pg_catalog.text,
+	count_before pg_catalog.int8, count_after pg_catalog.int8)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM segroll._rebuild_cells(name, period_from, period_to, 'repair')
 $$;
 COMMENT ON FUNCTION @extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
 	'the repair itself; called by segroll.repair() as the segmentation''s owner';
@@ -1434,10 +1455,10 @@ TO segroll_auditor;
 -- the logs: auditors read them, PUBLIC no longer writes them
 REVOKE INSERT ON @extschema@.trace_log FROM PUBLIC;
 GRANT INSERT (segmentation, cell, keys, rows_returned) ON @extschema@.trace_log TO segroll_auditor;
-GRANT SELECT ON @extschema@.trace_log, @extschema@.history, @extschema@.purge_log TO segroll_auditor;
-REVOKE SELECT ON @extschema@.history FROM PUBLIC;
-REVOKE INSERT ON @extschema@.history FROM PUBLIC;
-GRANT INSERT (segmentation, action, rows, duration_ms, detail) ON @extschema@.history TO segroll_admin;
+GRANT SELECT ON @extschema@.trace_log, @extschema@.event_log, @extschema@.purge_log TO segroll_auditor;
+REVOKE SELECT ON @extschema@.event_log FROM PUBLIC;
+REVOKE INSERT ON @extschema@.event_log FROM PUBLIC;
+GRANT INSERT (segmentation, action, rows, duration_ms, detail) ON @extschema@.event_log TO segroll_admin;
 REVOKE INSERT ON @extschema@.purge_log, @extschema@.purging FROM PUBLIC;
 GRANT INSERT ON @extschema@.purge_log, @extschema@.purging TO segroll_admin;
 REVOKE DELETE ON @extschema@.purging FROM PUBLIC;
@@ -1821,6 +1842,7 @@ DECLARE
 	err_text text;
 	upper_read_at timestamptz;
 	whole boolean;
+	fingerprint text;
 	t0 timestamptz := clock_timestamp();
 BEGIN
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -1841,6 +1863,17 @@ BEGIN
 
 	-- one roll-up at a time per segmentation
 	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name FOR UPDATE;
+	-- as-is: cells follow the reference data as it is now; when it moved,
+	-- re-map the open cells as of applied_upto, then apply the window
+	IF def.mapping = 'as-is' THEN
+		fingerprint := segroll._reference_fingerprint(def);
+		IF fingerprint IS DISTINCT FROM prog.mapping_fingerprint THEN
+			IF prog.applied_upto > 0 AND prog.mapping_fingerprint IS NOT NULL THEN
+				PERFORM count(*) FROM segroll._rebuild_cells(def.name, '-infinity', 'infinity', 'resegment (as-is)');
+			END IF;
+			UPDATE segroll.progress p SET mapping_fingerprint = fingerprint WHERE p.name = def.name;
+		END IF;
+	END IF;
 	SELECT seq INTO seqrel FROM segroll.source WHERE relid = def.source;
 	upper_read_at := clock_timestamp();
 	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
@@ -1944,6 +1977,371 @@ BEGIN
 		        def.time_column, def.grain, def.time_zone, def.dimensions, def.measures, def.lineage, adj)
 		WHERE s.name = def.name;
 	END LOOP;
+END
+$$;
+
+/* ==================================================== governance: reference changes */
+
+/*
+ * When an item moves to another brand, a segmentation either keeps its
+ * cells as they were mapped when rolled up (as-was, the default) or follows
+ * the reference data as it is now (as-is): its roll-up notices that the
+ * reference rows changed (by a fingerprint of the rows it looks up) and
+ * re-maps the open cells first.  resegment(name, from, to) re-maps a range
+ * of any segmentation on demand.  Both rewrite only the cells whose members
+ * changed.
+ */
+ALTER TABLE @extschema@.segmentation ADD COLUMN mapping pg_catalog.text NOT NULL DEFAULT 'as-was'
+	CHECK (mapping OPERATOR(pg_catalog.=) ANY (ARRAY['as-was', 'as-is']));
+ALTER TABLE @extschema@.progress ADD COLUMN mapping_fingerprint pg_catalog.text;
+GRANT UPDATE (mapping) ON @extschema@.segmentation TO segroll_admin;
+GRANT UPDATE (mapping_fingerprint) ON @extschema@.progress TO segroll_admin;
+
+/* A digest of the reference rows a segmentation looks up; null without any. */
+CREATE FUNCTION @extschema@._reference_fingerprint(def @extschema@.segmentation)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	d jsonb;
+	part text;
+	fp text;
+BEGIN
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) WHERE NOT value ? 'column' LOOP
+		EXECUTE format('SELECT pg_catalog.md5(pg_catalog.string_agg(r.%1$I::pg_catalog.text OPERATOR(pg_catalog.||) %3$L
+		                    OPERATOR(pg_catalog.||) coalesce(r.%2$I::pg_catalog.text, %4$L), %5$L ORDER BY r.%1$I))
+		                FROM %6$s r',
+		               d->>'key', d->>'value', '=', '<null>', ',', (d->>'table')::regclass)
+		INTO part;
+		fp := coalesce(fp, '') || coalesce(part, 'empty') || ';';
+	END LOOP;
+	RETURN fp;
+END
+$$;
+
+CREATE FUNCTION @extschema@._resegment(name pg_catalog.text, period_from pg_catalog.timestamptz,
+	period_to pg_catalog.timestamptz)
+RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, action pg_catalog.text,
+	count_before pg_catalog.int8, count_after pg_catalog.int8)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT * FROM segroll._rebuild_cells(name, period_from, period_to, 'resegment')
+$$;
+COMMENT ON FUNCTION @extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
+	'the re-mapping itself; called by segroll.resegment() as the segmentation''s owner';
+
+CREATE FUNCTION @extschema@.resegment(name pg_catalog.text, period_from pg_catalog.timestamptz,
+	period_to pg_catalog.timestamptz)
+RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, action pg_catalog.text,
+	count_before pg_catalog.int8, count_after pg_catalog.int8)
+AS 'MODULE_PATHNAME', 'segroll_resegment'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz) IS
+	're-maps the open cells of [period_from, period_to) under the current reference data, rewriting only those whose members changed';
+
+DROP FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text);
+CREATE FUNCTION @extschema@.alter_segmentation(name pg_catalog.text, schedule pg_catalog.text DEFAULT NULL,
+	mapping pg_catalog.text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation := segroll._definition(name);
+BEGIN
+	IF schedule IS NOT NULL AND schedule NOT IN ('manual', 'continuous') THEN
+		RAISE EXCEPTION 'invalid schedule "%"', schedule USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use manual or continuous.';
+	END IF;
+	IF mapping IS NOT NULL AND mapping NOT IN ('as-was', 'as-is') THEN
+		RAISE EXCEPTION 'invalid mapping "%"', mapping USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use as-was (cells keep the mapping of their roll-up) or as-is (cells follow the reference data).';
+	END IF;
+	UPDATE segroll.segmentation s
+	SET schedule = coalesce(alter_segmentation.schedule, s.schedule),
+	    mapping = coalesce(alter_segmentation.mapping, s.mapping)
+	WHERE s.name = def.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" does not exist or is not yours', name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF mapping IS DISTINCT FROM def.mapping AND mapping = 'as-is' THEN
+		-- the next roll-up compares the reference data with the cells' mapping
+		UPDATE segroll.progress p SET mapping_fingerprint = 'unknown' WHERE p.name = def.name;
+	END IF;
+	PERFORM segroll._log(def.name, 'alter segmentation', NULL, NULL,
+		jsonb_strip_nulls(jsonb_build_object('schedule', schedule, 'mapping', mapping)));
+	IF schedule IS NOT NULL THEN
+		PERFORM segroll._warn_without_workers(schedule);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+	'changes how a segmentation is rolled up (manual or continuous) and whether its cells follow reference data (as-is) or keep their mapping (as-was)';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
+	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._reference_fingerprint(@extschema@.segmentation)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
+	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._reference_fingerprint(@extschema@.segmentation)
+TO segroll_admin;
+
+/* ==================================================== governance: versions */
+
+/*
+ * Changing a segmentation's dimensions, grain, measures or lineage makes a
+ * new version: a segmentation of its own over the same source, named
+ * <name>__v<n>, built from the source in the background (its progress is
+ * in segroll.status).  The current version keeps answering queries under
+ * <name> until switch_version() swaps the names of the two, catalog rows
+ * and tables alike, in one transaction.  The old version is kept under
+ * <name>__v<n> (and keeps rolling up) or dropped.
+ */
+CREATE TABLE @extschema@.segmentation_version (
+	name          pg_catalog.text NOT NULL,
+	version       pg_catalog.int4 NOT NULL,
+	segmentation  pg_catalog.text NOT NULL UNIQUE
+	              REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE,
+	state         pg_catalog.text NOT NULL
+	              CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['current', 'building', 'retired'])),
+	created_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	switched_at   pg_catalog.timestamptz,
+	PRIMARY KEY (name, version)
+);
+COMMENT ON TABLE @extschema@.segmentation_version IS
+	'versions of a segmentation: which segmentation answers under the name (current), which is being built, which were retired';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.segmentation_version', '');
+GRANT SELECT ON @extschema@.segmentation_version TO PUBLIC;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.segmentation_version TO segroll_admin;
+ALTER TABLE @extschema@.segmentation_version ENABLE ROW LEVEL SECURITY;
+CREATE POLICY segmentation_version_read ON @extschema@.segmentation_version FOR SELECT USING (true);
+CREATE POLICY segmentation_version_owner ON @extschema@.segmentation_version
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) segmentation_version.segmentation), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) segmentation_version.segmentation), 'MEMBER'));
+
+-- a segmentation's name can change (switch_version); what refers to it follows
+ALTER TABLE @extschema@.progress DROP CONSTRAINT progress_name_fkey,
+	ADD FOREIGN KEY (name) REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE;
+ALTER TABLE @extschema@.run_history DROP CONSTRAINT run_history_name_fkey,
+	ADD FOREIGN KEY (name) REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE;
+ALTER TABLE @extschema@.closed_period DROP CONSTRAINT closed_period_name_fkey,
+	ADD FOREIGN KEY (name) REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE;
+GRANT UPDATE (name, apply_sql) ON @extschema@.segmentation TO segroll_admin;
+
+CREATE FUNCTION @extschema@.create_version(
+	name pg_catalog.text,
+	dimensions pg_catalog.text[] DEFAULT NULL,
+	grain pg_catalog.text DEFAULT NULL,
+	measures pg_catalog.text[] DEFAULT NULL,
+	lineage pg_catalog.bool DEFAULT NULL,
+	schedule pg_catalog.text DEFAULT 'continuous')
+RETURNS pg_catalog.text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation := segroll._definition(name);
+	n int;
+	vname text;
+	dims text[];
+	meas text[];
+BEGIN
+	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'must be owner of segmentation "%"', name USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF EXISTS (SELECT 1 FROM segroll.segmentation_version v WHERE v.segmentation = def.name AND v.state <> 'current') THEN
+		RAISE EXCEPTION '"%" is itself a version of a segmentation', name USING ERRCODE = 'wrong_object_type',
+			HINT = 'Make new versions of the segmentation that answers under the name.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM segroll.segmentation_version v WHERE v.name = def.name AND v.state = 'building') THEN
+		RAISE EXCEPTION 'segmentation "%" already has a version being built', name USING ERRCODE = 'object_in_use',
+			HINT = 'Switch to it with segroll.switch_version(), or drop it with segroll.drop_segmentation().';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM segroll.segmentation_version v WHERE v.name = def.name) THEN
+		INSERT INTO segroll.segmentation_version (name, version, segmentation, state, created_at)
+		VALUES (def.name, 1, def.name, 'current', def.created_at);
+	END IF;
+	n := (SELECT max(v.version) + 1 FROM segroll.segmentation_version v WHERE v.name = def.name);
+	vname := def.name || '__v' || n;
+	dims := coalesce(dimensions, ARRAY(
+		SELECT CASE WHEN d ? 'column' THEN d->>'column'
+		            ELSE format('%s=%s.%s ON %s=%s', d->>'name', d->>'table', d->>'value', d->>'on', d->>'key') END
+		FROM jsonb_array_elements(def.dimensions) d));
+	meas := coalesce(measures, def.measures::text[]);
+	-- the new version starts empty and is built by the roll-up
+	PERFORM segroll.create_segmentation(vname, def.source, def.key_column, def.time_column,
+		coalesce(grain, def.grain), def.time_zone, dims, meas, coalesce(lineage, def.lineage),
+		schedule, false,
+		(SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = def.cells));
+	UPDATE segroll.segmentation s SET mapping = def.mapping WHERE s.name = vname;
+	INSERT INTO segroll.segmentation_version (name, version, segmentation, state) VALUES (def.name, n, vname, 'building');
+	PERFORM segroll._log(def.name, 'create version', NULL, NULL,
+		jsonb_build_object('version', n, 'segmentation', vname, 'dimensions', to_jsonb(dims),
+		                   'grain', coalesce(grain, def.grain), 'measures', to_jsonb(meas),
+		                   'lineage', coalesce(lineage, def.lineage)));
+	RETURN vname;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[],
+	pg_catalog.bool, pg_catalog.text) IS
+	'starts a new version of a segmentation with other dimensions, grain, measures or lineage, built in the background; returns its name';
+
+/* Renames a segmentation and everything that carries its name. */
+CREATE FUNCTION @extschema@._rename_segmentation(old_name pg_catalog.text, new_name pg_catalog.text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation := segroll._definition(old_name);
+	adj regclass := segroll._adjustments(def);
+BEGIN
+	EXECUTE format('ALTER TABLE %s RENAME TO %I', def.cells, new_name);
+	EXECUTE format('ALTER VIEW %s RENAME TO %I', def.bi_view, new_name || '_v');
+	EXECUTE format('ALTER VIEW %s RENAME TO %I', def.unmapped_view, new_name || '_unmapped');
+	IF adj IS NOT NULL THEN
+		EXECUTE format('ALTER TABLE %s RENAME TO %I', adj, new_name || '_adjustments');
+	END IF;
+	UPDATE segroll.segmentation s SET name = new_name WHERE s.name = old_name;
+	-- the roll-up SQL names the tables
+	UPDATE segroll.segmentation s
+	SET apply_sql = segroll._generate_apply(s.name, s.source, (SELECT change_log FROM segroll.source WHERE relid = s.source),
+	        s.cells, s.key_column, s.time_column, s.grain, s.time_zone, s.dimensions, s.measures, s.lineage,
+	        segroll._adjustments(s))
+	WHERE s.name = new_name;
+END
+$$;
+
+CREATE FUNCTION @extschema@.switch_version(name pg_catalog.text, keep_old pg_catalog.bool DEFAULT true)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation := segroll._definition(name);
+	cur segroll.segmentation_version;
+	nxt segroll.segmentation_version;
+	retired_name text;
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'must be owner of segmentation "%"', name USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	SELECT * INTO nxt FROM segroll.segmentation_version v WHERE v.name = def.name AND v.state = 'building' FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" has no version being built', name USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Start one with segroll.create_version().';
+	END IF;
+	SELECT * INTO cur FROM segroll.segmentation_version v WHERE v.name = def.name AND v.state = 'current' FOR UPDATE;
+	-- the new version must hold every change the current one holds
+	PERFORM segroll.rollup(nxt.segmentation);
+	IF (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = nxt.segmentation)
+	   < (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = cur.segmentation) THEN
+		RAISE EXCEPTION 'version % of segmentation "%" is not built yet', nxt.version, name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Wait until segroll.status shows it idle, or CALL segroll.backfill() on it.';
+	END IF;
+	-- no roll-up of either meanwhile; readers see one version or the other
+	PERFORM 1 FROM segroll.progress p WHERE p.name IN (cur.segmentation, nxt.segmentation) ORDER BY p.name FOR UPDATE;
+	retired_name := def.name || '__v' || cur.version;
+	PERFORM segroll._rename_segmentation(cur.segmentation, retired_name);
+	PERFORM segroll._rename_segmentation(nxt.segmentation, def.name);
+	-- the closed periods stay closed
+	INSERT INTO segroll.closed_period (name, closed_upto)
+	SELECT def.name, c.closed_upto FROM segroll.closed_period c WHERE c.name = retired_name;
+	UPDATE segroll.segmentation_version v SET state = 'retired', switched_at = now()
+	WHERE v.name = def.name AND v.version = cur.version;
+	UPDATE segroll.segmentation_version v SET state = 'current', switched_at = now()
+	WHERE v.name = def.name AND v.version = nxt.version;
+	PERFORM segroll._log(def.name, 'switch version', NULL, t0,
+		jsonb_build_object('from_version', cur.version, 'to_version', nxt.version, 'kept_as', CASE WHEN keep_old THEN retired_name END));
+	IF NOT keep_old THEN
+		PERFORM segroll.drop_segmentation(retired_name);
+	END IF;
+	RETURN def.name;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.switch_version(pg_catalog.text, pg_catalog.bool) IS
+	'makes the version being built answer under the segmentation''s name, atomically; the old one is kept as <name>__v<n> or dropped';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[],
+	pg_catalog.bool, pg_catalog.text),
+	@extschema@.switch_version(pg_catalog.text, pg_catalog.bool),
+	@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[],
+	pg_catalog.bool, pg_catalog.text),
+	@extschema@.switch_version(pg_catalog.text, pg_catalog.bool),
+	@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text) TO segroll_admin;
+
+
+/*
+ * segroll.history: every event in one place.  Definition changes, versions,
+ * backfills, rebuilds, repairs, re-mappings, closes, re-opens, purges and
+ * archive settings are in segroll.event_log, kept for
+ * segroll.history_retention; roll-up runs come from segroll.run_history,
+ * which keeps the last segroll.history_size runs of each segmentation (a
+ * worker rolls up every second: keeping every run would not be bounded).
+ */
+-- roll-up runs are history too: a dump keeps them
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.run_history', '');
+
+CREATE VIEW @extschema@.history AS
+SELECT e.id, e.at, e.role_name, e.session_role, e.segmentation, e.action, e.rows, e.duration_ms, e.detail
+FROM @extschema@.event_log e
+UNION ALL
+SELECT NULL::pg_catalog.int8, r.started_at, s.owner::pg_catalog.text::pg_catalog.name, NULL::pg_catalog.name,
+       r.name, 'roll-up', r.applied, r.duration_ms,
+       pg_catalog.jsonb_build_object('from_seq', r.from_seq, 'to_seq', r.to_seq)
+FROM @extschema@.run_history r JOIN @extschema@.segmentation s ON s.name OPERATOR(pg_catalog.=) r.name;
+COMMENT ON VIEW @extschema@.history IS
+	'who did what and when: events (definitions, versions, backfills, repairs, closes, purges) and the recent roll-up runs';
+GRANT SELECT ON @extschema@.history TO segroll_auditor;
+
+/* Rebuilds and backfills are events too. */
+CREATE OR REPLACE FUNCTION @extschema@._rebuild(name pg_catalog.text)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	def segroll.segmentation;
+	t0 timestamptz := clock_timestamp();
+	n bigint;
+BEGIN
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = _rebuild.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" does not exist', _rebuild.name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF def.owner::oid <> current_user::regrole::oid THEN
+		RAISE EXCEPTION 'segroll._rebuild() must be called through segroll.rebuild()'
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- queue behind any roll-up, then start over from nothing
+	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
+	EXECUTE format('DELETE FROM %s', def.cells);
+	UPDATE segroll.progress p SET applied_upto = 0 WHERE p.name = def.name;
+	n := segroll._rollup(def.name, NULL);
+	PERFORM segroll._log(def.name, 'rebuild', n, t0, NULL);
+	RETURN n;
+END
+$$;
+
+-- no SET clause: a procedure with one cannot COMMIT
+CREATE OR REPLACE PROCEDURE @extschema@.backfill(name pg_catalog.text, batch pg_catalog.int8 DEFAULT 1000000)
+LANGUAGE plpgsql AS $$
+DECLARE
+	target bigint := segroll.pending_upper(name);
+	done bigint;
+	started bigint := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = backfill.name);
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	IF batch IS NULL OR batch OPERATOR(pg_catalog.<) 1 THEN
+		RAISE EXCEPTION 'batch must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	LOOP
+		PERFORM segroll.rollup(name, batch);
+		COMMIT;
+		SELECT p.applied_upto INTO done FROM segroll.progress p WHERE p.name = backfill.name;
+		EXIT WHEN done OPERATOR(pg_catalog.>=) target;
+	END LOOP;
+	PERFORM segroll._log(name, 'backfill', done OPERATOR(pg_catalog.-) started, t0,
+	                     pg_catalog.jsonb_build_object('from_seq', started, 'to_seq', done, 'batch', batch));
 END
 $$;
 

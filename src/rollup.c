@@ -2,10 +2,10 @@
  *
  * rollup.c
  *	  Run the maintenance of a segmentation as its owner: rollup(),
- *	  rebuild(), verify(), repair() and purge_source().
+ *	  rebuild(), verify(), repair(), purge_source() and resegment().
  *
- * The work itself is SQL (segroll._rollup, _rebuild, _verify, _repair and
- * _purge_source, in the extension scripts).  These entry points check that
+ * The work itself is SQL (segroll._rollup, _rebuild, _verify, _repair,
+ * _purge_source and _resegment, in the extension scripts).  These entry points check that
  * the caller may ask for it, then run it the way PostgreSQL runs REFRESH
  * MATERIALIZED VIEW: as the owner, inside a security-restricted operation
  * (so code the owner controls, such as a trigger on the cells table, can
@@ -35,7 +35,8 @@ typedef enum OwnerTask
 	TASK_REBUILD,
 	TASK_VERIFY,
 	TASK_REPAIR,
-	TASK_PURGE
+	TASK_PURGE,
+	TASK_RESEGMENT
 } OwnerTask;
 
 typedef struct OwnerTaskInfo
@@ -57,6 +58,8 @@ static const OwnerTaskInfo tasks[] = {
 	{TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}, true, false},
 	[TASK_PURGE] = {"purge the source of", "SELECT * FROM segroll._purge_source($1, $2)", 2,
 	{TEXTOID, INTERVALOID}, true, false},
+	[TASK_RESEGMENT] = {"resegment", "SELECT * FROM segroll._resegment($1, $2, $3)", 3,
+	{TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}, true, false},
 };
 
 static Datum
@@ -84,6 +87,13 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 		InitMaterializedSRF(fcinfo, 0);
 
 	SPI_connect();
+
+	/*
+	 * The progress table first, then the definitions: the order in which
+	 * ALTER EXTENSION segroll UPDATE takes them, so that a roll-up and an
+	 * update queue behind each other instead of deadlocking.
+	 */
+	SPI_execute("LOCK TABLE segroll.progress IN ACCESS SHARE MODE", false, 0);
 	args[0] = PointerGetDatum(name);
 	SPI_execute_with_args("SELECT owner, cells FROM segroll.segmentation WHERE name OPERATOR(pg_catalog.=) $1",
 						  1, &nametype, args, NULL, true, 1);
@@ -169,4 +179,11 @@ Datum
 segroll_purge_source(PG_FUNCTION_ARGS)
 {
 	return run_as_owner(fcinfo, TASK_PURGE);
+}
+
+PG_FUNCTION_INFO_V1(segroll_resegment);
+Datum
+segroll_resegment(PG_FUNCTION_ARGS)
+{
+	return run_as_owner(fcinfo, TASK_RESEGMENT);
 }

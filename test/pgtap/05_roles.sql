@@ -48,14 +48,16 @@ SELECT ok(pg_has_role('segroll_admin', 'segroll_auditor', 'MEMBER') AND pg_has_r
 -- nothing that defines, changes or traces is executable by PUBLIC
 SELECT is((SELECT array_agg(f ORDER BY f) FROM unnest(ARRAY[
 	'segroll.create_segmentation(text,regclass,text,text,text,text,text[],text[],boolean,text,boolean,name)',
-	'segroll.alter_segmentation(text,text)', 'segroll.drop_segmentation(text)', 'segroll.rollup(text,bigint)',
+	'segroll.alter_segmentation(text,text,text)', 'segroll.drop_segmentation(text)', 'segroll.rollup(text,bigint)',
 	'segroll.rebuild(text)', 'segroll.backfill(text,bigint)', 'segroll.repair(text,timestamp with time zone,timestamp with time zone)',
 	'segroll.purge_source(text,interval)', 'segroll.set_archive(text,regclass)', 'segroll.wait_for_writers(regclass)',
 	'segroll.trace(text,segroll.segment)', 'segroll.trace(text,jsonb,timestamp with time zone)',
 	'segroll.trace_rows(text,segroll.segment,anyelement)', 'segroll.cell(text,jsonb,timestamp with time zone)',
 	'segroll.locate(text,bigint)', 'segroll.verify(text,timestamp with time zone,timestamp with time zone,text)',
 	'segroll.close_period(text,timestamp with time zone)', 'segroll.reopen_period(text,timestamp with time zone)',
-	'segroll.estimate(regclass,text[],text,text,text,text[],text,double precision)']) f
+	'segroll.estimate(regclass,text[],text,text,text,text[],text,double precision)',
+	'segroll.resegment(text,timestamp with time zone,timestamp with time zone)',
+	'segroll.create_version(text,text[],text,text[],boolean,text)', 'segroll.switch_version(text,boolean)']) f
 	WHERE has_function_privilege('public', f::regprocedure, 'EXECUTE')), NULL,
 	'no admin or audit function is executable by PUBLIC');
 -- and no new SQL-level function slips in: the PL/pgSQL and SQL functions
