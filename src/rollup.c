@@ -5,15 +5,16 @@
  *	  rebuild(), verify(), repair(), purge_source() and resegment().
  *
  * The work itself is SQL (segroll._rollup, _rebuild, _verify, _repair,
- * _purge_source and _resegment, in the extension scripts).  These entry points check that
- * the caller may ask for it, then run it the way PostgreSQL runs REFRESH
- * MATERIALIZED VIEW: as the owner, inside a security-restricted operation
- * (so code the owner controls, such as a trigger on the cells table, can
- * neither SET ROLE nor RESET ROLE back to the caller), with search_path
- * pinned.  A superuser calling rollup(), a pg_cron job or a background
- * worker therefore never rolls up as a superuser, and an auditor verifying
- * cells compares them with the sources as the owner saw them when the
- * cells were computed, whatever the auditor's own row-level security.
+ * _purge_source and _resegment, in the extension scripts).  These entry
+ * points check that the caller may ask for it, then run it the way
+ * PostgreSQL runs REFRESH MATERIALIZED VIEW: as the owner, inside a
+ * security-restricted operation (so code the owner controls, such as a
+ * trigger on the cells table, can neither SET ROLE nor RESET ROLE back to
+ * the caller), with search_path pinned.  A superuser calling rollup(), a
+ * pg_cron job or a background worker therefore never rolls up as a
+ * superuser, and an auditor verifying cells compares them with the sources
+ * as the owner saw them when the cells were computed, whatever the
+ * auditor's own row-level security.
  *
  *-------------------------------------------------------------------------
  */
