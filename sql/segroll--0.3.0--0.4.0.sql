@@ -2345,6 +2345,37 @@ BEGIN
 END
 $$;
 
+/*
+ * Auditors and administrators read the trace log; administrators purge it,
+ * but never its last day, and purge_trace_log() records each purge in the
+ * history, which they cannot change.
+ */
+CREATE POLICY trace_log_read ON @extschema@.trace_log FOR SELECT USING (true);
+CREATE POLICY trace_log_purge ON @extschema@.trace_log FOR DELETE TO segroll_admin
+	USING (at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 day'::pg_catalog.interval));
+GRANT DELETE ON @extschema@.trace_log TO segroll_admin;
+
+CREATE FUNCTION @extschema@.purge_trace_log(older_than pg_catalog.interval)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	n bigint;
+BEGIN
+	IF older_than IS NULL OR older_than < interval '1 day' THEN
+		RAISE EXCEPTION 'older_than must be at least 1 day' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'The trace log keeps at least the last day.';
+	END IF;
+	DELETE FROM segroll.trace_log t WHERE t.at < now() - older_than;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	PERFORM segroll._log(NULL, 'purge trace log', n, NULL, jsonb_build_object('older_than', older_than));
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.purge_trace_log(pg_catalog.interval) IS
+	'deletes trace log entries older than the given age (at least 1 day), and records that it did';
+REVOKE EXECUTE ON FUNCTION @extschema@.purge_trace_log(pg_catalog.interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.purge_trace_log(pg_catalog.interval) TO segroll_admin;
+
 /* ============================================ governance: what-if volume */
 
 /*

@@ -38,7 +38,19 @@ BEGIN
 END
 $$;
 
-SELECT plan(33);
+-- q's single bigint as role r
+CREATE FUNCTION public.r5_value(r name, q text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	v bigint;
+BEGIN
+	EXECUTE format('SET LOCAL ROLE %I', r);
+	EXECUTE q INTO v;
+	RESET ROLE;
+	RETURN v;
+END
+$$;
+
+SELECT plan(38);
 
 SELECT is((SELECT count(*)::int FROM pg_roles WHERE rolname IN ('segroll_admin', 'segroll_reader', 'segroll_auditor') AND NOT rolcanlogin),
           3, 'the three roles exist and cannot log in');
@@ -99,6 +111,8 @@ SELECT is(r5_try('r5_auditor', $$SELECT * FROM segroll.trace('r5_daily', '{"org"
 SELECT is(r5_try('r5_auditor', $$SELECT * FROM segroll.locate('r5_daily', 5)$$), 'ok', 'auditor: locates a key');
 SELECT is(r5_try('r5_auditor', $$SELECT * FROM segroll.verify('r5_daily', '2026-11-01', '2026-12-01', 'full')$$), 'ok', 'auditor: verifies');
 SELECT is(r5_try('r5_auditor', 'SELECT count(*) FROM segroll.trace_log'), 'ok', 'auditor: reads the trace log');
+SELECT is(r5_value('r5_auditor', $$SELECT count(*) FROM segroll.trace_log WHERE role_name = 'r5_auditor'$$), 1::bigint,
+          'auditor: sees the entry of its own trace');
 SELECT is(r5_try('r5_auditor', 'SELECT count(*) FROM segroll.history'), 'ok', 'auditor: reads the history');
 SELECT is(r5_try('r5_auditor', $$SELECT segroll.alter_segmentation('r5_daily', 'continuous')$$), '42501', 'auditor: cannot alter');
 SELECT is(r5_try('r5_auditor', $$SELECT segroll.drop_segmentation('r5_daily')$$), '42501', 'auditor: cannot drop');
@@ -108,12 +122,17 @@ SELECT is(r5_try('r5_auditor', $$SELECT * FROM segroll.purge_source('r5_daily', 
 SELECT is(r5_try('r5_auditor', $$SELECT segroll.create_segmentation('r5_x', 'public.r5_sales', 'id', 'sold_at', 'day', 'UTC', '{org}')$$),
           '42501', 'auditor: cannot define');
 SELECT is(r5_try('r5_auditor', $$DELETE FROM segroll.trace_log$$), '42501', 'auditor: cannot erase the trace log');
+SELECT is(r5_try('r5_auditor', $$SELECT segroll.purge_trace_log('30 days')$$), '42501', 'auditor: cannot purge the trace log');
 SELECT is(r5_try('r5_auditor', $$UPDATE segroll.progress SET applied_upto = 0$$), '42501', 'auditor: cannot touch progress');
 
 -- an admin operates its own segmentations
 SELECT is(r5_try('r5_admin', $$SELECT segroll.rollup('r5_daily')$$), 'ok', 'admin: rolls up');
 SELECT is(r5_try('r5_admin', $$SELECT * FROM segroll.repair('r5_daily', '2026-11-01', '2026-12-01')$$), 'ok', 'admin: repairs');
 SELECT is(r5_try('r5_admin', $$SELECT segroll.alter_segmentation('r5_daily', 'manual')$$), 'ok', 'admin: alters');
+SELECT is(r5_value('r5_admin', $$DELETE FROM segroll.trace_log WHERE true RETURNING 1$$), NULL::bigint,
+          'admin: cannot delete the last day of the trace log');
+SELECT is(r5_value('r5_admin', $$SELECT segroll.purge_trace_log('1 day')$$), 0::bigint, 'admin: purges older entries');
+SELECT is(r5_try('r5_admin', $$SELECT segroll.purge_trace_log('1 hour')$$), '22023', 'admin: but not the last day');
 
 -- a role with no duty
 SELECT is(r5_try('r5_nobody', 'SELECT count(*) FROM segroll_data.r5_daily'), '42501', 'no duty: cannot read cells');
