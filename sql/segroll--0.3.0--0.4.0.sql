@@ -2161,6 +2161,12 @@ BEGIN
 		INSERT INTO segroll.segmentation_version (name, version, segmentation, state, created_at)
 		VALUES (def.name, 1, def.name, 'current', def.created_at);
 	END IF;
+	IF EXISTS (SELECT 1 FROM segroll.purge_log l WHERE l.source = def.source) THEN
+		RAISE WARNING 'rows of % before % were purged: version % of segmentation "%" will have no cells for them',
+			def.source, (SELECT max(l.purged_before) FROM segroll.purge_log l WHERE l.source = def.source),
+			(SELECT max(v.version) + 1 FROM segroll.segmentation_version v WHERE v.name = def.name), name
+			USING HINT = 'Keep the current version (switch_version keeps it by default) to keep those periods.';
+	END IF;
 	n := (SELECT max(v.version) + 1 FROM segroll.segmentation_version v WHERE v.name = def.name);
 	vname := def.name || '__v' || n;
 	dims := coalesce(dimensions, ARRAY(

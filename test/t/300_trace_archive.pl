@@ -113,17 +113,42 @@ like($purge, qr/^2026-11-(09|10) 00:00:00\+00\|\d+$/, "a later purge moves the h
 is($node->safe_psql('back', $oracle), '0', 'still exact');
 is($node->safe_psql('back', q{SELECT count(*) FROM segroll.purge_log}), '2', 'both purges are logged');
 
-# dump and restore keep the definitions, cells, logs and the archive
+# governance state that a dump must keep too: a closed period with an
+# adjustment, and a second version switched in with the first one kept
+$node->safe_psql('back', q{
+	SELECT segroll.close_period('sales_daily', '2026-11-12 00:00+00');
+	UPDATE sales SET amount = amount + 5 WHERE id = 15000;	-- 2026-11-11: a closed day
+	SELECT segroll.rollup('sales_daily');
+	SET client_min_messages = error;
+	SELECT segroll.create_version('sales_daily', grain => 'week', schedule => 'manual');
+	SELECT segroll.switch_version('sales_daily');
+});
+is($node->safe_psql('back', q{SELECT count(*) FROM segroll_data.sales_daily__v1_adjustments}), '1',
+	'the late change to a closed day is an adjustment of the kept version');
+
+# dump and restore keep the definitions, cells, logs, archive, versions,
+# closed periods and adjustments
 my $tempdir = PostgreSQL::Test::Utils::tempdir;
 command_ok([ 'pg_dump', '-Fc', '-h', $host, '-p', $port, '-f', "$tempdir/back.dump", 'back' ], 'pg_dump');
 $node->safe_psql('postgres', 'CREATE DATABASE restored');
 command_ok([ 'pg_restore', '-h', $host, '-p', $port, '-d', 'restored', "$tempdir/back.dump" ], 'pg_restore');
 my $state = q{SELECT (SELECT count(*) FROM segroll.purge_log) || '/' || (SELECT count(*) FROM segroll.trace_log)
 	|| '/' || (SELECT count(*) FROM segroll.history) || '/' || (SELECT archive::text FROM segroll.source)
-	|| '/' || (SELECT count(*) FROM segroll_data.sales_daily)};
-is($node->safe_psql('restored', $state), $node->safe_psql('back', $state), 'purge log, trace log, history, archive and cells survive');
-is($node->safe_psql('restored', q{SELECT count(*) FROM segroll.trace('sales_daily', '{"org": 3}', '2026-11-02')}),
-	'288', 'a restored database traces purged cells through the archive');
+	|| '/' || (SELECT count(*) FROM segroll_data.sales_daily) || '/' || (SELECT count(*) FROM segroll_data.sales_daily__v1)
+	|| '/' || (SELECT string_agg(segmentation || ':' || state, ',' ORDER BY version) FROM segroll.segmentation_version)
+	|| '/' || (SELECT string_agg(name || ':' || closed_upto, ',' ORDER BY name) FROM segroll.closed_period)
+	|| '/' || (SELECT count(*) FROM segroll_data.sales_daily__v1_adjustments)
+	|| '/' || (SELECT md5(string_agg(kind || count || coalesce(amount_sum::text, ''), ',' ORDER BY org, period, kind, count))
+	           FROM segroll_data.sales_daily__v1_v)};
+my $before = $node->safe_psql('back', $state);
+like($before, qr{^2/6/\d+/archive.sales_txn/\d+/\d+/sales_daily__v1:retired,sales_daily:current/sales_daily:.*,sales_daily__v1:.*/1/},
+	"the state to keep ($before)");
+is($node->safe_psql('restored', $state), $before,
+	'purge log, trace log, history, archive, cells, versions, closed periods and adjustments survive');
+is($node->safe_psql('restored', q{SELECT count(*) FROM segroll.trace('sales_daily__v1', '{"org": 3}', '2026-11-02')}),
+	'288', 'a restored database traces purged cells of the kept version through the archive');
+is($node->safe_psql('restored', q{SELECT count(*) FROM segroll_data.sales_daily WHERE period < '2026-11-09'}),
+	'0', 'the new version, built after the purges, has no cells before the horizon');
 $node->safe_psql('restored', q{
 	UPDATE sales SET amount = amount + 2 WHERE id = 19999;
 	DELETE FROM sales WHERE id = 19998;
@@ -131,5 +156,13 @@ $node->safe_psql('restored', q{
 });
 is($node->safe_psql('restored', q{SELECT count(*) FROM segroll.verify('sales_daily', '2026-11-10', 'infinity', 'full')}),
 	'0', 'and captures and rolls up changes exactly after the restore');
+$node->safe_psql('restored', q{
+	UPDATE sales SET amount = amount + 7 WHERE id = 15001;	-- a closed day again
+	SELECT segroll.rollup('sales_daily__v1');
+});
+is($node->safe_psql('restored', q{SELECT count(*) FROM segroll_data.sales_daily__v1_adjustments}), '2',
+	'closed days of the restored kept version take adjustments');
+is($node->safe_psql('restored', q{SELECT count(*) FROM segroll.verify('sales_daily__v1', '2026-11-10', 'infinity', 'full')}),
+	'0', 'which verify with the cells against the source');
 
 done_testing();
