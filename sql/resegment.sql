@@ -41,8 +41,13 @@ SELECT problem, count(*) FROM segroll.verify('rs_was', '2026-11-01', '2026-11-02
 -- as-is follows at its next roll-up, touching only the moved members' cells
 SELECT segroll.rollup('rs_is');
 SELECT rs.oracle('segroll_data.rs_is') AS is_after_rollup;
-SELECT action, rows, jsonb_array_length(detail->'cells') AS cells FROM segroll.history
+SELECT action, rows, jsonb_array_length(detail->'cells') AS cells, detail->'only' AS only_values FROM segroll.history
 WHERE segmentation = 'rs_is' AND action LIKE 'resegment%' ORDER BY id;
+-- only the cells of the brands that gained or lost members were rebuilt: b0's are untouched
+SELECT count(*) AS b0_cells_rewritten FROM jsonb_array_elements(
+	(SELECT detail->'cells' FROM segroll.history WHERE segmentation = 'rs_is' AND action = 'resegment (as-is)'
+	 ORDER BY id DESC LIMIT 1)) c WHERE c->'dimensions'->>'brand' = 'b0';
+SELECT count(*) AS snapshot_rows FROM segroll.reference_snapshot WHERE name = 'rs_is';
 -- resegment re-maps a range of the as-was segmentation: one day first
 SELECT dimensions, period, action, count_before, count_after
 FROM segroll.resegment('rs_was', '2026-11-01', '2026-11-02') ORDER BY 2, 1::text;

@@ -1147,7 +1147,7 @@ COMMENT ON FUNCTION @extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, 
  * this; an as-is segmentation's roll-up does it when reference data moved.
  */
 CREATE FUNCTION @extschema@._rebuild_cells(name pg_catalog.text, period_from pg_catalog.timestamptz,
-	period_to pg_catalog.timestamptz, what pg_catalog.text)
+	period_to pg_catalog.timestamptz, what pg_catalog.text, only_values pg_catalog.jsonb DEFAULT NULL)
 RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, action pg_catalog.text,
 	count_before pg_catalog.int8, count_after pg_catalog.int8)
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET jit = off AS $$
@@ -1157,6 +1157,12 @@ DECLARE
 	upto bigint;
 	t0 timestamptz := clock_timestamp();
 	changed jsonb;
+	f_only text := 'true';		-- over fresh's segroll_dN
+	c_only text := 'true';		-- over the cells' columns
+	d jsonb;
+	i int := 0;
+	vals text[];
+	with_null boolean;
 BEGIN
 	IF def.owner::oid <> current_user::regrole::oid THEN
 		RAISE EXCEPTION 'segroll._rebuild_cells() must be called through segroll.repair() or segroll.resegment()'
@@ -1171,12 +1177,31 @@ BEGIN
 	IF period_from >= period_to THEN
 		RETURN;
 	END IF;
+	/*
+	 * Only the cells with these dimension values ({"dim": [values]}) can
+	 * have gained or lost members: rebuild just those.  A filter on the
+	 * grouping columns is pushed below the aggregation by the planner.
+	 */
+	IF only_values IS NOT NULL THEN
+		f_only := 'false';
+		c_only := 'false';
+		FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
+			i := i + 1;
+			CONTINUE WHEN NOT only_values ? (d->>'name');
+			vals := ARRAY(SELECT v FROM jsonb_array_elements_text(only_values->(d->>'name')) v WHERE v IS NOT NULL);
+			with_null := EXISTS (SELECT 1 FROM jsonb_array_elements(only_values->(d->>'name')) v WHERE v = 'null');
+			f_only := f_only || format(' OR f0.segroll_d%s::pg_catalog.text OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.text[])%s',
+			                           i, vals, CASE WHEN with_null THEN format(' OR f0.segroll_d%s IS NULL', i) ELSE '' END);
+			c_only := c_only || format(' OR c.%I::pg_catalog.text OPERATOR(pg_catalog.=) ANY (%L::pg_catalog.text[])%s',
+			                           d->>'name', vals, CASE WHEN with_null THEN format(' OR c.%I IS NULL', d->>'name') ELSE '' END);
+		END LOOP;
+	END IF;
 
 	EXECUTE format($f$
-	WITH fresh AS (%1$s),
+	WITH fresh AS (SELECT f0.* FROM (%1$s) f0 WHERE %8$s),
 	f AS (SELECT %2$s AS dims, f.* FROM fresh f),
 	c AS (SELECT c.ctid AS cell_ctid, %3$s AS dims, c.period, c.seg FROM %4$s c
-	      WHERE c.period OPERATOR(pg_catalog.>=) $2 AND c.period OPERATOR(pg_catalog.<) $3),
+	      WHERE c.period OPERATOR(pg_catalog.>=) $2 AND c.period OPERATOR(pg_catalog.<) $3 AND (%9$s)),
 	j AS MATERIALIZED (
 	      SELECT c.cell_ctid, coalesce(c.dims, f.dims) AS dims, coalesce(c.period, f.period) AS period,
 	             c.seg AS cs, f.seg AS fs, %5$s
@@ -1193,12 +1218,13 @@ BEGIN
 	           ORDER BY j.period, j.dims::pg_catalog.text), '[]')
 	FROM j$f$,
 		segroll._fresh_sql(def, def.lineage), q.fresh_json, q.cell_json, def.cells,
-		left(regexp_replace(q.dim_names, '(segroll_d[0-9]+)', 'f.\1', 'g'), -2), q.cell_cols, q.dim_names)
+		left(regexp_replace(q.dim_names, '(segroll_d[0-9]+)', 'f.\1', 'g'), -2), q.cell_cols, q.dim_names,
+		f_only, c_only)
 	INTO changed USING upto, period_from, period_to, segroll._boundary(def, period_from), segroll._boundary(def, period_to);
 
 	PERFORM segroll._log(def.name, what, jsonb_array_length(changed), t0,
-	                     jsonb_build_object('period_from', period_from, 'period_to', period_to,
-	                                        'applied_upto', upto, 'cells', changed));
+	                     jsonb_strip_nulls(jsonb_build_object('period_from', period_from, 'period_to', period_to,
+	                                        'applied_upto', upto, 'only', only_values, 'cells', changed)));
 	RETURN QUERY
 		SELECT x.dimensions, x.period, x.action, x.count_before, x.count_after
 		FROM jsonb_to_recordset(changed) AS x(dimensions jsonb, period timestamptz, action text,
@@ -1843,6 +1869,7 @@ DECLARE
 	upper_read_at timestamptz;
 	whole boolean;
 	fingerprint text;
+	only_values jsonb;
 	t0 timestamptz := clock_timestamp();
 BEGIN
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -1869,8 +1896,15 @@ BEGIN
 		fingerprint := segroll._reference_fingerprint(def);
 		IF fingerprint IS DISTINCT FROM prog.mapping_fingerprint THEN
 			IF prog.applied_upto > 0 AND prog.mapping_fingerprint IS NOT NULL THEN
-				PERFORM count(*) FROM segroll._rebuild_cells(def.name, '-infinity', 'infinity', 'resegment (as-is)');
+				-- the cells of the values that moved, or all of them when the
+				-- previous reference rows are not known
+				only_values := segroll._moved_values(def);
+				IF only_values IS NULL OR only_values <> '{}' THEN
+					PERFORM count(*) FROM segroll._rebuild_cells(def.name, '-infinity', 'infinity',
+					                                             'resegment (as-is)', only_values);
+				END IF;
 			END IF;
+			PERFORM segroll._snapshot_reference(def);
 			UPDATE segroll.progress p SET mapping_fingerprint = fingerprint WHERE p.name = def.name;
 		END IF;
 	END IF;
@@ -2018,6 +2052,92 @@ BEGIN
 END
 $$;
 
+/*
+ * The reference rows an as-is segmentation was last mapped with, so that a
+ * change re-maps only the cells of the values that moved.
+ */
+CREATE TABLE @extschema@.reference_snapshot (
+	name   pg_catalog.text NOT NULL
+	       REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE,
+	dim    pg_catalog.int4 NOT NULL,
+	key    pg_catalog.text NOT NULL,
+	value  pg_catalog.text,
+	PRIMARY KEY (name, dim, key)
+);
+COMMENT ON TABLE @extschema@.reference_snapshot IS
+	'for as-is segmentations: the reference rows their cells are mapped with';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.reference_snapshot', '');
+GRANT SELECT ON @extschema@.reference_snapshot TO PUBLIC;
+GRANT INSERT, DELETE ON @extschema@.reference_snapshot TO segroll_admin;
+ALTER TABLE @extschema@.reference_snapshot ENABLE ROW LEVEL SECURITY;
+CREATE POLICY reference_snapshot_read ON @extschema@.reference_snapshot FOR SELECT USING (true);
+CREATE POLICY reference_snapshot_owner ON @extschema@.reference_snapshot
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) reference_snapshot.name), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) reference_snapshot.name), 'MEMBER'));
+
+CREATE FUNCTION @extschema@._snapshot_reference(def @extschema@.segmentation)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	d jsonb;
+	i int := 0;
+BEGIN
+	DELETE FROM segroll.reference_snapshot r WHERE r.name = def.name;
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
+		i := i + 1;
+		CONTINUE WHEN d ? 'column';
+		EXECUTE format('INSERT INTO segroll.reference_snapshot (name, dim, key, value)
+		                SELECT $1, $2, r.%I::pg_catalog.text, r.%I::pg_catalog.text FROM %s r',
+		               d->>'key', d->>'value', (d->>'table')::regclass)
+			USING def.name, i;
+	END LOOP;
+END
+$$;
+
+/*
+ * {"dim": [old and new values of the keys whose value changed]} since the
+ * snapshot; null when there is no snapshot (everything may have moved).
+ */
+CREATE FUNCTION @extschema@._moved_values(def @extschema@.segmentation)
+RETURNS pg_catalog.jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	d jsonb;
+	i int := 0;
+	moved jsonb := '{}';
+	vals jsonb;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM segroll.reference_snapshot r WHERE r.name = def.name) THEN
+		RETURN NULL;
+	END IF;
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
+		i := i + 1;
+		CONTINUE WHEN d ? 'column';
+		EXECUTE format($q$
+			SELECT pg_catalog.jsonb_agg(DISTINCT v.value)
+			FROM (SELECT r.key, r.value FROM segroll.reference_snapshot r
+			      WHERE r.name OPERATOR(pg_catalog.=) $1 AND r.dim OPERATOR(pg_catalog.=) $2) o
+			FULL JOIN (SELECT n.%1$I::pg_catalog.text AS key, n.%2$I::pg_catalog.text AS value FROM %3$s n) n
+			  ON n.key OPERATOR(pg_catalog.=) o.key
+			CROSS JOIN LATERAL (VALUES (pg_catalog.to_jsonb(o.value)), (pg_catalog.to_jsonb(n.value))) v(value)
+			WHERE o.key IS NULL OR n.key IS NULL OR o.value IS DISTINCT FROM n.value$q$,
+			d->>'key', d->>'value', (d->>'table')::regclass)
+			INTO vals USING def.name, i;
+		IF vals IS NOT NULL THEN
+			-- a key that vanished or appeared moves rows to or from the unmapped member
+			vals := (SELECT jsonb_agg(DISTINCT coalesce(x, 'null'::jsonb)) FROM jsonb_array_elements(vals) x);
+			moved := moved || jsonb_build_object(d->>'name', vals);
+		END IF;
+	END LOOP;
+	RETURN moved;
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION @extschema@._snapshot_reference(@extschema@.segmentation),
+	@extschema@._moved_values(@extschema@.segmentation) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._snapshot_reference(@extschema@.segmentation),
+	@extschema@._moved_values(@extschema@.segmentation) TO segroll_admin;
+
 CREATE FUNCTION @extschema@._resegment(name pg_catalog.text, period_from pg_catalog.timestamptz,
 	period_to pg_catalog.timestamptz)
 RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, action pg_catalog.text,
@@ -2076,13 +2196,13 @@ COMMENT ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.t
 REVOKE EXECUTE ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
 	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
 	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb),
 	@extschema@._reference_fingerprint(@extschema@.segmentation)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
 	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
 	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb),
 	@extschema@._reference_fingerprint(@extschema@.segmentation)
 TO segroll_admin;
 
