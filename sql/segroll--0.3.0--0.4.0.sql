@@ -41,9 +41,10 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.event_log', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.event_log_id_seq', '');
 
 /*
- * Anyone may add an entry, but only in their own name (the columns default
- * to the roles in effect, and the policy checks them); nobody but the
+ * Entries are added only in the adder's own name (the columns default to
+ * the roles in effect, and the policy checks them); nobody but the
  * extension's owner can change or remove entries, except through retention.
+ * Who may read and add is narrowed to the segroll roles further down.
  */
 GRANT SELECT, INSERT (segmentation, action, rows, duration_ms, detail) ON @extschema@.event_log TO PUBLIC;
 ALTER TABLE @extschema@.event_log ENABLE ROW LEVEL SECURITY;
@@ -80,7 +81,8 @@ CREATE INDEX ON @extschema@.trace_log (at);
 COMMENT ON TABLE @extschema@.trace_log IS
 	'every trace: who traced which cell or segment, when, and how many rows it returned';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.trace_log', '');
--- what a role traced is for administrators and auditors to read, not PUBLIC
+-- what a role traced is for administrators and auditors to read, not
+-- PUBLIC (the roles section below grants it to them)
 REVOKE ALL ON @extschema@.trace_log FROM PUBLIC;
 GRANT INSERT (segmentation, cell, keys, rows_returned) ON @extschema@.trace_log TO PUBLIC;
 ALTER TABLE @extschema@.trace_log ENABLE ROW LEVEL SECURITY;
@@ -128,14 +130,14 @@ COMMENT ON TABLE @extschema@.purge_log IS
 	'raw-data purges: rows of the source older than purged_before were deleted; their cells and lineage remain';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.purge_log', '');
 GRANT SELECT ON @extschema@.purge_log TO PUBLIC;
-GRANT INSERT ON @extschema@.purge_log TO PUBLIC;
+GRANT INSERT ON @extschema@.purge_log TO PUBLIC;	-- until the roles section
 ALTER TABLE @extschema@.purge_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY purge_log_read ON @extschema@.purge_log FOR SELECT USING (true);
 CREATE POLICY purge_log_add ON @extschema@.purge_log FOR INSERT WITH CHECK (@extschema@._owns_table(source));
 
 /* A foreign (or any) table that still has the rows a purge removed. */
 ALTER TABLE @extschema@.source ADD COLUMN archive pg_catalog.regclass;
-GRANT UPDATE (archive) ON @extschema@.source TO PUBLIC;
+GRANT UPDATE (archive) ON @extschema@.source TO PUBLIC;	-- until the roles section
 CREATE POLICY source_change ON @extschema@.source FOR UPDATE
 	USING (@extschema@._owns_table(relid)) WITH CHECK (@extschema@._owns_table(relid));
 
