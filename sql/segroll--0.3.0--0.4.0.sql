@@ -1402,83 +1402,57 @@ COMMENT ON ROLE segroll_admin IS 'segroll: defines and operates segmentations';
 GRANT segroll_reader TO segroll_auditor;
 GRANT segroll_reader, segroll_auditor TO segroll_admin;
 
+/*
+ * Takes routines away from PUBLIC and gives them to one duty: one list, so
+ * what is revoked and what is granted cannot drift apart.
+ */
+CREATE FUNCTION @extschema@._grant_duty(duty pg_catalog.name, routines pg_catalog.regprocedure[])
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	r regprocedure;
+BEGIN
+	FOREACH r IN ARRAY routines LOOP
+		EXECUTE format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', r);
+		EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', r, duty);
+	END LOOP;
+END
+$$;
+REVOKE EXECUTE ON FUNCTION @extschema@._grant_duty(pg_catalog.name, pg_catalog.regprocedure[]) FROM PUBLIC;
+
 -- defining and operating
-REVOKE EXECUTE ON FUNCTION
-	@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
-		pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text,
-		pg_catalog.bool, pg_catalog.name),
-	@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text),
-	@extschema@.drop_segmentation(pg_catalog.text),
-	@extschema@.rollup(pg_catalog.text, pg_catalog.int8),
-	@extschema@.rebuild(pg_catalog.text),
-	@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@.purge_source(pg_catalog.text, pg_catalog.interval),
-	@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass),
-	@extschema@.wait_for_writers(pg_catalog.regclass),
-	@extschema@._rollup(pg_catalog.text, pg_catalog.int8),
-	@extschema@._rebuild(pg_catalog.text),
-	@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
-	@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._purge_source(pg_catalog.text, pg_catalog.interval),
-	@extschema@._install_capture(pg_catalog.regclass),
-	@extschema@._remove_capture(pg_catalog.regclass),
-	@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass,
-		pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[],
-		pg_catalog.bool),
-	@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text),
-	@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb)
-FROM PUBLIC;
-REVOKE EXECUTE ON PROCEDURE @extschema@.backfill(pg_catalog.text, pg_catalog.int8) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-	@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
-		pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text,
-		pg_catalog.bool, pg_catalog.name),
-	@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text),
-	@extschema@.drop_segmentation(pg_catalog.text),
-	@extschema@.rollup(pg_catalog.text, pg_catalog.int8),
-	@extschema@.rebuild(pg_catalog.text),
-	@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@.purge_source(pg_catalog.text, pg_catalog.interval),
-	@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass),
-	@extschema@.wait_for_writers(pg_catalog.regclass),
-	@extschema@._rollup(pg_catalog.text, pg_catalog.int8),
-	@extschema@._rebuild(pg_catalog.text),
-	@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
-	@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._purge_source(pg_catalog.text, pg_catalog.interval),
-	@extschema@._install_capture(pg_catalog.regclass),
-	@extschema@._remove_capture(pg_catalog.regclass),
-	@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass,
-		pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[],
-		pg_catalog.bool),
-	@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text),
-	@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb)
-TO segroll_admin;
-GRANT EXECUTE ON PROCEDURE @extschema@.backfill(pg_catalog.text, pg_catalog.int8) TO segroll_admin;
+SELECT @extschema@._grant_duty('segroll_admin', ARRAY[
+	'@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text, pg_catalog.bool, pg_catalog.name)',
+	'@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text)',
+	'@extschema@.drop_segmentation(pg_catalog.text)',
+	'@extschema@.rollup(pg_catalog.text, pg_catalog.int8)',
+	'@extschema@.rebuild(pg_catalog.text)',
+	'@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz)',
+	'@extschema@.purge_source(pg_catalog.text, pg_catalog.interval)',
+	'@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass)',
+	'@extschema@.wait_for_writers(pg_catalog.regclass)',
+	'@extschema@._rollup(pg_catalog.text, pg_catalog.int8)',
+	'@extschema@._rebuild(pg_catalog.text)',
+	'@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)',
+	'@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz)',
+	'@extschema@._purge_source(pg_catalog.text, pg_catalog.interval)',
+	'@extschema@._install_capture(pg_catalog.regclass)',
+	'@extschema@._remove_capture(pg_catalog.regclass)',
+	'@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[], pg_catalog.bool)',
+	'@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text)',
+	'@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb)',
+	'@extschema@.backfill(pg_catalog.text, pg_catalog.int8)']::pg_catalog.regprocedure[]);
 
 -- tracing and verifying
-REVOKE EXECUTE ON FUNCTION
-	@extschema@.trace(pg_catalog.text, @extschema@.segment),
-	@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement),
-	@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.locate(pg_catalog.text, pg_catalog.int8),
-	@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
-	@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb),
-	@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text),
-	@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text)
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-	@extschema@.trace(pg_catalog.text, @extschema@.segment),
-	@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement),
-	@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.locate(pg_catalog.text, pg_catalog.int8),
-	@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
-	@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb),
-	@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text),
-	@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text)
-TO segroll_auditor;
+SELECT @extschema@._grant_duty('segroll_auditor', ARRAY[
+	'@extschema@.trace(pg_catalog.text, @extschema@.segment)',
+	'@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz)',
+	'@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement)',
+	'@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz)',
+	'@extschema@.locate(pg_catalog.text, pg_catalog.int8)',
+	'@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)',
+	'@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb)',
+	'@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text)',
+	'@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text)']::pg_catalog.regprocedure[]);
 
 -- the logs: auditors read them, PUBLIC no longer writes them
 REVOKE INSERT ON @extschema@.trace_log FROM PUBLIC;
@@ -1977,21 +1951,14 @@ END
 $$;
 
 
-REVOKE EXECUTE ON FUNCTION @extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass,
-	pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb,
-	pg_catalog.name[], pg_catalog.bool, pg_catalog.regclass) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass,
-	pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb,
-	pg_catalog.name[], pg_catalog.bool, pg_catalog.regclass) TO segroll_admin;
+SELECT @extschema@._grant_duty('segroll_admin', ARRAY[
+	'@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[], pg_catalog.bool, pg_catalog.regclass)']::pg_catalog.regprocedure[]);
 
-REVOKE EXECUTE ON FUNCTION @extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@._create_adjustments(@extschema@.segmentation),
-	@extschema@._replace_bi_view(@extschema@.segmentation) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@._create_adjustments(@extschema@.segmentation),
-	@extschema@._replace_bi_view(@extschema@.segmentation) TO segroll_admin;
+SELECT @extschema@._grant_duty('segroll_admin', ARRAY[
+	'@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz)',
+	'@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz)',
+	'@extschema@._create_adjustments(@extschema@.segmentation)',
+	'@extschema@._replace_bi_view(@extschema@.segmentation)']::pg_catalog.regprocedure[]);
 GRANT INSERT, UPDATE, DELETE ON @extschema@.closed_period TO segroll_admin;
 
 -- Every segmentation gets its adjustments table and the SQL that fills it.
@@ -2135,10 +2102,9 @@ BEGIN
 END
 $$;
 
-REVOKE EXECUTE ON FUNCTION @extschema@._snapshot_reference(@extschema@.segmentation),
-	@extschema@._moved_values(@extschema@.segmentation) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@._snapshot_reference(@extschema@.segmentation),
-	@extschema@._moved_values(@extschema@.segmentation) TO segroll_admin;
+SELECT @extschema@._grant_duty('segroll_admin', ARRAY[
+	'@extschema@._snapshot_reference(@extschema@.segmentation)',
+	'@extschema@._moved_values(@extschema@.segmentation)']::pg_catalog.regprocedure[]);
 
 CREATE FUNCTION @extschema@._resegment(name pg_catalog.text, period_from pg_catalog.timestamptz,
 	period_to pg_catalog.timestamptz)
@@ -2195,18 +2161,12 @@ $$;
 COMMENT ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
 	'changes how a segmentation is rolled up (manual or continuous) and whether its cells follow reference data (as-is) or keep their mapping (as-was)';
 
-REVOKE EXECUTE ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
-	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb),
-	@extschema@._reference_fingerprint(@extschema@.segmentation)
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
-	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb),
-	@extschema@._reference_fingerprint(@extschema@.segmentation)
-TO segroll_admin;
+SELECT @extschema@._grant_duty('segroll_admin', ARRAY[
+	'@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text)',
+	'@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz)',
+	'@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz)',
+	'@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb)',
+	'@extschema@._reference_fingerprint(@extschema@.segmentation)']::pg_catalog.regprocedure[]);
 
 /* ==================================================== governance: versions */
 
@@ -2387,14 +2347,10 @@ $$;
 COMMENT ON FUNCTION @extschema@.switch_version(pg_catalog.text, pg_catalog.bool) IS
 	'makes the version being built answer under the segmentation''s name, atomically; the old one is kept as <name>__v<n> or dropped';
 
-REVOKE EXECUTE ON FUNCTION @extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[],
-	pg_catalog.bool, pg_catalog.text),
-	@extschema@.switch_version(pg_catalog.text, pg_catalog.bool),
-	@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[],
-	pg_catalog.bool, pg_catalog.text),
-	@extschema@.switch_version(pg_catalog.text, pg_catalog.bool),
-	@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text) TO segroll_admin;
+SELECT @extschema@._grant_duty('segroll_admin', ARRAY[
+	'@extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[], pg_catalog.bool, pg_catalog.text)',
+	'@extschema@.switch_version(pg_catalog.text, pg_catalog.bool)',
+	'@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text)']::pg_catalog.regprocedure[]);
 
 
 /*
@@ -2501,8 +2457,8 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.purge_trace_log(pg_catalog.interval) IS
 	'deletes trace log entries older than the given age (at least 1 day), and records that it did';
-REVOKE EXECUTE ON FUNCTION @extschema@.purge_trace_log(pg_catalog.interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.purge_trace_log(pg_catalog.interval) TO segroll_admin;
+SELECT @extschema@._grant_duty('segroll_admin', ARRAY[
+	'@extschema@.purge_trace_log(pg_catalog.interval)']::pg_catalog.regprocedure[]);
 
 /* ============================================ governance: what-if volume */
 
@@ -3004,15 +2960,7 @@ COMMENT ON FUNCTION @extschema@.estimate(pg_catalog.regclass, pg_catalog.text[],
 	'estimates the cells, rows per cell and bytes a segmentation would produce, from samples';
 
 /* Choosing segmentations is the administrators' duty. */
-DO $$
-DECLARE
-	f regprocedure;
-BEGIN
-	FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
-	         WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
-	           AND (p.proname OPERATOR(pg_catalog.~~) 'estimate%' OR p.proname OPERATOR(pg_catalog.~~) '\_estimate%') LOOP
-		EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
-		EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO segroll_admin', f);
-	END LOOP;
-END
-$$;
+SELECT @extschema@._grant_duty('segroll_admin', ARRAY(
+	SELECT p.oid::pg_catalog.regprocedure FROM pg_catalog.pg_proc p
+	WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+	  AND (p.proname OPERATOR(pg_catalog.~~) 'estimate%' OR p.proname OPERATOR(pg_catalog.~~) '\_estimate%')));
