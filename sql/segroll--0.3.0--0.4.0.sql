@@ -808,6 +808,24 @@ $$;
 COMMENT ON FUNCTION @extschema@.trace(pg_catalog.text, @extschema@.segment) IS
 	'the source rows behind a segment (a cell or any merge of cells), in key order, as the caller may see them; purged rows are marked';
 
+/* The segment of a cell, or null, looked up as the caller. */
+CREATE FUNCTION @extschema@._cell_segment(def @extschema@.segmentation, dimensions pg_catalog.jsonb,
+	period pg_catalog.timestamptz)
+RETURNS @extschema@.segment
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	cond text;
+	seg segroll.segment;
+BEGIN
+	SELECT string_agg(format('c.%I IS NOT DISTINCT FROM ($1 OPERATOR(pg_catalog.->>) %L)::%s AND ',
+	                         d->>'name', d->>'name', format_type(segroll._column_type(def.cells, d->>'name'), NULL)), '')
+	INTO cond FROM jsonb_array_elements(def.dimensions) d;
+	EXECUTE format('SELECT c.seg FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', def.cells, cond)
+		INTO seg USING dimensions, period;
+	RETURN seg;
+END
+$$;
+
 /* The segment of one cell, looked up as the caller. */
 CREATE FUNCTION @extschema@.cell(name pg_catalog.text, dimensions pg_catalog.jsonb, period pg_catalog.timestamptz)
 RETURNS @extschema@.segment
@@ -815,7 +833,6 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	def segroll.segmentation := segroll._definition(name);
 	d jsonb;
-	cond text := '';
 	seg segroll.segment;
 BEGIN
 	IF dimensions IS NULL OR jsonb_typeof(dimensions) <> 'object' OR period IS NULL THEN
@@ -828,15 +845,12 @@ BEGIN
 				USING ERRCODE = 'invalid_parameter_value',
 				      HINT = 'Give every dimension; use null for the unmapped member.';
 		END IF;
-		cond := cond || format('c.%I IS NOT DISTINCT FROM ($1 OPERATOR(pg_catalog.->>) %L)::%s AND ',
-		                       d->>'name', d->>'name', format_type(segroll._column_type(def.cells, d->>'name'), NULL));
 	END LOOP;
 	IF (SELECT count(*) FROM jsonb_object_keys(dimensions)) <> jsonb_array_length(def.dimensions) THEN
 		RAISE EXCEPTION '% names a dimension segmentation "%" does not have', dimensions, name
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	EXECUTE format('SELECT c.seg FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', def.cells, cond)
-		INTO seg USING dimensions, period;
+	seg := segroll._cell_segment(def, dimensions, period);
 	IF seg IS NULL THEN
 		RAISE EXCEPTION 'segmentation "%" has no cell % at %', name, dimensions, period
 			USING ERRCODE = 'no_data_found';
@@ -931,7 +945,6 @@ DECLARE
 	found_row boolean;
 	seq bigint;
 	mapped boolean;
-	cells_where text;
 	seg segroll.segment;
 BEGIN
 	IF key IS NULL THEN
@@ -955,11 +968,7 @@ BEGIN
 			'not rolled up yet: this version of the row was written after the last roll-up'::text;
 		RETURN;
 	END IF;
-	SELECT string_agg(format('c.%I IS NOT DISTINCT FROM ($1 OPERATOR(pg_catalog.->>) %L)::%s AND ',
-	                         d->>'name', d->>'name', format_type(segroll._column_type(def.cells, d->>'name'), NULL)), '')
-	INTO cells_where FROM jsonb_array_elements(def.dimensions) d;
-	EXECUTE format('SELECT c.seg FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', def.cells, cells_where)
-		INTO seg USING dimensions, period;
+	seg := segroll._cell_segment(def, dimensions, period);
 	IF seg IS NOT NULL AND (NOT segroll.has_lineage(seg) OR segroll.contains(seg, key)) THEN
 		RETURN QUERY SELECT dimensions, period,
 			CASE WHEN mapped THEN 'counted' ELSE 'unmapped' END,
@@ -1448,6 +1457,7 @@ SELECT @extschema@._grant_duty('segroll_auditor', ARRAY[
 	'@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz)',
 	'@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement)',
 	'@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz)',
+	'@extschema@._cell_segment(@extschema@.segmentation, pg_catalog.jsonb, pg_catalog.timestamptz)',
 	'@extschema@.locate(pg_catalog.text, pg_catalog.int8)',
 	'@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)',
 	'@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb)',
