@@ -1124,11 +1124,11 @@ BEGIN
 	IF isfinite(b_from) AND isfinite(b_to)
 	   AND b_to - b_from <= (CASE def.grain WHEN 'hour' THEN interval '42 days' ELSE interval '3 years' END) THEN
 		-- period by period: each knows its period without computing it per row
+		q_text := format(q_text, segroll._fresh_sql(def, full_mode AND def.lineage, true));
 		p := b_from;
 		WHILE p < b_to LOOP
 			nxt := ((p AT TIME ZONE def.time_zone) + ('1 ' || def.grain)::interval) AT TIME ZONE def.time_zone;
-			RETURN QUERY EXECUTE format(q_text, segroll._fresh_sql(def, full_mode AND def.lineage, true))
-				USING upto, p, nxt, p, nxt;
+			RETURN QUERY EXECUTE q_text USING upto, p, nxt, p, nxt;
 			p := nxt;
 		END LOOP;
 	ELSE
