@@ -270,6 +270,9 @@ BEGIN
 END
 $$;
 
+-- no trigger calls the shared capture functions of 0.2.0 any more
+DROP FUNCTION @extschema@.capture_update(), @extschema@.capture_update_log(), @extschema@.capture_delete();
+
 CREATE OR REPLACE FUNCTION @extschema@.create_segmentation(
 	name pg_catalog.text,
 	source pg_catalog.regclass,
