@@ -19,7 +19,7 @@ OBJS = \
 DATA = $(wildcard sql/segroll--*.sql)
 
 REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate
-REGRESS_OPTS = --load-extension=segroll
+REGRESS_OPTS = --inputdir=test --load-extension=segroll
 
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK = -lzstd

@@ -25,7 +25,9 @@
 # Server logs: DIR/server.log; initdb output: DIR/initdb.log.
 
 SEGROLL_PG_MAJOR=15
-SEGROLL_PGBIN="/usr/lib/postgresql/${SEGROLL_PG_MAJOR}/bin"
+# SEGROLL_PGBIN may name another (relocated) copy of PostgreSQL 15, so that
+# two test runs on one machine do not install into the same directories.
+SEGROLL_PGBIN="${SEGROLL_PGBIN:-/usr/lib/postgresql/${SEGROLL_PG_MAJOR}/bin}"
 SEGROLL_PG_CONFIG="${SEGROLL_PGBIN}/pg_config"
 SEGROLL_LIB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 

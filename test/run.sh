@@ -8,7 +8,7 @@
 # to write PostgreSQL's directories).
 #
 # Parts, each against its own throw-away server:
-#   regress    REGRESS from the Makefile: sql/NAME.sql -> expected/NAME.out,
+#   regress    REGRESS from the Makefile: test/sql/NAME.sql -> test/expected/NAME.out,
 #              pg_regress --temp-instance --temp-config=test/segroll.conf
 #   isolation  test/specs/NAME.spec -> test/expected/NAME.out,
 #              pg_isolation_regress --temp-instance, the Makefile's EXTENSION
@@ -32,6 +32,9 @@
 #   SEGROLL_TMPDIR=DIR     where work directories go (default /tmp)
 #   SEGROLL_ONLY="a b"     run only these parts (regress isolation tap pgtap fuzz)
 #   SEGROLL_PG_CFLAGS      override the compiler flags (see test/lib.sh)
+#   SEGROLL_PGBIN=DIR      bin directory of the PostgreSQL 15 to build and test
+#                          against (default /usr/lib/postgresql/15/bin); a
+#                          relocated copy keeps two runs from sharing files
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -229,13 +232,14 @@ part_regress() {
 	local out="$W/regress" rc=0
 	segroll_as_pg mkdir -p "$out"
 	# shellcheck disable=SC2086  # word list from make
-	ensure_expected "$W/src/expected" $tests
+	segroll_as_pg mkdir -p "$W/src/test/expected"
+	ensure_expected "$W/src/test/expected" $tests
 	# shellcheck disable=SC2086  # word lists from make
 	(cd "$W/src" && run_logged "$W/regress.log" 1200 "$PG_REGRESS" \
 		--temp-instance="$out/instance" \
 		--temp-config="$W/src/test/segroll.conf" \
 		--bindir="$SEGROLL_PGBIN" \
-		--inputdir="$W/src" --outputdir="$out" \
+		--inputdir="$W/src/test" --outputdir="$out" \
 		--encoding=UTF8 --no-locale \
 		$opts $tests) || rc=$?
 	local counts ok bad n
