@@ -16,7 +16,46 @@ OBJS = \
 	src/rollup.o \
 	src/trace.o
 
-DATA = $(wildcard sql/segroll--*.sql)
+# The SQL surface is kept in one file per concept (docs/architecture.md):
+#   sql/install/   objects created once: the type, the catalog, its policies
+#   sql/routines/  functions, views, roles and privileges; CREATE OR REPLACE
+#                  only, so that every update re-applies them all
+#   sql/updates/   what an update changes besides the routines
+# The install script of EXTVERSION and the update script from the previous
+# version are assembled from them; the scripts of released versions are
+# kept as they were released.
+EXTVERSION  = 0.5.0
+PREVVERSION = 0.4.0
+
+INSTALL_SQL = \
+	sql/install/segment_type.sql \
+	sql/install/catalog.sql \
+	sql/install/compiler_type.sql
+
+ROUTINE_SQL = \
+	sql/routines/roles.sql \
+	sql/routines/segment.sql \
+	sql/routines/owner.sql \
+	sql/routines/history.sql \
+	sql/routines/capture.sql \
+	sql/routines/compiler.sql \
+	sql/routines/definition.sql \
+	sql/routines/rollup.sql \
+	sql/routines/trace.sql \
+	sql/routines/reconcile.sql \
+	sql/routines/period_close.sql \
+	sql/routines/reference.sql \
+	sql/routines/versions.sql \
+	sql/routines/estimate.sql
+
+# after the routines, which the policies call
+POLICY_SQL = sql/install/policies.sql
+PRIVILEGE_SQL = sql/routines/privileges.sql
+
+UPDATE_SQL = sql/updates/$(PREVVERSION)--$(EXTVERSION).sql
+
+DATA_built = sql/segroll--$(EXTVERSION).sql sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard sql/segroll--*.sql))
 
 REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate
 REGRESS_OPTS = --inputdir=test --load-extension=segroll
@@ -27,6 +66,18 @@ SHLIB_LINK = -lzstd
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+sql/segroll--$(EXTVERSION).sql: $(INSTALL_SQL) $(ROUTINE_SQL) $(POLICY_SQL) $(PRIVILEGE_SQL) Makefile
+	{ printf '%s\n\n%s\n' '/* segroll $(EXTVERSION), assembled by make from sql/install and sql/routines: edit those */' \
+		'\echo Use "CREATE EXTENSION segroll" to load this file. \quit'; \
+	  for f in $(INSTALL_SQL) $(ROUTINE_SQL) $(POLICY_SQL) $(PRIVILEGE_SQL); do \
+		printf '\n/* ==================================================== %s */\n\n' "$$f"; cat "$$f"; done; } > $@
+
+sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql: $(UPDATE_SQL) $(ROUTINE_SQL) $(PRIVILEGE_SQL) Makefile
+	{ printf '%s\n\n%s\n' '/* segroll $(PREVVERSION) -> $(EXTVERSION), assembled by make from sql/updates and sql/routines: edit those */' \
+		'\echo Use "ALTER EXTENSION segroll UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \quit'; \
+	  for f in $(UPDATE_SQL) $(ROUTINE_SQL) $(PRIVILEGE_SQL); do \
+		printf '\n/* ==================================================== %s */\n\n' "$$f"; cat "$$f"; done; } > $@
 
 # Isolation specs and TAP tests live under test/; test/run.sh drives them.
 

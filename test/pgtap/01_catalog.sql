@@ -7,7 +7,8 @@ SELECT plan(19);
 
 SELECT has_schema('segroll');
 SELECT has_type('segroll', 'segment', 'type segroll.segment exists');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segroll'), '0.4.0', 'version 0.4.0');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'segroll'),
+          (SELECT default_version FROM pg_available_extensions WHERE name = 'segroll'), 'the control file''s default version');
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'segroll'), false, 'not relocatable');
 
 -- every member object lives in schema segroll

@@ -1,0 +1,99 @@
+/*
+ * Row-level security on the catalog: everybody reads definitions and
+ * progress (they reveal no source data), and a role changes only the rows
+ * of the sources and segmentations it owns (or is a member of the owner
+ * of), so no role can change another's definitions or the generated SQL
+ * of a segmentation after the fact.  The logs are added to only in the
+ * adder's own name.  Created once, by the install script, after the
+ * routines the policies call (_owns_table).
+ */
+
+/* source */
+ALTER TABLE @extschema@.source ENABLE ROW LEVEL SECURITY;
+CREATE POLICY source_read ON @extschema@.source FOR SELECT USING (true);
+CREATE POLICY source_add ON @extschema@.source FOR INSERT WITH CHECK (@extschema@._owns_table(relid));
+CREATE POLICY source_remove ON @extschema@.source FOR DELETE USING (@extschema@._owns_table(relid));
+CREATE POLICY source_change ON @extschema@.source FOR UPDATE
+	USING (@extschema@._owns_table(relid)) WITH CHECK (@extschema@._owns_table(relid));
+
+/* segmentation */
+ALTER TABLE @extschema@.segmentation ENABLE ROW LEVEL SECURITY;
+CREATE POLICY segmentation_read ON @extschema@.segmentation FOR SELECT USING (true);
+CREATE POLICY segmentation_add ON @extschema@.segmentation FOR INSERT
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER') AND @extschema@._owns_table(source));
+CREATE POLICY segmentation_change ON @extschema@.segmentation FOR UPDATE
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY segmentation_remove ON @extschema@.segmentation FOR DELETE
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER'));
+
+/* progress */
+ALTER TABLE @extschema@.progress ENABLE ROW LEVEL SECURITY;
+CREATE POLICY progress_read ON @extschema@.progress FOR SELECT USING (true);
+CREATE POLICY progress_owner ON @extschema@.progress
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+
+/* run_history */
+ALTER TABLE @extschema@.run_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY run_history_read ON @extschema@.run_history FOR SELECT USING (true);
+CREATE POLICY run_history_owner ON @extschema@.run_history
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) run_history.name), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) run_history.name), 'MEMBER'));
+
+/* event_log */
+ALTER TABLE @extschema@.event_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY event_log_read ON @extschema@.event_log FOR SELECT USING (true);
+CREATE POLICY event_log_add ON @extschema@.event_log FOR INSERT
+	WITH CHECK (role_name OPERATOR(pg_catalog.=) CURRENT_USER
+	            AND session_role OPERATOR(pg_catalog.=) SESSION_USER
+	            AND at OPERATOR(pg_catalog.=) pg_catalog.now());
+
+/* trace_log */
+ALTER TABLE @extschema@.trace_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY trace_log_add ON @extschema@.trace_log FOR INSERT
+	WITH CHECK (role_name OPERATOR(pg_catalog.=) CURRENT_USER
+	            AND session_role OPERATOR(pg_catalog.=) SESSION_USER
+	            AND at OPERATOR(pg_catalog.=) pg_catalog.now());
+CREATE POLICY trace_log_read ON @extschema@.trace_log FOR SELECT USING (true);
+CREATE POLICY trace_log_purge ON @extschema@.trace_log FOR DELETE TO segroll_admin
+	USING (at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 day'::pg_catalog.interval));
+
+/* purge_log */
+ALTER TABLE @extschema@.purge_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY purge_log_read ON @extschema@.purge_log FOR SELECT USING (true);
+CREATE POLICY purge_log_add ON @extschema@.purge_log FOR INSERT WITH CHECK (@extschema@._owns_table(source));
+
+/* purging */
+ALTER TABLE @extschema@.purging ENABLE ROW LEVEL SECURITY;
+CREATE POLICY purging_read ON @extschema@.purging FOR SELECT USING (true);
+CREATE POLICY purging_owner ON @extschema@.purging FOR INSERT WITH CHECK (@extschema@._owns_table(relid));
+CREATE POLICY purging_done ON @extschema@.purging FOR DELETE USING (@extschema@._owns_table(relid));
+
+/* closed_period */
+ALTER TABLE @extschema@.closed_period ENABLE ROW LEVEL SECURITY;
+CREATE POLICY closed_period_read ON @extschema@.closed_period FOR SELECT USING (true);
+CREATE POLICY closed_period_owner ON @extschema@.closed_period
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) closed_period.name), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) closed_period.name), 'MEMBER'));
+
+/* reference_snapshot */
+ALTER TABLE @extschema@.reference_snapshot ENABLE ROW LEVEL SECURITY;
+CREATE POLICY reference_snapshot_read ON @extschema@.reference_snapshot FOR SELECT USING (true);
+CREATE POLICY reference_snapshot_owner ON @extschema@.reference_snapshot
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) reference_snapshot.name), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) reference_snapshot.name), 'MEMBER'));
+
+/* segmentation_version */
+ALTER TABLE @extschema@.segmentation_version ENABLE ROW LEVEL SECURITY;
+CREATE POLICY segmentation_version_read ON @extschema@.segmentation_version FOR SELECT USING (true);
+CREATE POLICY segmentation_version_owner ON @extschema@.segmentation_version
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) segmentation_version.segmentation), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) segmentation_version.segmentation), 'MEMBER'));

@@ -1,0 +1,338 @@
+/*
+ * The segmentation compiler: what a definition may say (grains, dimensions,
+ * measures) and the SQL it compiles to (period expression, reference
+ * joins, dimension lists), for roll-up, verify, trace, the views and
+ * estimate alike.  To add a grain, add a row to the grains below.
+ */
+
+/* Unique single-column index on rel(col)? */
+CREATE OR REPLACE FUNCTION @extschema@._has_unique_index(rel pg_catalog.regclass, col pg_catalog.name)
+RETURNS pg_catalog.bool LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT EXISTS (
+		SELECT 1 FROM pg_catalog.pg_index i
+		JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+		WHERE i.indrelid = rel AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL
+		  AND i.indexprs IS NULL AND a.attname = col)
+$$;
+
+/* type of rel.col, or NULL */
+CREATE OR REPLACE FUNCTION @extschema@._column_type(rel pg_catalog.regclass, col pg_catalog.text)
+RETURNS pg_catalog.regtype LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT atttypid::pg_catalog.regtype FROM pg_catalog.pg_attribute
+	WHERE attrelid = rel AND attname = col AND attnum > 0 AND NOT attisdropped
+$$;
+
+/*
+ * Parses and validates one dimension:
+ *	'col'                                  a source column
+ *	'name=schema.table.value ON col'       value looked up in a reference
+ *	'name=schema.table.value ON col=refcol' table by a unique key
+ */
+CREATE OR REPLACE FUNCTION @extschema@._parse_dimension(src pg_catalog.regclass, spec pg_catalog.text)
+RETURNS pg_catalog.jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m text[];
+	ref regclass;
+	reftype regtype;
+	srctype regtype;
+BEGIN
+	spec := btrim(spec);
+	IF spec ~ '^[A-Za-z_][A-Za-z0-9_$]*$' THEN
+		IF segroll._column_type(src, spec) IS NULL THEN
+			RAISE EXCEPTION 'dimension column "%" does not exist in "%"', spec, src
+				USING ERRCODE = 'undefined_column';
+		END IF;
+		RETURN jsonb_build_object('name', spec, 'column', spec);
+	END IF;
+	m := regexp_match(spec,
+		'^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)\.([A-Za-z_][A-Za-z0-9_]*)\s+ON\s+([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*([A-Za-z_][A-Za-z0-9_]*))?$', 'i');
+	IF m IS NULL THEN
+		RAISE EXCEPTION 'invalid dimension "%"', spec
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Write a source column name, or name=schema.table.column ON source_column[=table_key] for a reference lookup.';
+	END IF;
+	BEGIN
+		ref := m[2]::regclass;
+	EXCEPTION WHEN undefined_table OR invalid_name OR syntax_error THEN
+		RAISE EXCEPTION 'reference table "%" of dimension "%" does not exist', m[2], m[1]
+			USING ERRCODE = 'undefined_table';
+	END;
+	IF segroll._column_type(ref, m[3]) IS NULL THEN
+		RAISE EXCEPTION 'column "%" does not exist in reference table "%"', m[3], ref
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	srctype := segroll._column_type(src, m[4]);
+	IF srctype IS NULL THEN
+		RAISE EXCEPTION 'lookup column "%" of dimension "%" does not exist in "%"', m[4], m[1], src
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	m[6] := coalesce(m[6], m[4]);
+	reftype := segroll._column_type(ref, m[6]);
+	IF reftype IS NULL THEN
+		RAISE EXCEPTION 'key column "%" does not exist in reference table "%"', m[6], ref
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	IF NOT segroll._has_unique_index(ref, m[6]) THEN
+		RAISE EXCEPTION 'reference table "%" has no unique index on "%"', ref, m[6]
+			USING ERRCODE = 'invalid_object_definition',
+			      HINT = 'A lookup must find at most one row: add a primary key or unique index on the key column.';
+	END IF;
+	IF reftype <> srctype THEN
+		RAISE EXCEPTION 'lookup column "%" is % but reference key "%" is %', m[4], srctype, m[6], reftype
+			USING ERRCODE = 'datatype_mismatch';
+	END IF;
+	-- names, not OIDs: definitions must survive pg_dump and restore
+	RETURN jsonb_build_object('name', m[1], 'table', ref::text, 'value', m[3],
+	                          'on', m[4], 'key', m[6]);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._sql(def @extschema@.segmentation)
+RETURNS @extschema@._segmentation_sql
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	r segroll._segmentation_sql;
+	d jsonb;
+	i int := 0;
+	cj text := '';
+	fj text := '';
+BEGIN
+	r.dim_exprs := ''; r.joins := ''; r.dim_names := ''; r.cell_cols := ''; r.meas := '';
+	r.mapped := 'true';
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
+		i := i + 1;
+		IF d ? 'column' THEN
+			r.dim_exprs := r.dim_exprs || format('s.%I AS segroll_d%s, ', d->>'column', i);
+			r.mapped := r.mapped || format(' AND s.%I IS NOT NULL', d->>'column');
+		ELSE
+			r.joins := r.joins || format(' LEFT JOIN %s r%s ON r%s.%I OPERATOR(pg_catalog.=) s.%I',
+			                             (d->>'table')::regclass, i, i, d->>'key', d->>'on');
+			r.dim_exprs := r.dim_exprs || format('r%s.%I AS segroll_d%s, ', i, d->>'value', i);
+			r.mapped := r.mapped || format(' AND r%s.%I IS NOT NULL', i, d->>'value');
+		END IF;
+		r.dim_names := r.dim_names || format('segroll_d%s, ', i);
+		r.cell_cols := r.cell_cols || format('%I, ', d->>'name');
+		cj := cj || format('%L, c.%I, ', d->>'name', d->>'name');
+		fj := fj || format('%L, f.segroll_d%s, ', d->>'name', i);
+	END LOOP;
+	r.cell_json := format('pg_catalog.jsonb_build_object(%s)', left(cj, -2));
+	r.fresh_json := format('pg_catalog.jsonb_build_object(%s)', left(fj, -2));
+	FOR i IN 1 .. coalesce(array_length(def.measures, 1), 0) LOOP
+		r.meas := r.meas || format(', s.%I', def.measures[i]);
+	END LOOP;
+	r.period := format('pg_catalog.date_trunc(%L, s.%I, %L)', def.grain, def.time_column, def.time_zone);
+	-- generous: a month is at most 31 days, plus a daylight-saving hour
+	r.bound := CASE def.grain WHEN 'hour' THEN '2 hours' WHEN 'day' THEN '26 hours'
+	                          WHEN 'week' THEN '7 days 2 hours' ELSE '31 days 2 hours' END;
+	RETURN r;
+END
+$$;
+
+/*
+ * The first period start at or after t: rows with times in [boundary(from),
+ * boundary(to)) are exactly the rows of the periods that start in
+ * [from, to), and a plain range on the time column finds them (its index
+ * applies, and the planner estimates it well).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._boundary(def @extschema@.segmentation, t pg_catalog.timestamptz)
+RETURNS pg_catalog.timestamptz
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	p timestamptz := date_trunc(def.grain, t, def.time_zone);
+BEGIN
+	IF p < t THEN
+		p := ((p AT TIME ZONE def.time_zone) + ('1 ' || def.grain)::interval) AT TIME ZONE def.time_zone;
+	END IF;
+	RETURN p;
+END
+$$;
+
+/*
+ * The cells of the rows with times in [$4, $5) (period boundaries), as they
+ * stood when the roll-up had applied every change numbered up to $1,
+ * recomputed from the source and the change log: rows numbered <= $1, and
+ * old versions that a later change replaced.  Columns segroll_d1.., period,
+ * seg.  With one_period, [$4, $5) must be exactly one period.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._fresh_sql(def @extschema@.segmentation, with_lineage pg_catalog.bool,
+	one_period pg_catalog.bool DEFAULT false)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	q segroll._segmentation_sql := segroll._sql(def);
+	log regclass := (SELECT change_log FROM segroll.source WHERE relid = def.source);
+BEGIN
+	RETURN format($f$
+	SELECT %1$s s.segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
+	FROM (SELECT %6$s %7$s AS segroll_period, s.*
+	      FROM (SELECT s.* FROM %8$s s
+	            WHERE s.segroll_seq OPERATOR(pg_catalog.<=) $1
+	              AND s.%4$I OPERATOR(pg_catalog.>=) $4 AND s.%4$I OPERATOR(pg_catalog.<) $5
+	            UNION ALL
+	            SELECT (l.old).* FROM %9$s l
+	            WHERE l.old_seq OPERATOR(pg_catalog.<=) $1 AND l.log_seq OPERATOR(pg_catalog.>) $1
+	              AND (l.old).%4$I OPERATOR(pg_catalog.>=) $4 AND (l.old).%4$I OPERATOR(pg_catalog.<) $5) s
+	      %10$s) s
+	GROUP BY %1$s s.segroll_period$f$,
+		q.dim_names, CASE WHEN with_lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END,
+		def.key_column, def.time_column, q.meas, q.dim_exprs,
+		-- [$4, $5) is one period: its start, without a time zone conversion per row
+		CASE WHEN one_period THEN '$4::pg_catalog.timestamptz' ELSE q.period END,
+		def.source, log, q.joins);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._generate_apply(
+	seg_name pg_catalog.text, src pg_catalog.regclass, log pg_catalog.regclass,
+	cells pg_catalog.regclass, key_col pg_catalog.name, time_col pg_catalog.name,
+	grain pg_catalog.text, tz pg_catalog.text, dims pg_catalog.jsonb,
+	measures pg_catalog.name[], lineage pg_catalog.bool, adjustments pg_catalog.regclass)
+RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	d jsonb;
+	i int := 0;
+	dim_exprs text := '';		-- "expr AS dN, "
+	dim_names text := '';		-- "dN, "
+	dim_cols text := '';		-- quoted cell column names
+	joins text := '';
+	eq_strict text := '';
+	eq_nulls text := '';
+	all_notnull text := '';
+	meas text := '';
+	agg text;
+	period text;
+	period_end text;
+	set_list text := '';
+BEGIN
+	FOR d IN SELECT * FROM jsonb_array_elements(dims) LOOP
+		i := i + 1;
+		IF d ? 'column' THEN
+			dim_exprs := dim_exprs || format('s.%I AS segroll_d%s, ', d->>'column', i);
+		ELSE
+			joins := joins || format(' LEFT JOIN %s r%s ON r%s.%I OPERATOR(pg_catalog.=) s.%I',
+			                         (d->>'table')::regclass, i, i, d->>'key', d->>'on');
+			dim_exprs := dim_exprs || format('r%s.%I AS segroll_d%s, ', i, d->>'value', i);
+		END IF;
+		dim_names := dim_names || format('d%s, ', i);
+		dim_cols := dim_cols || format('%I, ', d->>'name');
+		eq_strict := eq_strict || format('c.%I OPERATOR(pg_catalog.=) x.d%s AND ', d->>'name', i);
+		eq_nulls := eq_nulls || format('c.%I IS NOT DISTINCT FROM x.d%s AND ', d->>'name', i);
+		all_notnull := all_notnull || format('x.d%s IS NOT NULL AND ', i);
+	END LOOP;
+	FOR i IN 1 .. coalesce(array_length(measures, 1), 0) LOOP
+		meas := meas || format(', s.%I', measures[i]);
+	END LOOP;
+	agg := CASE WHEN lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END;
+	period := format('pg_catalog.date_trunc(%L, s.%I, %L)', grain, time_col, tz);
+	period_end := format('((x.period AT TIME ZONE %L) OPERATOR(pg_catalog.+) %L::pg_catalog.interval) AT TIME ZONE %L',
+	                     tz, '1 ' || grain, tz);
+
+	RETURN format($f$
+WITH pos AS (
+	-- the window as it stood at $2: versions numbered in it that are still
+	-- current, and those that a later change (numbered after $2) already
+	-- replaced or deleted; that later change retracts them in its window
+	SELECT %21$s segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
+	FROM (SELECT %6$s %7$s AS segroll_period, s.*
+	      FROM (SELECT s.* FROM %8$s s
+	            WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	            UNION ALL
+	            SELECT (l.old).* FROM %10$s l
+	            WHERE l.old_seq OPERATOR(pg_catalog.>) $1 AND l.old_seq OPERATOR(pg_catalog.<=) $2
+	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %9$s) s
+	GROUP BY %22$s segroll_period
+), neg AS (
+	SELECT %21$s segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
+	FROM (SELECT %6$s %7$s AS segroll_period, s.*
+	      FROM (SELECT (l.old).* FROM %10$s l
+	            WHERE l.log_seq OPERATOR(pg_catalog.>) $1 AND l.log_seq OPERATOR(pg_catalog.<=) $2
+	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %9$s) s
+	GROUP BY %22$s segroll_period
+), delta AS (
+	SELECT %11$s coalesce(p.period, n.period) AS period, p.seg AS pos, n.seg AS neg
+	FROM pos p FULL JOIN neg n ON %12$s p.period OPERATOR(pg_catalog.=) n.period
+), adj AS (
+	-- a closed period's cells stay as they were closed; its changes are
+	-- kept beside them, with the window that brought them
+	INSERT INTO %23$s (%19$s period, added, removed, from_seq, to_seq)
+	SELECT %20$s x.period, x.pos, x.neg, $1, $2 FROM delta x WHERE x.period OPERATOR(pg_catalog.<) $3
+	RETURNING 1
+), matched AS (
+	SELECT x.*, c.ctid AS cell_ctid, c.seg AS old_seg
+	FROM delta x LEFT JOIN %13$s c ON %14$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE %15$s x.period OPERATOR(pg_catalog.>=) $3
+	UNION ALL
+	SELECT x.*, c.ctid AS cell_ctid, c.seg AS old_seg
+	FROM delta x LEFT JOIN %13$s c ON %16$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE NOT (%15$s true) AND x.period OPERATOR(pg_catalog.>=) $3
+), combined AS (
+	-- retract first (an updated row's new version may land in the same cell),
+	-- then add; retracting from a missing cell is an error, never a no-op
+	SELECT m.*,
+	       CASE WHEN m.pos IS NULL THEN kept WHEN kept IS NULL THEN m.pos
+	            ELSE segroll.merge(kept, m.pos) END AS seg0
+	FROM (SELECT m.*, CASE WHEN m.neg IS NULL THEN m.old_seg
+	                       ELSE segroll.subtract(coalesce(m.old_seg, segroll.subtract(m.neg, m.neg)), m.neg) END AS kept
+	      FROM matched m) m
+), result AS (
+	SELECT x.*,
+	       CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.>) 0 AND NOT segroll.minmax_known(x.seg0) THEN
+	            -- the cell as it stood at $2, from the source and the change log
+	            (SELECT %2$s(s.%3$I, s.%4$I%5$s)
+	             FROM (SELECT %6$s s.*
+	                   FROM (SELECT s.* FROM %8$s s
+	                         WHERE s.%4$I OPERATOR(pg_catalog.>=) x.period AND s.%4$I OPERATOR(pg_catalog.<) %17$s
+	                           AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	                         UNION ALL
+	                         SELECT (l.old).* FROM %10$s l
+	                         WHERE l.old_seq OPERATOR(pg_catalog.<=) $2 AND l.log_seq OPERATOR(pg_catalog.>) $2
+	                           AND (l.old).%4$I OPERATOR(pg_catalog.>=) x.period
+	                           AND (l.old).%4$I OPERATOR(pg_catalog.<) %17$s) s %9$s) s
+	             WHERE %18$s true)
+	            ELSE x.seg0 END AS seg
+	FROM combined x
+), del AS (
+	DELETE FROM %13$s c USING result x
+	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
+	  AND segroll.count(x.seg) OPERATOR(pg_catalog.=) 0
+	RETURNING 1
+), upd AS (
+	UPDATE %13$s c SET seg = x.seg FROM result x
+	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
+	  AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
+	RETURNING 1
+), ins AS (
+	INSERT INTO %13$s (%19$s period, seg)
+	SELECT %20$s period, seg FROM result x
+	WHERE x.cell_ctid IS NULL AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
+	RETURNING 1
+)
+SELECT (SELECT coalesce(pg_catalog.sum(segroll.count(pos)), 0) FROM delta WHERE pos IS NOT NULL)
+     OPERATOR(pg_catalog.+) (SELECT coalesce(pg_catalog.sum(segroll.count(neg)), 0) FROM delta WHERE neg IS NOT NULL),
+       (SELECT pg_catalog.count(*) FROM del), (SELECT pg_catalog.count(*) FROM upd), (SELECT pg_catalog.count(*) FROM ins)
+$f$,
+		dim_names,                                        -- 1
+		agg,                                              -- 2
+		key_col,                                          -- 3
+		time_col,                                         -- 4
+		meas,                                             -- 5
+		dim_exprs,                                        -- 6
+		period,                                           -- 7
+		src,                                              -- 8
+		joins,                                            -- 9
+		log,                                              -- 10
+		regexp_replace(dim_names, '(d[0-9]+)', 'coalesce(p.\1, n.\1) AS \1', 'g'),  -- 11
+		regexp_replace(dim_names, '(d[0-9]+), ', 'p.\1 IS NOT DISTINCT FROM n.\1 AND ', 'g'), -- 12
+		cells,                                            -- 13
+		eq_strict,                                        -- 14
+		all_notnull,                                      -- 15
+		eq_nulls,                                         -- 16
+		period_end,                                       -- 17
+		regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'), -- 18
+		dim_cols,                                         -- 19
+		dim_names,                                        -- 20
+		regexp_replace(dim_names, '(d[0-9]+)', 'segroll_\1 AS \1', 'g'),  -- 21
+		regexp_replace(dim_names, '(d[0-9]+)', 'segroll_\1', 'g'),         -- 22
+		adjustments);                                     -- 23
+END
+$$;

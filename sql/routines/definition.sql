@@ -1,0 +1,346 @@
+/*
+ * Defining, changing and dropping segmentations: their catalog rows, cells,
+ * adjustments table and views.  What a definition may say is checked by the
+ * compiler (compiler.sql).
+ */
+
+/* a continuous schedule without workers deserves a word */
+CREATE OR REPLACE FUNCTION @extschema@._warn_without_workers(schedule pg_catalog.text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF schedule = 'continuous' AND NOT segroll.workers_available() THEN
+		RAISE WARNING 'segroll background workers are not running, so nothing rolls this segmentation up continuously'
+			USING HINT = 'Add segroll to shared_preload_libraries and restart, or schedule SELECT segroll.rollup(...) with pg_cron.';
+	END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.create_segmentation(
+	name pg_catalog.text,
+	source pg_catalog.regclass,
+	key pg_catalog.text,
+	time_col pg_catalog.text,
+	grain pg_catalog.text,
+	time_zone pg_catalog.text DEFAULT 'UTC',
+	dimensions pg_catalog.text[] DEFAULT '{}',
+	measures pg_catalog.text[] DEFAULT '{}',
+	lineage pg_catalog.bool DEFAULT true,
+	schedule pg_catalog.text DEFAULT 'manual',
+	backfill pg_catalog.bool DEFAULT true,
+	cells_schema pg_catalog.name DEFAULT 'segroll_data')
+RETURNS pg_catalog.regclass
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	seg_name text := create_segmentation.name;
+	src regclass := create_segmentation.source;
+	g text;
+	keytype regtype;
+	timetype regtype;
+	dims jsonb := '[]';
+	d text;
+	dj jsonb;
+	meas name[] := '{}';
+	mt regtype;
+	mcol text;
+	src_row segroll.source;
+	seq regclass;
+	log regclass;
+	cells regclass;
+	bi regclass;
+	unmapped regclass;
+	cols text := '';
+	bi_cols text := '';
+	bi_meas text := '';
+	uniq text := '';
+	unmapped_where text := '';
+	unmapped_joins text := '';
+	i int;
+	apply text;
+	sch text := quote_ident(cells_schema);
+BEGIN
+	-- name
+	IF seg_name IS NULL OR seg_name !~ '^[a-z_][a-z0-9_]{0,39}$' THEN
+		RAISE EXCEPTION 'invalid segmentation name "%"', seg_name
+			USING ERRCODE = 'invalid_name',
+			      HINT = 'Use 1 to 40 lower-case letters, digits and underscores, starting with a letter.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM segroll.segmentation s WHERE s.name = seg_name) THEN
+		RAISE EXCEPTION 'segmentation "%" already exists', seg_name USING ERRCODE = 'duplicate_object';
+	END IF;
+	-- source: a table the caller owns
+	IF (SELECT relkind FROM pg_class WHERE oid = src) = 'p' THEN
+		RAISE EXCEPTION 'partitioned table "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
+			HINT = 'Define the segmentation over each partition, or over a plain table.';
+	END IF;
+	IF (SELECT relkind FROM pg_class WHERE oid = src) <> 'r' THEN
+		RAISE EXCEPTION '"%" is not a table', src USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = src) THEN
+		RAISE EXCEPTION 'partition "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
+			HINT = 'Attach the segmentation to a plain table.';
+	END IF;
+	IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = src), 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table %', src USING ERRCODE = 'insufficient_privilege',
+			HINT = 'Segmentations add a capture column and triggers to their source.';
+	END IF;
+	-- key: unique, not null bigint
+	keytype := segroll._column_type(src, key);
+	IF keytype IS NULL THEN
+		RAISE EXCEPTION 'key column "%" does not exist in "%"', key, src USING ERRCODE = 'undefined_column';
+	END IF;
+	IF keytype NOT IN ('bigint'::regtype, 'integer'::regtype) THEN
+		RAISE EXCEPTION 'key column "%" is %, not bigint or integer', key, keytype USING ERRCODE = 'datatype_mismatch';
+	END IF;
+	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = key) THEN
+		RAISE EXCEPTION 'key column "%" is nullable', key USING ERRCODE = 'invalid_table_definition',
+			HINT = 'Declare it NOT NULL (a primary key is).';
+	END IF;
+	IF NOT segroll._has_unique_index(src, key) THEN
+		RAISE EXCEPTION 'key column "%" is not unique', key USING ERRCODE = 'invalid_table_definition',
+			HINT = 'Declare a primary key or a unique index on the key column alone.';
+	END IF;
+	-- time: timestamptz, not null
+	timetype := segroll._column_type(src, time_col);
+	IF timetype IS NULL THEN
+		RAISE EXCEPTION 'time column "%" does not exist in "%"', time_col, src USING ERRCODE = 'undefined_column';
+	END IF;
+	IF timetype <> 'timestamptz'::regtype THEN
+		RAISE EXCEPTION 'time column "%" is %, not timestamp with time zone', time_col, timetype
+			USING ERRCODE = 'datatype_mismatch',
+			      HINT = 'Periods are computed in the segmentation''s time zone from an absolute time.';
+	END IF;
+	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = time_col) THEN
+		RAISE EXCEPTION 'time column "%" is nullable', time_col USING ERRCODE = 'invalid_table_definition',
+			HINT = 'Every transaction needs a time to fall into a period: declare the column NOT NULL.';
+	END IF;
+	-- grain and time zone
+	g := CASE lower(btrim(grain))
+	     WHEN 'hour' THEN 'hour' WHEN '1 hour' THEN 'hour'
+	     WHEN 'day' THEN 'day' WHEN '1 day' THEN 'day'
+	     WHEN 'week' THEN 'week' WHEN '1 week' THEN 'week'
+	     WHEN 'month' THEN 'month' WHEN '1 month' THEN 'month' END;
+	IF g IS NULL THEN
+		RAISE EXCEPTION 'invalid grain "%"', grain USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use hour, day, week or month.';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE pg_timezone_names.name = time_zone)
+	   AND upper(time_zone) <> 'UTC' THEN
+		RAISE EXCEPTION 'invalid time zone "%"', time_zone USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use a name from pg_timezone_names, such as Asia/Seoul.';
+	END IF;
+	-- dimensions and measures
+	IF coalesce(array_length(dimensions, 1), 0) = 0 THEN
+		RAISE EXCEPTION 'a segmentation needs at least one dimension' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOREACH d IN ARRAY dimensions LOOP
+		dj := segroll._parse_dimension(src, d);
+		IF dj->>'name' IN ('period', 'seg') OR EXISTS (SELECT 1 FROM jsonb_array_elements(dims) e WHERE e->>'name' = dj->>'name') THEN
+			RAISE EXCEPTION 'duplicate or reserved dimension name "%"', dj->>'name' USING ERRCODE = 'duplicate_column';
+		END IF;
+		dims := dims || jsonb_build_array(dj);
+	END LOOP;
+	FOREACH d IN ARRAY coalesce(measures, '{}') LOOP
+		mcol := btrim(d);
+		IF lower(mcol) = 'count' OR lower(mcol) = 'count(*)' THEN
+			CONTINUE;	-- every segment counts its rows
+		END IF;
+		mcol := coalesce((regexp_match(mcol, '^(?:sum|min|max|avg)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$', 'i'))[1], mcol);
+		mt := segroll._column_type(src, mcol);
+		IF mt IS NULL THEN
+			RAISE EXCEPTION 'measure column "%" does not exist in "%"', mcol, src USING ERRCODE = 'undefined_column';
+		END IF;
+		IF (SELECT typbasetype FROM pg_type WHERE oid = mt) <> 0 THEN
+			mt := (SELECT typbasetype FROM pg_type WHERE oid = mt);
+		END IF;
+		IF mt NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'numeric'::regtype) THEN
+			RAISE EXCEPTION 'measure column "%" is %', mcol, mt USING ERRCODE = 'datatype_mismatch',
+				HINT = 'Measures must be smallint, integer, bigint or numeric.';
+		END IF;
+		IF NOT mcol::name = ANY (meas) THEN
+			meas := meas || mcol::name;
+		END IF;
+	END LOOP;
+	IF schedule NOT IN ('manual', 'continuous') THEN
+		RAISE EXCEPTION 'invalid schedule "%"', schedule USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use manual (pg_cron or a DBA calls segroll.rollup) or continuous (background workers).';
+	END IF;
+
+	-- capture, once per source
+	SELECT * INTO src_row FROM segroll.source WHERE relid = src;
+	IF NOT FOUND THEN
+		IF segroll._column_type(src, 'segroll_seq') IS NOT NULL THEN
+			RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column',
+				HINT = 'A column left behind by DROP EXTENSION segroll can be dropped with ALTER TABLE ... DROP COLUMN segroll_seq.';
+		END IF;
+		IF to_regnamespace(sch) IS NULL THEN
+			EXECUTE format('CREATE SCHEMA %s', sch);
+		END IF;
+		-- existing rows are numbered in physical order by the rewrite
+		EXECUTE format('ALTER TABLE %s ADD COLUMN segroll_seq pg_catalog.int8 GENERATED ALWAYS AS IDENTITY (CACHE 1)', src);
+		seq := pg_get_serial_sequence(src::text, 'segroll_seq')::regclass;
+		-- BRIN: numbers follow the physical order of appended rows, so a
+		-- window is a few block ranges, and inserts pay almost nothing
+		EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
+		EXECUTE format('CREATE TABLE %s.%I (log_seq pg_catalog.int8 NOT NULL, old_seq pg_catalog.int8 NOT NULL, old %s NOT NULL)',
+		               sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid, src);
+		log := format('%s.%I', sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid)::regclass;
+		EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
+		EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_truncate()', src);
+		INSERT INTO segroll.source VALUES (src, key, seq, log) RETURNING * INTO src_row;
+		PERFORM segroll._install_capture(src);
+	END IF;
+
+	-- cells: one row per dimension values x period
+	i := 0;
+	FOR dj IN SELECT * FROM jsonb_array_elements(dims) LOOP
+		i := i + 1;
+		cols := cols || format('%I %s, ', dj->>'name',
+			CASE WHEN dj ? 'column' THEN format_type(segroll._column_type(src, dj->>'column'), NULL)
+			     ELSE format_type(segroll._column_type((dj->>'table')::regclass, dj->>'value'), NULL) END);
+		uniq := uniq || format('%I, ', dj->>'name');
+		bi_cols := bi_cols || format('c.%I, ', dj->>'name');
+		IF NOT dj ? 'column' THEN
+			unmapped_joins := unmapped_joins || format(' LEFT JOIN %s r%s ON r%s.%I OPERATOR(pg_catalog.=) s.%I',
+				(dj->>'table')::regclass, i, i, dj->>'key', dj->>'on');
+			unmapped_where := unmapped_where || format('r%s.%I IS NULL OR ', i, dj->>'value');
+		ELSE
+			unmapped_where := unmapped_where || format('s.%I IS NULL OR ', dj->>'column');
+		END IF;
+	END LOOP;
+	IF to_regnamespace(sch) IS NULL THEN
+		EXECUTE format('CREATE SCHEMA %s', sch);
+	END IF;
+	EXECUTE format('CREATE TABLE %s.%I (%s period pg_catalog.timestamptz NOT NULL, seg segroll.segment NOT NULL)',
+	               sch, seg_name, cols);
+	cells := format('%s.%I', sch, seg_name)::regclass;
+	EXECUTE format('CREATE UNIQUE INDEX ON %s (%s period) NULLS NOT DISTINCT', cells, uniq);
+	EXECUTE format('CREATE INDEX ON %s (period)', cells);
+
+	-- the plain view BI tools read
+	FOR i IN 1 .. coalesce(array_length(meas, 1), 0) LOOP
+		bi_meas := bi_meas || format(', segroll.sum(c.seg, %s) AS %I, segroll.min(c.seg, %s) AS %I, segroll.max(c.seg, %s) AS %I',
+		                             i, meas[i] || '_sum', i, meas[i] || '_min', i, meas[i] || '_max');
+	END LOOP;
+	EXECUTE format('CREATE VIEW %s.%I AS SELECT %s c.period, segroll.count(c.seg) AS count%s FROM %s c',
+	               sch, seg_name || '_v', bi_cols, bi_meas, cells);
+	bi := format('%s.%I', sch, seg_name || '_v')::regclass;
+	EXECUTE format('CREATE VIEW %s.%I AS SELECT s.* FROM %s s %s WHERE %s false',
+	               sch, seg_name || '_unmapped', src, unmapped_joins, unmapped_where);
+	unmapped := format('%s.%I', sch, seg_name || '_unmapped')::regclass;
+
+	EXECUTE format('CREATE TABLE %s.%I (%s period pg_catalog.timestamptz NOT NULL, added segroll.segment, removed segroll.segment,
+	                adjusted_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	                from_seq pg_catalog.int8 NOT NULL, to_seq pg_catalog.int8 NOT NULL)',
+	               sch, seg_name || '_adjustments', cols);
+	EXECUTE format('CREATE INDEX ON %s.%I (period)', sch, seg_name || '_adjustments');
+	apply := segroll._generate_apply(seg_name, src, src_row.change_log, cells, key::name, time_col::name,
+	                                 g, time_zone, dims, meas, lineage,
+	                                 format('%s.%I', sch, seg_name || '_adjustments')::regclass);
+	INSERT INTO segroll.segmentation (name, source, key_column, time_column, grain, time_zone, dimensions,
+	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql)
+	VALUES (seg_name, src, key, time_col, g, time_zone, dims, meas, lineage, cells, bi, unmapped,
+	        current_user::regrole, schedule, apply);
+	INSERT INTO segroll.progress (name, owner) VALUES (seg_name, current_user::regrole);
+
+	IF backfill THEN
+		PERFORM segroll.rollup(seg_name);
+	END IF;
+	PERFORM segroll._replace_bi_view(s) FROM segroll.segmentation s WHERE s.name = seg_name;
+	-- readers read every segmentation's cells and views
+	IF pg_has_role((SELECT nspowner FROM pg_namespace WHERE oid = to_regnamespace(sch)), 'USAGE') THEN
+		EXECUTE format('GRANT USAGE ON SCHEMA %s TO segroll_reader', sch);
+	END IF;
+	EXECUTE format('GRANT SELECT ON %s, %s, %s, %s.%I TO segroll_reader', cells, bi, unmapped, sch, seg_name || '_adjustments');
+	PERFORM segroll._log(seg_name, 'create segmentation', NULL, NULL,
+		jsonb_build_object('source', src::text, 'key', key, 'time_column', time_col, 'grain', g,
+		                   'time_zone', time_zone, 'dimensions', dims, 'measures', to_jsonb(meas),
+		                   'lineage', lineage, 'schedule', schedule, 'cells', cells::text));
+	PERFORM segroll._warn_without_workers(create_segmentation.schedule);
+	RETURN cells;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
+	pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text,
+	pg_catalog.bool, pg_catalog.name) IS
+	'defines a segmentation over a source table, creates its cells and views, and backfills existing rows';
+
+CREATE OR REPLACE FUNCTION @extschema@.drop_segmentation(name pg_catalog.text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation;
+	src segroll.source;
+BEGIN
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = drop_segmentation.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" does not exist', drop_segmentation.name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
+		RAISE EXCEPTION 'must be owner of segmentation "%"', drop_segmentation.name USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
+	EXECUTE format('DROP VIEW IF EXISTS %s, %s', def.bi_view, def.unmapped_view);
+	IF segroll._adjustments(def) IS NOT NULL THEN
+		EXECUTE format('DROP TABLE %s', segroll._adjustments(def));
+	END IF;
+	EXECUTE format('DROP TABLE IF EXISTS %s', def.cells);
+	DELETE FROM segroll.progress p WHERE p.name = def.name;
+	DELETE FROM segroll.segmentation s WHERE s.name = def.name;
+	PERFORM segroll._log(def.name, 'drop segmentation', NULL, NULL, jsonb_build_object('source', def.source::text));
+	-- the last segmentation of a source takes its capture with it
+	IF NOT EXISTS (SELECT 1 FROM segroll.segmentation s WHERE s.source = def.source) THEN
+		SELECT * INTO src FROM segroll.source WHERE relid = def.source;
+		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update ON %s', def.source);
+		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update_log ON %s', def.source);
+		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_delete ON %s', def.source);
+		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_truncate ON %s', def.source);
+		PERFORM segroll._remove_capture(def.source);
+		EXECUTE format('DROP TABLE IF EXISTS %s', src.change_log);
+		EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS segroll_seq', def.source);
+		DELETE FROM segroll.source WHERE relid = def.source;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.drop_segmentation(pg_catalog.text) IS
+	'drops a segmentation, its cells and views; the last one of a source also removes the capture column and triggers';
+
+CREATE OR REPLACE FUNCTION @extschema@.alter_segmentation(name pg_catalog.text, schedule pg_catalog.text DEFAULT NULL,
+	mapping pg_catalog.text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation := segroll._definition(name);
+BEGIN
+	IF schedule IS NOT NULL AND schedule NOT IN ('manual', 'continuous') THEN
+		RAISE EXCEPTION 'invalid schedule "%"', schedule USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use manual or continuous.';
+	END IF;
+	IF mapping IS NOT NULL AND mapping NOT IN ('as-was', 'as-is') THEN
+		RAISE EXCEPTION 'invalid mapping "%"', mapping USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use as-was (cells keep the mapping of their roll-up) or as-is (cells follow the reference data).';
+	END IF;
+	UPDATE segroll.segmentation s
+	SET schedule = coalesce(alter_segmentation.schedule, s.schedule),
+	    mapping = coalesce(alter_segmentation.mapping, s.mapping)
+	WHERE s.name = def.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" does not exist or is not yours', name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF mapping IS DISTINCT FROM def.mapping AND mapping = 'as-is' THEN
+		-- the next roll-up compares the reference data with the cells' mapping
+		UPDATE segroll.progress p SET mapping_fingerprint = 'unknown' WHERE p.name = def.name;
+	END IF;
+	PERFORM segroll._log(def.name, 'alter segmentation', NULL, NULL,
+		jsonb_strip_nulls(jsonb_build_object('schedule', schedule, 'mapping', mapping)));
+	IF schedule IS NOT NULL THEN
+		PERFORM segroll._warn_without_workers(schedule);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+	'changes how a segmentation is rolled up (manual or continuous) and whether its cells follow reference data (as-is) or keep their mapping (as-was)';
+
+CREATE OR REPLACE VIEW @extschema@.segmentations AS
+SELECT s.name, s.source, s.key_column, s.time_column, s.grain, s.time_zone,
+       ARRAY(SELECT d->>'name' FROM pg_catalog.jsonb_array_elements(s.dimensions) d) AS dimensions,
+       s.measures, s.lineage, s.cells, s.bi_view, s.unmapped_view, s.owner, s.schedule, s.created_at
+FROM @extschema@.segmentation s;
+COMMENT ON VIEW @extschema@.segmentations IS 'segmentation definitions, one row each';

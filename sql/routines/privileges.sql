@@ -1,0 +1,162 @@
+/*
+ * Who may do what: the single place where segroll grants and revokes.  An
+ * update re-applies this file, so it says what the privileges are, not how
+ * they changed.  Nothing that defines, changes or traces is executable by
+ * PUBLIC.  The segment type, its aggregates and accessors, and the status
+ * views stay public: they reveal only what the caller can already read.
+ * Routines run by the C entry points as a segmentation's owner (_rollup,
+ * _verify, ...) are granted to segroll_admin, because owners are admins.
+ */
+
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+/* ------------------------------------------------------------ routines */
+
+-- defining and operating
+REVOKE ALL ON FUNCTION
+	@extschema@.wait_for_writers(pg_catalog.regclass),
+	@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text),
+	@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text, pg_catalog.bool, pg_catalog.name),
+	@extschema@._rollup(pg_catalog.text, pg_catalog.int8),
+	@extschema@.rollup(pg_catalog.text, pg_catalog.int8),
+	@extschema@.drop_segmentation(pg_catalog.text),
+	@extschema@._rebuild(pg_catalog.text),
+	@extschema@.rebuild(pg_catalog.text),
+	@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb),
+	@extschema@._install_capture(pg_catalog.regclass),
+	@extschema@._remove_capture(pg_catalog.regclass),
+	@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb),
+	@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@._purge_source(pg_catalog.text, pg_catalog.interval),
+	@extschema@.purge_source(pg_catalog.text, pg_catalog.interval),
+	@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass),
+	@extschema@._create_adjustments(@extschema@.segmentation),
+	@extschema@._replace_bi_view(@extschema@.segmentation),
+	@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
+	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
+	@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[], pg_catalog.bool, pg_catalog.regclass),
+	@extschema@._reference_fingerprint(@extschema@.segmentation),
+	@extschema@._snapshot_reference(@extschema@.segmentation),
+	@extschema@._moved_values(@extschema@.segmentation),
+	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
+	@extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[], pg_catalog.bool, pg_catalog.text),
+	@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text),
+	@extschema@.switch_version(pg_catalog.text, pg_catalog.bool),
+	@extschema@.purge_trace_log(pg_catalog.interval),
+	@extschema@._estimate_candidate(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[]),
+	@extschema@._estimate_one(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.float8, pg_catalog.float8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb),
+	@extschema@.estimate_candidates(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
+	@extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	@extschema@.wait_for_writers(pg_catalog.regclass),
+	@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text),
+	@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text, pg_catalog.bool, pg_catalog.name),
+	@extschema@._rollup(pg_catalog.text, pg_catalog.int8),
+	@extschema@.rollup(pg_catalog.text, pg_catalog.int8),
+	@extschema@.drop_segmentation(pg_catalog.text),
+	@extschema@._rebuild(pg_catalog.text),
+	@extschema@.rebuild(pg_catalog.text),
+	@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb),
+	@extschema@._install_capture(pg_catalog.regclass),
+	@extschema@._remove_capture(pg_catalog.regclass),
+	@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
+	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb),
+	@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@._purge_source(pg_catalog.text, pg_catalog.interval),
+	@extschema@.purge_source(pg_catalog.text, pg_catalog.interval),
+	@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass),
+	@extschema@._create_adjustments(@extschema@.segmentation),
+	@extschema@._replace_bi_view(@extschema@.segmentation),
+	@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
+	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
+	@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[], pg_catalog.bool, pg_catalog.regclass),
+	@extschema@._reference_fingerprint(@extschema@.segmentation),
+	@extschema@._snapshot_reference(@extschema@.segmentation),
+	@extschema@._moved_values(@extschema@.segmentation),
+	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
+	@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
+	@extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[], pg_catalog.bool, pg_catalog.text),
+	@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text),
+	@extschema@.switch_version(pg_catalog.text, pg_catalog.bool),
+	@extschema@.purge_trace_log(pg_catalog.interval),
+	@extschema@._estimate_candidate(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[]),
+	@extschema@._estimate_one(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.float8, pg_catalog.float8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb),
+	@extschema@.estimate_candidates(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
+	@extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8)
+TO segroll_admin;
+REVOKE ALL ON PROCEDURE
+	@extschema@.backfill(pg_catalog.text, pg_catalog.int8)
+FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE
+	@extschema@.backfill(pg_catalog.text, pg_catalog.int8)
+TO segroll_admin;
+
+-- tracing and verifying
+REVOKE ALL ON FUNCTION
+	@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text),
+	@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text),
+	@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb),
+	@extschema@.trace(pg_catalog.text, @extschema@.segment),
+	@extschema@._cell_segment(@extschema@.segmentation, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement),
+	@extschema@.locate(pg_catalog.text, pg_catalog.int8),
+	@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text),
+	@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text),
+	@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb),
+	@extschema@.trace(pg_catalog.text, @extschema@.segment),
+	@extschema@._cell_segment(@extschema@.segmentation, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
+	@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement),
+	@extschema@.locate(pg_catalog.text, pg_catalog.int8),
+	@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)
+TO segroll_auditor;
+
+-- called by triggers only
+REVOKE ALL ON FUNCTION
+	@extschema@._trim_logs()
+FROM PUBLIC;
+
+/* ------------------------------------------------------------ catalog */
+
+-- definitions and progress: everybody reads, admins write (as owners, by
+-- row-level security: policies.sql)
+GRANT SELECT ON @extschema@.source, @extschema@.segmentation, @extschema@.progress,
+	@extschema@.run_history TO PUBLIC;
+GRANT INSERT, DELETE ON @extschema@.source, @extschema@.segmentation, @extschema@.progress,
+	@extschema@.run_history TO segroll_admin;
+GRANT UPDATE (archive) ON @extschema@.source TO segroll_admin;
+GRANT UPDATE (name, schedule, apply_sql, mapping) ON @extschema@.segmentation TO segroll_admin;
+GRANT UPDATE (applied_upto, last_run_at, last_run_ms, last_applied, total_applied,
+	caught_up_at, last_error, last_error_at, failures, mapping_fingerprint) ON @extschema@.progress TO segroll_admin;
+GRANT SELECT ON @extschema@.purging, @extschema@.closed_period, @extschema@.reference_snapshot,
+	@extschema@.segmentation_version TO PUBLIC;
+GRANT INSERT, DELETE ON @extschema@.purging, @extschema@.reference_snapshot TO segroll_admin;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.closed_period, @extschema@.segmentation_version TO segroll_admin;
+
+-- the logs: auditors read them; entries are added in the adder's own name
+GRANT SELECT ON @extschema@.event_log TO segroll_auditor;
+GRANT INSERT (segmentation, action, rows, duration_ms, detail) ON @extschema@.event_log TO segroll_admin;
+GRANT SELECT ON @extschema@.trace_log TO segroll_auditor;
+GRANT INSERT (segmentation, cell, keys, rows_returned) ON @extschema@.trace_log TO segroll_auditor;
+GRANT DELETE ON @extschema@.trace_log TO segroll_admin;
+GRANT SELECT ON @extschema@.purge_log TO PUBLIC;
+GRANT SELECT ON @extschema@.purge_log TO segroll_auditor;
+GRANT INSERT ON @extschema@.purge_log TO segroll_admin;
+
+/* ------------------------------------------------------------ views */
+
+GRANT SELECT ON @extschema@.segmentations, @extschema@.status TO PUBLIC;
+GRANT SELECT ON @extschema@.history TO segroll_auditor;

@@ -1,0 +1,258 @@
+/*
+ * Rolling up: rollup() (C) runs _rollup() as the segmentation's owner in a
+ * security-restricted operation; backfill() in committed batches;
+ * rebuild() from scratch; segroll.status shows the progress.
+ */
+
+CREATE OR REPLACE FUNCTION @extschema@.rollup(name pg_catalog.text, max_changes pg_catalog.int8 DEFAULT NULL)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segroll_rollup'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.rollup(pg_catalog.text, pg_catalog.int8) IS
+	'applies pending source changes to the cells, exactly once, as the segmentation''s owner; what pg_cron calls';
+
+CREATE OR REPLACE FUNCTION @extschema@.pending_upper(name pg_catalog.text)
+RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	seqrel regclass;
+	v bigint;
+BEGIN
+	SELECT s.seq INTO seqrel FROM segroll.source s JOIN segroll.segmentation g ON g.source = s.relid
+	WHERE g.name = pending_upper.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" does not exist', pending_upper.name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF NOT has_sequence_privilege(seqrel, 'SELECT') THEN
+		RETURN NULL;	-- another role's source: not ours to read
+	END IF;
+	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO v;
+	RETURN v;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.pending_upper(pg_catalog.text) IS
+	'the newest change number of the segmentation''s source; applied_upto reaches it when the cells are current';
+
+CREATE OR REPLACE FUNCTION @extschema@.rebuild(name pg_catalog.text)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segroll_rebuild'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.rebuild(pg_catalog.text) IS
+	'recomputes every cell of a segmentation from its source, in one transaction';
+
+CREATE OR REPLACE FUNCTION @extschema@.workers_available()
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segroll_workers_available_sql'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.workers_available() IS
+	'whether segroll is preloaded, so that background workers roll up continuous segmentations';
+
+CREATE OR REPLACE FUNCTION @extschema@._rollup(name pg_catalog.text, max_changes pg_catalog.int8)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+-- compiling the window query costs more than it saves, run after run
+SET jit = off
+AS $$
+DECLARE
+	def segroll.segmentation;
+	prog segroll.progress;
+	seqrel regclass;
+	logrel regclass;
+	upper_seq bigint;
+	applied bigint;
+	n_del bigint;
+	n_upd bigint;
+	n_ins bigint;
+	err_text text;
+	upper_read_at timestamptz;
+	whole boolean;
+	fingerprint text;
+	only_values jsonb;
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'segroll.rollup must run at READ COMMITTED isolation'
+			USING ERRCODE = 'active_sql_transaction',
+			      HINT = 'It waits for concurrent writers and then needs a snapshot taken after they finished.';
+	END IF;
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = _rollup.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" does not exist', _rollup.name USING ERRCODE = 'undefined_object';
+	END IF;
+	-- segroll.rollup() (C) calls this as the owner, in a security-restricted
+	-- operation that owner code cannot leave with SET or RESET ROLE
+	IF def.owner::oid <> current_user::regrole::oid THEN
+		RAISE EXCEPTION 'segroll._rollup() must be called through segroll.rollup()'
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+
+	-- one roll-up at a time per segmentation
+	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name FOR UPDATE;
+	-- as-is: cells follow the reference data as it is now; when it moved,
+	-- re-map the open cells as of applied_upto, then apply the window
+	IF def.mapping = 'as-is' THEN
+		fingerprint := segroll._reference_fingerprint(def);
+		IF fingerprint IS DISTINCT FROM prog.mapping_fingerprint THEN
+			IF prog.applied_upto > 0 AND prog.mapping_fingerprint IS NOT NULL THEN
+				-- the cells of the values that moved, or all of them when the
+				-- previous reference rows are not known
+				only_values := segroll._moved_values(def);
+				IF only_values IS NULL OR only_values <> '{}' THEN
+					PERFORM count(*) FROM segroll._rebuild_cells(def.name, '-infinity', 'infinity',
+					                                             'resegment (as-is)', only_values);
+				END IF;
+			END IF;
+			PERFORM segroll._snapshot_reference(def);
+			UPDATE segroll.progress p SET mapping_fingerprint = fingerprint WHERE p.name = def.name;
+		END IF;
+	END IF;
+	SELECT seq INTO seqrel FROM segroll.source WHERE relid = def.source;
+	upper_read_at := clock_timestamp();
+	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
+	whole := true;
+	IF max_changes IS NOT NULL AND upper_seq > prog.applied_upto + max_changes THEN
+		upper_seq := prog.applied_upto + max_changes;
+		whole := false;
+	END IF;
+	IF upper_seq <= prog.applied_upto THEN
+		-- every change numbered before upper_read_at is applied
+		UPDATE segroll.progress p SET last_run_at = now(), last_applied = 0,
+			last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
+			caught_up_at = upper_read_at, failures = 0
+		WHERE p.name = _rollup.name;
+		RETURN 0;
+	END IF;
+	PERFORM segroll.wait_for_writers(def.source);
+
+	-- a new snapshot: every number <= upper_seq is now committed or aborted
+	BEGIN
+		EXECUTE def.apply_sql INTO applied, n_del, n_upd, n_ins
+			USING prog.applied_upto, upper_seq,
+			      coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity');
+	EXCEPTION WHEN invalid_parameter_value THEN
+		GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT;
+		IF err_text LIKE 'source key % is not in the segment it is subtracted from'
+		   OR err_text LIKE 'cannot subtract % rows from a segment of %' THEN
+			RAISE EXCEPTION 'segmentation "%" cannot retract a corrected row: %', _rollup.name, err_text
+				USING ERRCODE = 'data_exception',
+				      DETAIL = 'The row was rolled up into a different cell than its old version maps to now; the reference data it was mapped with has changed since.',
+				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', _rollup.name);
+		END IF;
+		RAISE;
+	END;
+
+	-- log entries every segmentation of the source has applied are done with
+	SELECT change_log INTO logrel FROM segroll.source WHERE relid = def.source;
+	IF has_table_privilege(logrel, 'DELETE') THEN
+		EXECUTE format('DELETE FROM %s WHERE log_seq OPERATOR(pg_catalog.<=) $1', logrel)
+		USING (SELECT min(CASE WHEN s.name = _rollup.name THEN upper_seq ELSE p.applied_upto END)
+		       FROM segroll.progress p JOIN segroll.segmentation s USING (name)
+		       WHERE s.source = def.source);
+	END IF;
+
+	UPDATE segroll.progress p
+	SET applied_upto = upper_seq, last_run_at = now(), last_applied = applied,
+	    total_applied = p.total_applied + applied,
+	    last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
+	    caught_up_at = CASE WHEN whole THEN upper_read_at ELSE p.caught_up_at END,
+	    failures = 0
+	WHERE p.name = _rollup.name;
+
+	-- a bounded history of the runs that applied something
+	INSERT INTO segroll.run_history (name, started_at, duration_ms, applied, from_seq, to_seq)
+	VALUES (_rollup.name, t0, 1000 * extract(epoch FROM clock_timestamp() - t0), applied,
+	        prog.applied_upto, upper_seq);
+	DELETE FROM segroll.run_history h
+	WHERE h.name = _rollup.name AND h.started_at < (
+		SELECT k.started_at FROM segroll.run_history k WHERE k.name = _rollup.name
+		ORDER BY k.started_at DESC
+		OFFSET greatest(coalesce(nullif(current_setting('segroll.history_size', true), '')::int, 100), 1) - 1
+		LIMIT 1);
+	RETURN applied;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._rollup(pg_catalog.text, pg_catalog.int8) IS
+	'the roll-up itself; called by segroll.rollup() as the segmentation''s owner';
+
+/* Rebuilds and backfills are events too. */
+CREATE OR REPLACE FUNCTION @extschema@._rebuild(name pg_catalog.text)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	def segroll.segmentation;
+	t0 timestamptz := clock_timestamp();
+	n bigint;
+BEGIN
+	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = _rebuild.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'segmentation "%" does not exist', _rebuild.name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF def.owner::oid <> current_user::regrole::oid THEN
+		RAISE EXCEPTION 'segroll._rebuild() must be called through segroll.rebuild()'
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- queue behind any roll-up, then start over from nothing
+	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
+	EXECUTE format('DELETE FROM %s', def.cells);
+	UPDATE segroll.progress p SET applied_upto = 0 WHERE p.name = def.name;
+	n := segroll._rollup(def.name, NULL);
+	PERFORM segroll._log(def.name, 'rebuild', n, t0, NULL);
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._rebuild(pg_catalog.text) IS
+	'the rebuild itself; called by segroll.rebuild() as the segmentation''s owner';
+
+-- no SET clause: a procedure with one cannot COMMIT
+CREATE OR REPLACE PROCEDURE @extschema@.backfill(name pg_catalog.text, batch pg_catalog.int8 DEFAULT 1000000)
+LANGUAGE plpgsql AS $$
+DECLARE
+	target bigint := segroll.pending_upper(name);
+	done bigint;
+	started bigint := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = backfill.name);
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	IF batch IS NULL OR batch OPERATOR(pg_catalog.<) 1 THEN
+		RAISE EXCEPTION 'batch must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	LOOP
+		PERFORM segroll.rollup(name, batch);
+		COMMIT;
+		SELECT p.applied_upto INTO done FROM segroll.progress p WHERE p.name = backfill.name;
+		EXIT WHEN done OPERATOR(pg_catalog.>=) target;
+	END LOOP;
+	PERFORM segroll._log(name, 'backfill', done OPERATOR(pg_catalog.-) started, t0,
+	                     pg_catalog.jsonb_build_object('from_seq', started, 'to_seq', done, 'batch', batch));
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.backfill(pg_catalog.text, pg_catalog.int8) IS
+	'rolls up pending changes in batches, committing after each: resumable, progress in segroll.status';
+
+CREATE OR REPLACE VIEW @extschema@.status AS
+SELECT s.name, s.schedule,
+       CASE WHEN p.failures OPERATOR(pg_catalog.>) 0 THEN 'failing'
+            WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                         WHERE a.state OPERATOR(pg_catalog.=) 'active'
+                           AND ((a.backend_type OPERATOR(pg_catalog.=) 'segroll worker'
+                                 AND a.query OPERATOR(pg_catalog.=) s.name)
+                                OR a.query OPERATOR(pg_catalog.~~)
+                                   ('%segroll.rollup(''' OPERATOR(pg_catalog.||) s.name OPERATOR(pg_catalog.||) '''%')))
+                 THEN 'running'
+            WHEN u.upto OPERATOR(pg_catalog.-) p.applied_upto OPERATOR(pg_catalog.>)
+                 coalesce(NULLIF(pg_catalog.current_setting('segroll.batch_size', true), '')::pg_catalog.int8, 1000000)
+                 THEN 'backfilling'
+            ELSE 'idle' END AS state,
+       p.applied_upto, u.upto AS source_upto,
+       u.upto OPERATOR(pg_catalog.-) p.applied_upto AS pending_changes,
+       CASE WHEN u.upto OPERATOR(pg_catalog.=) p.applied_upto THEN 0::pg_catalog.float8
+            ELSE pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) coalesce(p.caught_up_at, s.created_at))
+       END AS lag_seconds,
+       p.last_run_at, p.last_run_ms, p.last_applied, p.total_applied,
+       CASE WHEN p.last_run_ms OPERATOR(pg_catalog.>) 0
+            THEN p.last_applied OPERATOR(pg_catalog./) (p.last_run_ms OPERATOR(pg_catalog./) 1000) END AS rows_per_second,
+       p.failures, p.last_error, p.last_error_at
+FROM @extschema@.segmentation s
+JOIN @extschema@.progress p USING (name)
+CROSS JOIN LATERAL (SELECT @extschema@.pending_upper(s.name) AS upto) u;
+COMMENT ON VIEW @extschema@.status IS
+	'one row per segmentation: schedule, state, progress, lag (an upper bound on the age of the oldest unapplied change), last run, last error';
