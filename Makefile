@@ -52,12 +52,14 @@ ROUTINE_SQL = \
 POLICY_SQL = sql/install/policies.sql
 PRIVILEGE_SQL = sql/routines/privileges.sql
 
+# before the routines, and (.post) after them
 UPDATE_SQL = sql/updates/$(PREVVERSION)--$(EXTVERSION).sql
+UPDATE_POST_SQL = $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION).post.sql)
 
 DATA_built = sql/segroll--$(EXTVERSION).sql sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/segroll--*.sql))
 
-REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate
+REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate grains
 REGRESS_OPTS = --inputdir=test --load-extension=segroll
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -73,10 +75,10 @@ sql/segroll--$(EXTVERSION).sql: $(INSTALL_SQL) $(ROUTINE_SQL) $(POLICY_SQL) $(PR
 	  for f in $(INSTALL_SQL) $(ROUTINE_SQL) $(POLICY_SQL) $(PRIVILEGE_SQL); do \
 		printf '\n/* ==================================================== %s */\n\n' "$$f"; cat "$$f"; done; } > $@
 
-sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql: $(UPDATE_SQL) $(ROUTINE_SQL) $(PRIVILEGE_SQL) Makefile
+sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql: $(UPDATE_SQL) $(ROUTINE_SQL) $(UPDATE_POST_SQL) $(PRIVILEGE_SQL) Makefile
 	{ printf '%s\n\n%s\n' '/* segroll $(PREVVERSION) -> $(EXTVERSION), assembled by make from sql/updates and sql/routines: edit those */' \
 		'\echo Use "ALTER EXTENSION segroll UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \quit'; \
-	  for f in $(UPDATE_SQL) $(ROUTINE_SQL) $(PRIVILEGE_SQL); do \
+	  for f in $(UPDATE_SQL) $(ROUTINE_SQL) $(UPDATE_POST_SQL) $(PRIVILEGE_SQL); do \
 		printf '\n/* ==================================================== %s */\n\n' "$$f"; cat "$$f"; done; } > $@
 
 # Isolation specs and TAP tests live under test/; test/run.sh drives them.

@@ -23,6 +23,21 @@ CREATE TABLE @extschema@.source (
 COMMENT ON TABLE @extschema@.source IS 'tables whose changes segroll captures';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.source', '');
 
+/* ------------------------------------------------------------ grains */
+
+/*
+ * The periods a segmentation can cut time into.  The rows are kept by
+ * sql/routines/compiler.sql (re-applied by every update), the one place a
+ * grain is defined.
+ */
+CREATE TABLE @extschema@.grain (
+	name         pg_catalog.text PRIMARY KEY,	-- a date_trunc() field
+	step         pg_catalog.interval NOT NULL,	-- one period, in local time
+	bound        pg_catalog.interval NOT NULL,	-- no period lasts this long (DST included)
+	verify_span  pg_catalog.interval NOT NULL	-- verify() goes period by period over ranges up to this
+);
+COMMENT ON TABLE @extschema@.grain IS 'the periods a segmentation can cut time into';
+
 /* ------------------------------------------------------------ segmentations */
 
 CREATE TABLE @extschema@.segmentation (
@@ -31,8 +46,7 @@ CREATE TABLE @extschema@.segmentation (
 	source       pg_catalog.regclass NOT NULL REFERENCES @extschema@.source (relid),
 	key_column   pg_catalog.name NOT NULL,
 	time_column  pg_catalog.name NOT NULL,
-	grain        pg_catalog.text NOT NULL
-	             CHECK (grain OPERATOR(pg_catalog.=) ANY (ARRAY['hour', 'day', 'week', 'month'])),
+	grain        pg_catalog.text NOT NULL REFERENCES @extschema@.grain (name),
 	time_zone    pg_catalog.text NOT NULL,
 	dimensions   pg_catalog.jsonb NOT NULL,
 	measures     pg_catalog.name[] NOT NULL,

@@ -5,6 +5,64 @@
  * estimate alike.  To add a grain, add a row to the grains below.
  */
 
+/* ------------------------------------------------------------ grains */
+
+/*
+ * Every grain, and all that differs between grains: the step from one
+ * period to the next (local time), a bound on a period's length that holds
+ * across daylight-saving changes, and up to what range verify() walks
+ * period by period (hours: six weeks; longer grains: three years).
+ */
+INSERT INTO @extschema@.grain AS g (name, step, bound, verify_span) VALUES
+	('hour',    '1 hour',   '2 hours',         '42 days'),
+	('day',     '1 day',    '26 hours',        '3 years'),
+	('week',    '7 days',   '7 days 2 hours',  '3 years'),
+	('month',   '1 month',  '31 days 2 hours', '3 years'),
+	('quarter', '3 months', '92 days 2 hours', '3 years')
+ON CONFLICT (name) DO UPDATE
+SET step = excluded.step, bound = excluded.bound, verify_span = excluded.verify_span;
+
+/* A grain by name ("day", "1 day", " Day "); an error for anything else. */
+CREATE OR REPLACE FUNCTION @extschema@._grain(grain pg_catalog.text)
+RETURNS @extschema@.grain LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	g segroll.grain;
+BEGIN
+	SELECT * INTO g FROM segroll.grain x
+	WHERE x.name = regexp_replace(lower(btrim(_grain.grain)), '^1 ', '');
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invalid grain "%"', grain USING ERRCODE = 'invalid_parameter_value',
+			HINT = format('Use %s.', (SELECT regexp_replace(string_agg(x.name, ', ' ORDER BY x.step), ', ([^,]+)$', ' or \1')
+			                           FROM segroll.grain x));
+	END IF;
+	RETURN g;
+END
+$$;
+
+/* The period of a row: its time truncated to the grain in the time zone. */
+CREATE OR REPLACE FUNCTION @extschema@._period_sql(grain pg_catalog.text, time_zone pg_catalog.text,
+	time_expr pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.format('pg_catalog.date_trunc(%L, %s, %L)', grain, time_expr, time_zone)
+$$;
+
+/* The start of the period after the one that starts at p (an expression). */
+CREATE OR REPLACE FUNCTION @extschema@._next_period_sql(def @extschema@.segmentation, p pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.format('((%s AT TIME ZONE %L) OPERATOR(pg_catalog.+) %L::pg_catalog.interval) AT TIME ZONE %L',
+	                         p, def.time_zone, g.step, def.time_zone)
+	FROM segroll.grain g WHERE g.name OPERATOR(pg_catalog.=) def.grain
+$$;
+
+/* The start of the period after the one that starts at p. */
+CREATE OR REPLACE FUNCTION @extschema@._next_period(def @extschema@.segmentation, p pg_catalog.timestamptz)
+RETURNS pg_catalog.timestamptz LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT ((p AT TIME ZONE def.time_zone) OPERATOR(pg_catalog.+) g.step) AT TIME ZONE def.time_zone
+	FROM segroll.grain g WHERE g.name OPERATOR(pg_catalog.=) def.grain
+$$;
+
+/* ------------------------------------------------------------ definitions */
+
 /* Unique single-column index on rel(col)? */
 CREATE OR REPLACE FUNCTION @extschema@._has_unique_index(rel pg_catalog.regclass, col pg_catalog.name)
 RETURNS pg_catalog.bool LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -87,6 +145,86 @@ BEGIN
 END
 $$;
 
+/* The type of a parsed dimension's values: its column's, or its reference value's. */
+CREATE OR REPLACE FUNCTION @extschema@._dimension_type(src pg_catalog.regclass, dim pg_catalog.jsonb)
+RETURNS pg_catalog.regtype LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN dim OPERATOR(pg_catalog.?) 'column' THEN @extschema@._column_type(src, dim->>'column')
+	            ELSE @extschema@._column_type((dim->>'table')::pg_catalog.regclass, dim->>'value') END
+$$;
+
+/*
+ * What a definition says about its source, checked as create_segmentation,
+ * create_version and estimate all need it: grain, time zone, dimensions and
+ * measures.  Returns them normalized: {"grain": "day", "time_zone": ...,
+ * "dimensions": [parsed dimensions], "measures": [column names]}.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._compile_definition(src pg_catalog.regclass, grain pg_catalog.text,
+	time_zone pg_catalog.text, dimensions pg_catalog.text[], measures pg_catalog.text[])
+RETURNS pg_catalog.jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	g segroll.grain := segroll._grain(grain);
+	dims jsonb := '[]';
+	dj jsonb;
+	d text;
+	meas text[] := '{}';
+	mcol text;
+	mt regtype;
+BEGIN
+	IF time_zone IS NULL OR (NOT EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = time_zone)
+	                         AND upper(time_zone) <> 'UTC') THEN
+		RAISE EXCEPTION 'invalid time zone "%"', time_zone USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use a name from pg_timezone_names, such as Asia/Seoul.';
+	END IF;
+
+	IF coalesce(array_length(dimensions, 1), 0) = 0 THEN
+		RAISE EXCEPTION 'a segmentation needs at least one dimension' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOREACH d IN ARRAY dimensions LOOP
+		dj := segroll._parse_dimension(src, d);
+		IF dj->>'name' IN ('period', 'seg') OR EXISTS (SELECT 1 FROM jsonb_array_elements(dims) e WHERE e->>'name' = dj->>'name') THEN
+			RAISE EXCEPTION 'duplicate or reserved dimension name "%"', dj->>'name' USING ERRCODE = 'duplicate_column';
+		END IF;
+		dims := dims || jsonb_build_array(dj);
+	END LOOP;
+
+	FOREACH d IN ARRAY coalesce(measures, '{}') LOOP
+		mcol := btrim(d);
+		IF lower(mcol) = 'count' OR lower(mcol) = 'count(*)' THEN
+			CONTINUE;	-- every segment counts its rows
+		END IF;
+		mcol := coalesce((regexp_match(mcol, '^(?:sum|min|max|avg)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$', 'i'))[1], mcol);
+		mt := segroll._column_type(src, mcol);
+		IF mt IS NULL THEN
+			RAISE EXCEPTION 'measure column "%" does not exist in "%"', mcol, src USING ERRCODE = 'undefined_column';
+		END IF;
+		IF (SELECT typbasetype FROM pg_type WHERE oid = mt) <> 0 THEN
+			mt := (SELECT typbasetype FROM pg_type WHERE oid = mt);
+		END IF;
+		IF mt NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'numeric'::regtype) THEN
+			RAISE EXCEPTION 'measure column "%" is %', mcol, mt USING ERRCODE = 'datatype_mismatch',
+				HINT = 'Measures must be smallint, integer, bigint or numeric.';
+		END IF;
+		IF NOT mcol = ANY (meas) THEN
+			meas := meas || mcol;
+		END IF;
+	END LOOP;
+
+	RETURN jsonb_build_object('grain', g.name, 'time_zone', time_zone, 'dimensions', dims,
+	                          'measures', to_jsonb(meas));
+END
+$$;
+
+/* Checks a schedule. */
+CREATE OR REPLACE FUNCTION @extschema@._check_schedule(schedule pg_catalog.text)
+RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF schedule IS NULL OR schedule NOT IN ('manual', 'continuous') THEN
+		RAISE EXCEPTION 'invalid schedule "%"', schedule USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Use manual (pg_cron or a DBA calls segroll.rollup) or continuous (background workers).';
+	END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION @extschema@._sql(def @extschema@.segmentation)
 RETURNS @extschema@._segmentation_sql
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -120,10 +258,8 @@ BEGIN
 	FOR i IN 1 .. coalesce(array_length(def.measures, 1), 0) LOOP
 		r.meas := r.meas || format(', s.%I', def.measures[i]);
 	END LOOP;
-	r.period := format('pg_catalog.date_trunc(%L, s.%I, %L)', def.grain, def.time_column, def.time_zone);
-	-- generous: a month is at most 31 days, plus a daylight-saving hour
-	r.bound := CASE def.grain WHEN 'hour' THEN '2 hours' WHEN 'day' THEN '26 hours'
-	                          WHEN 'week' THEN '7 days 2 hours' ELSE '31 days 2 hours' END;
+	r.period := segroll._period_sql(def.grain, def.time_zone, format('s.%I', def.time_column));
+	r.bound := (SELECT g.bound FROM segroll.grain g WHERE g.name = def.grain);
 	RETURN r;
 END
 $$;
@@ -141,7 +277,7 @@ DECLARE
 	p timestamptz := date_trunc(def.grain, t, def.time_zone);
 BEGIN
 	IF p < t THEN
-		p := ((p AT TIME ZONE def.time_zone) + ('1 ' || def.grain)::interval) AT TIME ZONE def.time_zone;
+		p := segroll._next_period(def, p);
 	END IF;
 	RETURN p;
 END
@@ -182,50 +318,33 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION @extschema@._generate_apply(
-	seg_name pg_catalog.text, src pg_catalog.regclass, log pg_catalog.regclass,
-	cells pg_catalog.regclass, key_col pg_catalog.name, time_col pg_catalog.name,
-	grain pg_catalog.text, tz pg_catalog.text, dims pg_catalog.jsonb,
-	measures pg_catalog.name[], lineage pg_catalog.bool, adjustments pg_catalog.regclass)
+/*
+ * The SQL of one roll-up window of a segmentation ($1 = applied_upto, $2 =
+ * upper, $3 = the end of the closed periods, -infinity when none is
+ * closed).  The changes of closed periods go to the adjustments table, not
+ * to the cells.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._generate_apply(def @extschema@.segmentation,
+	adjustments pg_catalog.regclass)
 RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+	q segroll._segmentation_sql := segroll._sql(def);
+	log regclass := (SELECT src.change_log FROM segroll.source src WHERE src.relid = def.source);
 	d jsonb;
 	i int := 0;
-	dim_exprs text := '';		-- "expr AS dN, "
 	dim_names text := '';		-- "dN, "
-	dim_cols text := '';		-- quoted cell column names
-	joins text := '';
 	eq_strict text := '';
 	eq_nulls text := '';
 	all_notnull text := '';
-	meas text := '';
-	agg text;
-	period text;
-	period_end text;
-	set_list text := '';
+	agg text := CASE WHEN def.lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END;
 BEGIN
-	FOR d IN SELECT * FROM jsonb_array_elements(dims) LOOP
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
 		i := i + 1;
-		IF d ? 'column' THEN
-			dim_exprs := dim_exprs || format('s.%I AS segroll_d%s, ', d->>'column', i);
-		ELSE
-			joins := joins || format(' LEFT JOIN %s r%s ON r%s.%I OPERATOR(pg_catalog.=) s.%I',
-			                         (d->>'table')::regclass, i, i, d->>'key', d->>'on');
-			dim_exprs := dim_exprs || format('r%s.%I AS segroll_d%s, ', i, d->>'value', i);
-		END IF;
 		dim_names := dim_names || format('d%s, ', i);
-		dim_cols := dim_cols || format('%I, ', d->>'name');
 		eq_strict := eq_strict || format('c.%I OPERATOR(pg_catalog.=) x.d%s AND ', d->>'name', i);
 		eq_nulls := eq_nulls || format('c.%I IS NOT DISTINCT FROM x.d%s AND ', d->>'name', i);
 		all_notnull := all_notnull || format('x.d%s IS NOT NULL AND ', i);
 	END LOOP;
-	FOR i IN 1 .. coalesce(array_length(measures, 1), 0) LOOP
-		meas := meas || format(', s.%I', measures[i]);
-	END LOOP;
-	agg := CASE WHEN lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END;
-	period := format('pg_catalog.date_trunc(%L, s.%I, %L)', grain, time_col, tz);
-	period_end := format('((x.period AT TIME ZONE %L) OPERATOR(pg_catalog.+) %L::pg_catalog.interval) AT TIME ZONE %L',
-	                     tz, '1 ' || grain, tz);
 
 	RETURN format($f$
 WITH pos AS (
@@ -313,23 +432,23 @@ SELECT (SELECT coalesce(pg_catalog.sum(segroll.count(pos)), 0) FROM delta WHERE 
 $f$,
 		dim_names,                                        -- 1
 		agg,                                              -- 2
-		key_col,                                          -- 3
-		time_col,                                         -- 4
-		meas,                                             -- 5
-		dim_exprs,                                        -- 6
-		period,                                           -- 7
-		src,                                              -- 8
-		joins,                                            -- 9
+		def.key_column,                                   -- 3
+		def.time_column,                                  -- 4
+		q.meas,                                           -- 5
+		q.dim_exprs,                                      -- 6
+		q.period,                                         -- 7
+		def.source,                                       -- 8
+		q.joins,                                          -- 9
 		log,                                              -- 10
 		regexp_replace(dim_names, '(d[0-9]+)', 'coalesce(p.\1, n.\1) AS \1', 'g'),  -- 11
 		regexp_replace(dim_names, '(d[0-9]+), ', 'p.\1 IS NOT DISTINCT FROM n.\1 AND ', 'g'), -- 12
-		cells,                                            -- 13
+		def.cells,                                        -- 13
 		eq_strict,                                        -- 14
 		all_notnull,                                      -- 15
 		eq_nulls,                                         -- 16
-		period_end,                                       -- 17
+		segroll._next_period_sql(def, 'x.period'),        -- 17
 		regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'), -- 18
-		dim_cols,                                         -- 19
+		q.cell_cols,                                      -- 19
 		dim_names,                                        -- 20
 		regexp_replace(dim_names, '(d[0-9]+)', 'segroll_\1 AS \1', 'g'),  -- 21
 		regexp_replace(dim_names, '(d[0-9]+)', 'segroll_\1', 'g'),         -- 22

@@ -33,15 +33,13 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	seg_name text := create_segmentation.name;
 	src regclass := create_segmentation.source;
+	compiled jsonb;
 	g text;
 	keytype regtype;
 	timetype regtype;
 	dims jsonb := '[]';
-	d text;
 	dj jsonb;
-	meas name[] := '{}';
-	mt regtype;
-	mcol text;
+	meas name[];
 	src_row segroll.source;
 	seq regclass;
 	log regclass;
@@ -55,7 +53,7 @@ DECLARE
 	unmapped_where text := '';
 	unmapped_joins text := '';
 	i int;
-	apply text;
+	def segroll.segmentation;
 	sch text := quote_ident(cells_schema);
 BEGIN
 	-- name
@@ -113,57 +111,12 @@ BEGIN
 		RAISE EXCEPTION 'time column "%" is nullable', time_col USING ERRCODE = 'invalid_table_definition',
 			HINT = 'Every transaction needs a time to fall into a period: declare the column NOT NULL.';
 	END IF;
-	-- grain and time zone
-	g := CASE lower(btrim(grain))
-	     WHEN 'hour' THEN 'hour' WHEN '1 hour' THEN 'hour'
-	     WHEN 'day' THEN 'day' WHEN '1 day' THEN 'day'
-	     WHEN 'week' THEN 'week' WHEN '1 week' THEN 'week'
-	     WHEN 'month' THEN 'month' WHEN '1 month' THEN 'month' END;
-	IF g IS NULL THEN
-		RAISE EXCEPTION 'invalid grain "%"', grain USING ERRCODE = 'invalid_parameter_value',
-			HINT = 'Use hour, day, week or month.';
-	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE pg_timezone_names.name = time_zone)
-	   AND upper(time_zone) <> 'UTC' THEN
-		RAISE EXCEPTION 'invalid time zone "%"', time_zone USING ERRCODE = 'invalid_parameter_value',
-			HINT = 'Use a name from pg_timezone_names, such as Asia/Seoul.';
-	END IF;
-	-- dimensions and measures
-	IF coalesce(array_length(dimensions, 1), 0) = 0 THEN
-		RAISE EXCEPTION 'a segmentation needs at least one dimension' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	FOREACH d IN ARRAY dimensions LOOP
-		dj := segroll._parse_dimension(src, d);
-		IF dj->>'name' IN ('period', 'seg') OR EXISTS (SELECT 1 FROM jsonb_array_elements(dims) e WHERE e->>'name' = dj->>'name') THEN
-			RAISE EXCEPTION 'duplicate or reserved dimension name "%"', dj->>'name' USING ERRCODE = 'duplicate_column';
-		END IF;
-		dims := dims || jsonb_build_array(dj);
-	END LOOP;
-	FOREACH d IN ARRAY coalesce(measures, '{}') LOOP
-		mcol := btrim(d);
-		IF lower(mcol) = 'count' OR lower(mcol) = 'count(*)' THEN
-			CONTINUE;	-- every segment counts its rows
-		END IF;
-		mcol := coalesce((regexp_match(mcol, '^(?:sum|min|max|avg)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$', 'i'))[1], mcol);
-		mt := segroll._column_type(src, mcol);
-		IF mt IS NULL THEN
-			RAISE EXCEPTION 'measure column "%" does not exist in "%"', mcol, src USING ERRCODE = 'undefined_column';
-		END IF;
-		IF (SELECT typbasetype FROM pg_type WHERE oid = mt) <> 0 THEN
-			mt := (SELECT typbasetype FROM pg_type WHERE oid = mt);
-		END IF;
-		IF mt NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'numeric'::regtype) THEN
-			RAISE EXCEPTION 'measure column "%" is %', mcol, mt USING ERRCODE = 'datatype_mismatch',
-				HINT = 'Measures must be smallint, integer, bigint or numeric.';
-		END IF;
-		IF NOT mcol::name = ANY (meas) THEN
-			meas := meas || mcol::name;
-		END IF;
-	END LOOP;
-	IF schedule NOT IN ('manual', 'continuous') THEN
-		RAISE EXCEPTION 'invalid schedule "%"', schedule USING ERRCODE = 'invalid_parameter_value',
-			HINT = 'Use manual (pg_cron or a DBA calls segroll.rollup) or continuous (background workers).';
-	END IF;
+	-- grain, time zone, dimensions and measures
+	compiled := segroll._compile_definition(src, grain, time_zone, dimensions, measures);
+	g := compiled->>'grain';
+	dims := compiled->'dimensions';
+	meas := ARRAY(SELECT jsonb_array_elements_text(compiled->'measures'))::name[];
+	PERFORM segroll._check_schedule(schedule);
 
 	-- capture, once per source
 	SELECT * INTO src_row FROM segroll.source WHERE relid = src;
@@ -194,9 +147,7 @@ BEGIN
 	i := 0;
 	FOR dj IN SELECT * FROM jsonb_array_elements(dims) LOOP
 		i := i + 1;
-		cols := cols || format('%I %s, ', dj->>'name',
-			CASE WHEN dj ? 'column' THEN format_type(segroll._column_type(src, dj->>'column'), NULL)
-			     ELSE format_type(segroll._column_type((dj->>'table')::regclass, dj->>'value'), NULL) END);
+		cols := cols || format('%I %s, ', dj->>'name', format_type(segroll._dimension_type(src, dj), NULL));
 		uniq := uniq || format('%I, ', dj->>'name');
 		bi_cols := bi_cols || format('c.%I, ', dj->>'name');
 		IF NOT dj ? 'column' THEN
@@ -233,13 +184,16 @@ BEGIN
 	                from_seq pg_catalog.int8 NOT NULL, to_seq pg_catalog.int8 NOT NULL)',
 	               sch, seg_name || '_adjustments', cols);
 	EXECUTE format('CREATE INDEX ON %s.%I (period)', sch, seg_name || '_adjustments');
-	apply := segroll._generate_apply(seg_name, src, src_row.change_log, cells, key::name, time_col::name,
-	                                 g, time_zone, dims, meas, lineage,
-	                                 format('%s.%I', sch, seg_name || '_adjustments')::regclass);
+	def.name := seg_name; def.source := src; def.key_column := key; def.time_column := time_col;
+	def.grain := g; def.time_zone := time_zone; def.dimensions := dims; def.measures := meas;
+	def.lineage := lineage; def.cells := cells; def.bi_view := bi; def.unmapped_view := unmapped;
+	def.owner := current_user::regrole; def.schedule := schedule;
+	def.apply_sql := segroll._generate_apply(def, format('%s.%I', sch, seg_name || '_adjustments')::regclass);
 	INSERT INTO segroll.segmentation (name, source, key_column, time_column, grain, time_zone, dimensions,
 	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql)
-	VALUES (seg_name, src, key, time_col, g, time_zone, dims, meas, lineage, cells, bi, unmapped,
-	        current_user::regrole, schedule, apply);
+	VALUES (def.name, def.source, def.key_column, def.time_column, def.grain, def.time_zone, def.dimensions,
+	        def.measures, def.lineage, def.cells, def.bi_view, def.unmapped_view, def.owner, def.schedule,
+	        def.apply_sql);
 	INSERT INTO segroll.progress (name, owner) VALUES (seg_name, current_user::regrole);
 
 	IF backfill THEN
@@ -270,13 +224,7 @@ DECLARE
 	def segroll.segmentation;
 	src segroll.source;
 BEGIN
-	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = drop_segmentation.name;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'segmentation "%" does not exist', drop_segmentation.name USING ERRCODE = 'undefined_object';
-	END IF;
-	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
-		RAISE EXCEPTION 'must be owner of segmentation "%"', drop_segmentation.name USING ERRCODE = 'insufficient_privilege';
-	END IF;
+	def := segroll._owned_definition(drop_segmentation.name);
 	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
 	EXECUTE format('DROP VIEW IF EXISTS %s, %s', def.bi_view, def.unmapped_view);
 	IF segroll._adjustments(def) IS NOT NULL THEN
@@ -309,9 +257,8 @@ RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	def segroll.segmentation := segroll._definition(name);
 BEGIN
-	IF schedule IS NOT NULL AND schedule NOT IN ('manual', 'continuous') THEN
-		RAISE EXCEPTION 'invalid schedule "%"', schedule USING ERRCODE = 'invalid_parameter_value',
-			HINT = 'Use manual or continuous.';
+	IF schedule IS NOT NULL THEN
+		PERFORM segroll._check_schedule(schedule);
 	END IF;
 	IF mapping IS NOT NULL AND mapping NOT IN ('as-was', 'as-is') THEN
 		RAISE EXCEPTION 'invalid mapping "%"', mapping USING ERRCODE = 'invalid_parameter_value',

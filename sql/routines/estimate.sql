@@ -26,12 +26,9 @@ DECLARE
 	g text;
 	tz text := coalesce(cand->>'time_zone', time_zone);
 	meas text[] := measures;
-	out_meas text[] := '{}';
-	mcol text;
-	mt regtype;
+	compiled jsonb;
 	dims jsonb := '[]';
 	dj jsonb;
-	d text;
 	bad text;
 BEGIN
 	IF jsonb_typeof(cand) IS DISTINCT FROM 'object' THEN
@@ -57,59 +54,16 @@ BEGIN
 		meas := ARRAY(SELECT jsonb_array_elements_text(cand->'measures'));
 	END IF;
 
-	g := CASE lower(btrim(cand->>'grain'))
-	     WHEN 'hour' THEN 'hour' WHEN '1 hour' THEN 'hour'
-	     WHEN 'day' THEN 'day' WHEN '1 day' THEN 'day'
-	     WHEN 'week' THEN 'week' WHEN '1 week' THEN 'week'
-	     WHEN 'month' THEN 'month' WHEN '1 month' THEN 'month' END;
-	IF g IS NULL THEN
-		RAISE EXCEPTION 'invalid grain "%"', cand->>'grain' USING ERRCODE = 'invalid_parameter_value',
-			HINT = 'Use hour, day, week or month.';
-	END IF;
-	IF tz IS NULL OR (NOT EXISTS (SELECT 1 FROM pg_timezone_names WHERE pg_timezone_names.name = tz)
-	                  AND upper(tz) <> 'UTC') THEN
-		RAISE EXCEPTION 'invalid time zone "%"', tz USING ERRCODE = 'invalid_parameter_value',
-			HINT = 'Use a name from pg_timezone_names, such as Asia/Seoul.';
-	END IF;
-
-	IF jsonb_array_length(cand->'dimensions') = 0 THEN
-		RAISE EXCEPTION 'a segmentation needs at least one dimension' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	FOR d IN SELECT jsonb_array_elements_text(cand->'dimensions') LOOP
-		dj := segroll._parse_dimension(src, d);
-		IF dj->>'name' IN ('period', 'seg') OR EXISTS (SELECT 1 FROM jsonb_array_elements(dims) e WHERE e->>'name' = dj->>'name') THEN
-			RAISE EXCEPTION 'duplicate or reserved dimension name "%"', dj->>'name' USING ERRCODE = 'duplicate_column';
-		END IF;
-		dj := dj || jsonb_build_object('type', format_type(CASE WHEN dj ? 'column' THEN segroll._column_type(src, dj->>'column')
-		                                                       ELSE segroll._column_type((dj->>'table')::regclass, dj->>'value') END, NULL));
-		dims := dims || jsonb_build_array(dj);
-	END LOOP;
-
-	FOREACH d IN ARRAY coalesce(meas, '{}') LOOP
-		mcol := btrim(d);
-		IF lower(mcol) = 'count' OR lower(mcol) = 'count(*)' THEN
-			CONTINUE;
-		END IF;
-		mcol := coalesce((regexp_match(mcol, '^(?:sum|min|max|avg)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$', 'i'))[1], mcol);
-		mt := segroll._column_type(src, mcol);
-		IF mt IS NULL THEN
-			RAISE EXCEPTION 'measure column "%" does not exist in "%"', mcol, src USING ERRCODE = 'undefined_column';
-		END IF;
-		IF (SELECT typbasetype FROM pg_type WHERE oid = mt) <> 0 THEN
-			mt := (SELECT typbasetype FROM pg_type WHERE oid = mt);
-		END IF;
-		IF mt NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'numeric'::regtype) THEN
-			RAISE EXCEPTION 'measure column "%" is %', mcol, mt USING ERRCODE = 'datatype_mismatch',
-				HINT = 'Measures must be smallint, integer, bigint or numeric.';
-		END IF;
-		IF NOT mcol = ANY (out_meas) THEN
-			out_meas := out_meas || mcol;
-		END IF;
+	compiled := segroll._compile_definition(src, cand->>'grain', tz,
+		ARRAY(SELECT jsonb_array_elements_text(cand->'dimensions')), meas);
+	g := compiled->>'grain';
+	FOR dj IN SELECT * FROM jsonb_array_elements(compiled->'dimensions') LOOP
+		dims := dims || jsonb_build_array(dj || jsonb_build_object('type', format_type(segroll._dimension_type(src, dj), NULL)));
 	END LOOP;
 
 	RETURN jsonb_build_object('name', coalesce(cand->>'name',
 	                                            array_to_string(ARRAY(SELECT jsonb_array_elements_text(cand->'dimensions')), ', ') || ' / ' || g),
-	                          'dimensions', dims, 'grain', g, 'time_zone', tz, 'measures', to_jsonb(out_meas));
+	                          'dimensions', dims, 'grain', g, 'time_zone', tz, 'measures', compiled->'measures');
 END
 $$;
 
@@ -135,17 +89,19 @@ DECLARE
 	-- the size model table holds at least this many cells (replicas if need be)
 	model_cells CONSTANT float8 := 20000;
 	by_cell bool;
+	shape segroll.segmentation;
+	shape_sql segroll._segmentation_sql;
 	period_expr text;
 	d jsonb;
 	e text;
 	i int := 0;
 	raw text := '';			-- "expr, "
-	exprs text := '';		-- "expr AS segroll_dN, "
-	names text := '';		-- "segroll_dN, "
+	exprs text;				-- "expr AS segroll_dN, "
+	names text;				-- "segroll_dN, "
 	ordinals text := '';	-- "N, "
 	cols text := '';		-- model table columns
 	uniq text := '';
-	joins text := '';
+	joins text;
 	meas text := '';
 	meas_args text := '';
 	hash_fn text := 'pg_catalog.hash_record_extended(ROW(%s), 0)';
@@ -168,18 +124,20 @@ DECLARE
 	model_n float8;
 	model_l float8;
 BEGIN
+	-- reference joins, dimension expressions and period as a segmentation's
+	shape.source := src; shape.time_column := time_col; shape.grain := def->>'grain';
+	shape.time_zone := def->>'time_zone'; shape.dimensions := def->'dimensions';
+	shape.measures := ARRAY(SELECT jsonb_array_elements_text(def->'measures'))::name[];
+	shape_sql := segroll._sql(shape);
+	joins := shape_sql.joins;
+	exprs := shape_sql.dim_exprs;
+	names := shape_sql.dim_names;
+	period_expr := shape_sql.period;
 	FOR d IN SELECT * FROM jsonb_array_elements(def->'dimensions') LOOP
 		i := i + 1;
-		IF d ? 'column' THEN
-			e := format('s.%I', d->>'column');
-		ELSE
-			joins := joins || format(' LEFT JOIN %s r%s ON r%s.%I OPERATOR(pg_catalog.=) s.%I',
-			                         (d->>'table')::regclass, i, i, d->>'key', d->>'on');
-			e := format('r%s.%I', i, d->>'value');
-		END IF;
+		-- the same expression, for a WHERE clause over s and the joins
+		e := CASE WHEN d ? 'column' THEN format('s.%I', d->>'column') ELSE format('r%s.%I', i, d->>'value') END;
 		raw := raw || e || ', ';
-		exprs := exprs || format('%s AS segroll_d%s, ', e, i);
-		names := names || format('segroll_d%s, ', i);
 		ordinals := ordinals || format('%s, ', i);
 		cols := cols || format('%I %s, ', d->>'name', d->>'type');
 		uniq := uniq || format('%I, ', d->>'name');
@@ -196,8 +154,6 @@ BEGIN
 		meas := meas || format(', s.%I AS segroll_m%s', def->'measures'->>i, i);
 		meas_args := meas_args || format(', s.segroll_m%s', i);
 	END LOOP;
-
-	period_expr := format('pg_catalog.date_trunc(%L, s.%I, %L)', def->>'grain', time_col, def->>'time_zone');
 
 	-- 1. the cells the row sample hits
 	EXECUTE format($q$

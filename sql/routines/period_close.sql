@@ -76,13 +76,10 @@ CREATE OR REPLACE FUNCTION @extschema@.close_period(name pg_catalog.text, up_to 
 RETURNS pg_catalog.timestamptz
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(name);
+	def segroll.segmentation := segroll._owned_definition(name);
 	b timestamptz;
 	previous timestamptz;
 BEGIN
-	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
-		RAISE EXCEPTION 'must be owner of segmentation "%"', name USING ERRCODE = 'insufficient_privilege';
-	END IF;
 	IF up_to IS NULL OR NOT isfinite(up_to) THEN
 		RAISE EXCEPTION 'up_to must be a finite time' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -112,15 +109,12 @@ CREATE OR REPLACE FUNCTION @extschema@.reopen_period(name pg_catalog.text, perio
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(name);
+	def segroll.segmentation := segroll._owned_definition(name);
 	b timestamptz;
 	previous timestamptz;
 	folded bigint;
 	repaired bigint;
 BEGIN
-	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
-		RAISE EXCEPTION 'must be owner of segmentation "%"', name USING ERRCODE = 'insufficient_privilege';
-	END IF;
 	SELECT c.closed_upto INTO previous FROM segroll.closed_period c WHERE c.name = def.name FOR UPDATE;
 	b := segroll._boundary(def, period_from);
 	IF previous IS NULL OR b IS NULL OR b >= previous THEN

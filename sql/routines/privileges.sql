@@ -36,7 +36,7 @@ REVOKE ALL ON FUNCTION
 	@extschema@._replace_bi_view(@extschema@.segmentation),
 	@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
 	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[], pg_catalog.bool, pg_catalog.regclass),
+	@extschema@._generate_apply(@extschema@.segmentation, pg_catalog.regclass),
 	@extschema@._reference_fingerprint(@extschema@.segmentation),
 	@extschema@._snapshot_reference(@extschema@.segmentation),
 	@extschema@._moved_values(@extschema@.segmentation),
@@ -50,7 +50,14 @@ REVOKE ALL ON FUNCTION
 	@extschema@._estimate_candidate(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[]),
 	@extschema@._estimate_one(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.float8, pg_catalog.float8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb),
 	@extschema@.estimate_candidates(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
-	@extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8)
+	@extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
+	@extschema@._grain(pg_catalog.text),
+	@extschema@._compile_definition(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[]),
+	@extschema@._check_schedule(pg_catalog.text),
+	@extschema@._dimension_type(pg_catalog.regclass, pg_catalog.jsonb),
+	@extschema@._next_period_sql(@extschema@.segmentation, pg_catalog.text),
+	@extschema@._owned_definition(pg_catalog.text),
+	@extschema@._require_owner_context(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
 	@extschema@.wait_for_writers(pg_catalog.regclass),
@@ -75,7 +82,7 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@._replace_bi_view(@extschema@.segmentation),
 	@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
 	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@._generate_apply(pg_catalog.text, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.regclass, pg_catalog.name, pg_catalog.name, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.name[], pg_catalog.bool, pg_catalog.regclass),
+	@extschema@._generate_apply(@extschema@.segmentation, pg_catalog.regclass),
 	@extschema@._reference_fingerprint(@extschema@.segmentation),
 	@extschema@._snapshot_reference(@extschema@.segmentation),
 	@extschema@._moved_values(@extschema@.segmentation),
@@ -89,7 +96,14 @@ GRANT EXECUTE ON FUNCTION
 	@extschema@._estimate_candidate(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[]),
 	@extschema@._estimate_one(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.float8, pg_catalog.float8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb),
 	@extschema@.estimate_candidates(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
-	@extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8)
+	@extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
+	@extschema@._grain(pg_catalog.text),
+	@extschema@._compile_definition(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[]),
+	@extschema@._check_schedule(pg_catalog.text),
+	@extschema@._dimension_type(pg_catalog.regclass, pg_catalog.jsonb),
+	@extschema@._next_period_sql(@extschema@.segmentation, pg_catalog.text),
+	@extschema@._owned_definition(pg_catalog.text),
+	@extschema@._require_owner_context(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)
 TO segroll_admin;
 REVOKE ALL ON PROCEDURE
 	@extschema@.backfill(pg_catalog.text, pg_catalog.int8)
@@ -133,6 +147,7 @@ FROM PUBLIC;
 
 -- definitions and progress: everybody reads, admins write (as owners, by
 -- row-level security: policies.sql)
+GRANT SELECT ON @extschema@.grain TO PUBLIC;
 GRANT SELECT ON @extschema@.source, @extschema@.segmentation, @extschema@.progress,
 	@extschema@.run_history TO PUBLIC;
 GRANT INSERT, DELETE ON @extschema@.source, @extschema@.segmentation, @extschema@.progress,

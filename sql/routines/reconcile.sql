@@ -144,12 +144,12 @@ BEGIN
 	b_from := segroll._boundary(def, period_from);
 	b_to := segroll._boundary(def, period_to);
 	IF isfinite(b_from) AND isfinite(b_to)
-	   AND b_to - b_from <= (CASE def.grain WHEN 'hour' THEN interval '42 days' ELSE interval '3 years' END) THEN
+	   AND b_to - b_from <= (SELECT g.verify_span FROM segroll.grain g WHERE g.name = def.grain) THEN
 		-- period by period: each knows its period without computing it per row
 		q_text := format(q_text, segroll._fresh_sql(def, full_mode AND def.lineage, true));
 		p := b_from;
 		WHILE p < b_to LOOP
-			nxt := ((p AT TIME ZONE def.time_zone) + ('1 ' || def.grain)::interval) AT TIME ZONE def.time_zone;
+			nxt := segroll._next_period(def, p);
 			RETURN QUERY EXECUTE q_text USING upto, p, nxt, p, nxt;
 			p := nxt;
 		END LOOP;
@@ -197,10 +197,7 @@ DECLARE
 	vals text[];
 	with_null boolean;
 BEGIN
-	IF def.owner::oid <> current_user::regrole::oid THEN
-		RAISE EXCEPTION 'segroll._rebuild_cells() must be called through segroll.repair() or segroll.resegment()'
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
+	PERFORM segroll._require_owner_context(def, 'segroll._rebuild_cells()', 'segroll.repair() or segroll.resegment()');
 	PERFORM segroll._check_range(period_from, period_to);
 	-- queue behind any roll-up; cells are rebuilt as it left them
 	SELECT p.applied_upto INTO upto FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
@@ -300,10 +297,7 @@ DECLARE
 	deleted bigint;
 	t0 timestamptz := clock_timestamp();
 BEGIN
-	IF def.owner::oid <> current_user::regrole::oid THEN
-		RAISE EXCEPTION 'segroll._purge_source() must be called through segroll.purge_source()'
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
+	PERFORM segroll._require_owner_context(def, 'segroll._purge_source()', 'segroll.purge_source()');
 	IF older_than IS NULL OR older_than < '0'::interval THEN
 		RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
 	END IF;

@@ -76,12 +76,7 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'segmentation "%" does not exist', _rollup.name USING ERRCODE = 'undefined_object';
 	END IF;
-	-- segroll.rollup() (C) calls this as the owner, in a security-restricted
-	-- operation that owner code cannot leave with SET or RESET ROLE
-	IF def.owner::oid <> current_user::regrole::oid THEN
-		RAISE EXCEPTION 'segroll._rollup() must be called through segroll.rollup()'
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
+	PERFORM segroll._require_owner_context(def, 'segroll._rollup()', 'segroll.rollup()');
 
 	-- one roll-up at a time per segmentation
 	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name FOR UPDATE;
@@ -187,10 +182,7 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'segmentation "%" does not exist', _rebuild.name USING ERRCODE = 'undefined_object';
 	END IF;
-	IF def.owner::oid <> current_user::regrole::oid THEN
-		RAISE EXCEPTION 'segroll._rebuild() must be called through segroll.rebuild()'
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
+	PERFORM segroll._require_owner_context(def, 'segroll._rebuild()', 'segroll.rebuild()');
 	-- queue behind any roll-up, then start over from nothing
 	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
 	EXECUTE format('DELETE FROM %s', def.cells);

@@ -18,15 +18,12 @@ CREATE OR REPLACE FUNCTION @extschema@.create_version(
 RETURNS pg_catalog.text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(name);
+	def segroll.segmentation := segroll._owned_definition(name);
 	n int;
 	vname text;
 	dims text[];
 	meas text[];
 BEGIN
-	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
-		RAISE EXCEPTION 'must be owner of segmentation "%"', name USING ERRCODE = 'insufficient_privilege';
-	END IF;
 	IF EXISTS (SELECT 1 FROM segroll.segmentation_version v WHERE v.segmentation = def.name AND v.state <> 'current') THEN
 		RAISE EXCEPTION '"%" is itself a version of a segmentation', name USING ERRCODE = 'wrong_object_type',
 			HINT = 'Make new versions of the segmentation that answers under the name.';
@@ -86,9 +83,7 @@ BEGIN
 	UPDATE segroll.segmentation s SET name = new_name WHERE s.name = old_name;
 	-- the roll-up SQL names the tables
 	UPDATE segroll.segmentation s
-	SET apply_sql = segroll._generate_apply(s.name, s.source, (SELECT change_log FROM segroll.source WHERE relid = s.source),
-	        s.cells, s.key_column, s.time_column, s.grain, s.time_zone, s.dimensions, s.measures, s.lineage,
-	        segroll._adjustments(s))
+	SET apply_sql = segroll._generate_apply(s, segroll._adjustments(s))
 	WHERE s.name = new_name;
 END
 $$;
@@ -97,15 +92,12 @@ CREATE OR REPLACE FUNCTION @extschema@.switch_version(name pg_catalog.text, keep
 RETURNS pg_catalog.text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(name);
+	def segroll.segmentation := segroll._owned_definition(name);
 	cur segroll.segmentation_version;
 	nxt segroll.segmentation_version;
 	retired_name text;
 	t0 timestamptz := clock_timestamp();
 BEGIN
-	IF NOT pg_has_role(def.owner, 'MEMBER') THEN
-		RAISE EXCEPTION 'must be owner of segmentation "%"', name USING ERRCODE = 'insufficient_privilege';
-	END IF;
 	SELECT * INTO nxt FROM segroll.segmentation_version v WHERE v.name = def.name AND v.state = 'building' FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'segmentation "%" has no version being built', name USING ERRCODE = 'object_not_in_prerequisite_state',

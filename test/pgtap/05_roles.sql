@@ -87,6 +87,8 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._sql(segroll.segmentation)', 'segroll._fresh_sql(segroll.segmentation,boolean,boolean)',
                  'segroll._check_range(timestamp with time zone,timestamp with time zone)',
                  'segroll._boundary(segroll.segmentation,timestamp with time zone)',
+                 'segroll._period_sql(text,text,text)',
+                 'segroll._next_period(segroll.segmentation,timestamp with time zone)',
                  'segroll._adjustments(segroll.segmentation)',
                  'segroll._adjusted(segroll.segment,segroll.segment[],segroll.segment[])')
              ), NULL,
