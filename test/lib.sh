@@ -44,11 +44,14 @@ SEGROLL_PG_CFLAGS="${SEGROLL_PG_CFLAGS:--Wall -Wextra -Wno-unused-parameter -Wer
 # contrib ships inside postgresql-15.  gcc alone does not pull libc6-dev
 # under --no-install-recommends, so it is listed.  clang and
 # libclang-rt-14-dev are for the libFuzzer corpus replay (fuzz/replay.sh).
+# postgresql-15-plpgsql-check is the PL/pgSQL linter that
+# test/pgtap/06_plpgsql_check.sql runs over every PL/pgSQL routine.
 SEGROLL_PACKAGES=(
 	postgresql-15
 	postgresql-server-dev-15
 	postgresql-15-pgtap
 	postgresql-15-cron
+	postgresql-15-plpgsql-check
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	perl
