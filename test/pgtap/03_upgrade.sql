@@ -23,7 +23,7 @@ SELECT pg_temp.record_members('fresh');
 SELECT plan(4);
 SELECT is((SELECT extversion FROM updated_version),
           (SELECT default_version FROM pg_available_extensions WHERE name = 'segroll'),
-          'ALTER EXTENSION UPDATE reaches the control file''s default version');
+          'ALTER EXTENSION UPDATE reaches the default_version of segroll.control');
 SELECT cmp_ok((SELECT count(*) FROM members WHERE how = '0.1.0'), '>', 40::bigint, '0.1.0 installs the type and aggregates');
 SELECT bag_eq($$SELECT what FROM members WHERE how = 'updated'$$,
               $$SELECT what FROM members WHERE how = 'fresh'$$,
