@@ -163,10 +163,10 @@ CREATE OR REPLACE FUNCTION @extschema@._compile_definition(src pg_catalog.regcla
 RETURNS pg_catalog.jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	g segroll.grain := segroll._grain(grain);
-	dims jsonb := '[]';
+	dims jsonb := '[]'::jsonb;
 	dj jsonb;
 	d text;
-	meas text[] := '{}';
+	meas text[] := '{}'::text[];
 	mcol text;
 	mt regtype;
 BEGIN

@@ -37,10 +37,9 @@ DECLARE
 	g text;
 	keytype regtype;
 	timetype regtype;
-	dims jsonb := '[]';
+	dims jsonb := '[]'::jsonb;
 	dj jsonb;
 	meas name[];
-	src_row segroll.source;
 	seq regclass;
 	log regclass;
 	cells regclass;
@@ -119,8 +118,7 @@ BEGIN
 	PERFORM segroll._check_schedule(schedule);
 
 	-- capture, once per source
-	SELECT * INTO src_row FROM segroll.source WHERE relid = src;
-	IF NOT FOUND THEN
+	IF NOT EXISTS (SELECT FROM segroll.source WHERE relid = src) THEN
 		IF segroll._column_type(src, 'segroll_seq') IS NOT NULL THEN
 			RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column',
 				HINT = 'A column left behind by DROP EXTENSION segroll can be dropped with ALTER TABLE ... DROP COLUMN segroll_seq.';
@@ -139,7 +137,7 @@ BEGIN
 		log := format('%s.%I', sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid)::regclass;
 		EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
 		EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_truncate()', src);
-		INSERT INTO segroll.source VALUES (src, key, seq, log) RETURNING * INTO src_row;
+		INSERT INTO segroll.source VALUES (src, key, seq, log);
 		PERFORM segroll._install_capture(src);
 	END IF;
 

@@ -27,7 +27,7 @@ DECLARE
 	tz text := coalesce(cand->>'time_zone', time_zone);
 	meas text[] := measures;
 	compiled jsonb;
-	dims jsonb := '[]';
+	dims jsonb := '[]'::jsonb;
 	dj jsonb;
 	bad text;
 BEGIN
@@ -156,13 +156,19 @@ BEGIN
 	END LOOP;
 
 	-- 1. the cells the row sample hits
-	EXECUTE format($q$
-		CREATE TEMPORARY TABLE segroll_estimate_seen AS
-		SELECT %1$s AS h_tuple, %2$s AS h_cell, x.segroll_period AS period, x.n
-		FROM (SELECT %3$s %4$s AS segroll_period, pg_catalog.count(*) AS n
-		      FROM %5$s s %6$s GROUP BY %7$s %8$s) x$q$,
-		format(hash_fn, rtrim(names, ', ')), format(hash_fn, names || 'segroll_period'),
-		exprs, period_expr, sample, joins, ordinals, i + 1);
+	BEGIN
+		-- fragments of segroll._sql(); hash_fn one of two constants; sample a regclass
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+		EXECUTE format($q$
+			CREATE TEMPORARY TABLE segroll_estimate_seen AS
+			SELECT %1$s AS h_tuple, %2$s AS h_cell, x.segroll_period AS period, x.n
+			FROM (SELECT %3$s %4$s AS segroll_period, pg_catalog.count(*) AS n
+			      FROM %5$s s %6$s GROUP BY %7$s %8$s) x$q$,
+			format(hash_fn, rtrim(names, ', ')), format(hash_fn, names || 'segroll_period'),
+			exprs, period_expr, sample, joins, ordinals, i + 1);
+	END;
+	-- the columns the static statements below read (for plpgsql_check)
+	PERFORM 'PRAGMA:TABLE: segroll_estimate_seen (h_tuple int8, h_cell int8, period timestamptz, n int8)';
 	SELECT coalesce(sum(s.n), 0), count(*), count(DISTINCT s.period)
 	INTO seen_rows, seen_cells, periods FROM segroll_estimate_seen s;
 	est_rows := seen_rows / q;
@@ -183,25 +189,30 @@ BEGIN
 
 	-- 2. the cell sample: complete cells of the tuples whose hash falls below
 	-- theta; the period is computed only for those rows
-	EXECUTE format($q$
-		CREATE TEMPORARY TABLE segroll_estimate_cells AS
-		SELECT %1$s AS unit, %2$s AS h_cell, x.*
-		FROM (SELECT %3$s s.segroll_period AS period, pg_catalog.count(*) AS n,
-		             segroll.segment_agg(s.segroll_key, s.segroll_time%4$s) AS seg_l,
-		             segroll.segment_agg_nolineage(s.segroll_key, s.segroll_time%4$s) AS seg_n
-		      FROM (SELECT %5$s %6$s AS segroll_period,
-		                   s.%7$I AS segroll_key, s.%8$I AS segroll_time%9$s
-		            FROM %10$s s %11$s WHERE %12$s) s
-		      GROUP BY %13$s %14$s) x$q$,
-		format(hash_fn, CASE WHEN by_cell THEN names || 'period' ELSE rtrim(names, ', ') END),
-		format(hash_fn, names || 'period'),
-		names, meas_args, exprs, period_expr, key_col, time_col, meas, src, joins,
-		-- hashes are uniform over int8
-		CASE WHEN theta >= 1 THEN 'true'
-		     ELSE format('%s OPERATOR(pg_catalog.<) %s::pg_catalog.int8',
-		                 format(hash_fn, CASE WHEN by_cell THEN raw || period_expr ELSE rtrim(raw, ', ') END),
-		                 floor(-9223372036854775808::numeric + theta::numeric * 18446744073709551616::numeric)) END,
-		ordinals, i + 1);
+	BEGIN
+		-- hash_fn: one of two constants; the rest by %I, regclass, or built above by %I
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+		EXECUTE format($q$
+			CREATE TEMPORARY TABLE segroll_estimate_cells AS
+			SELECT %1$s AS unit, %2$s AS h_cell, x.*
+			FROM (SELECT %3$s s.segroll_period AS period, pg_catalog.count(*) AS n,
+			             segroll.segment_agg(s.segroll_key, s.segroll_time%4$s) AS seg_l,
+			             segroll.segment_agg_nolineage(s.segroll_key, s.segroll_time%4$s) AS seg_n
+			      FROM (SELECT %5$s %6$s AS segroll_period,
+			                   s.%7$I AS segroll_key, s.%8$I AS segroll_time%9$s
+			            FROM %10$s s %11$s WHERE %12$s) s
+			      GROUP BY %13$s %14$s) x$q$,
+			format(hash_fn, CASE WHEN by_cell THEN names || 'period' ELSE rtrim(names, ', ') END),
+			format(hash_fn, names || 'period'),
+			names, meas_args, exprs, period_expr, key_col, time_col, meas, src, joins,
+			-- hashes are uniform over int8
+			CASE WHEN theta >= 1 THEN 'true'
+			     ELSE format('%s OPERATOR(pg_catalog.<) %s::pg_catalog.int8',
+			                 format(hash_fn, CASE WHEN by_cell THEN raw || period_expr ELSE rtrim(raw, ', ') END),
+			                 floor(-9223372036854775808::numeric + theta::numeric * 18446744073709551616::numeric)) END,
+			ordinals, i + 1);
+	END;
+	PERFORM 'PRAGMA:TABLE: segroll_estimate_cells (unit int8, h_cell int8, period timestamptz, n int8, seg_l segroll.segment, seg_n segroll.segment)';
 
 	-- cells the row sample missed, per sampled unit for the variance
 	SELECT count(*), coalesce(sum(t.n), 0), coalesce(sum(t.unseen), 0), coalesce(sum(t.unseen ^ 2), 0),
@@ -236,6 +247,7 @@ BEGIN
 	-- table, inserted in hash order as a roll-up inserts them; replicas in
 	-- later periods make small samples fill enough pages to scale
 	EXECUTE format('CREATE TEMPORARY TABLE segroll_estimate_model (%s period pg_catalog.timestamptz NOT NULL, seg segroll.segment NOT NULL)', cols);
+	PERFORM 'PRAGMA:TABLE: segroll_estimate_model (period timestamptz, seg segroll.segment)';
 	EXECUTE format('CREATE UNIQUE INDEX ON segroll_estimate_model (%s period) NULLS NOT DISTINCT', uniq);
 	CREATE INDEX ON segroll_estimate_model (period);
 	empty_size := pg_total_relation_size('segroll_estimate_model');
@@ -247,18 +259,26 @@ BEGIN
 		-- an absolute shift past the last period: replicas never collide
 		span := (SELECT make_interval(secs => extract(epoch FROM max(c.period) - min(c.period)) + 32 * 86400)
 		         FROM segroll_estimate_cells c);
-		EXECUTE format($q$
-			INSERT INTO segroll_estimate_model
-			SELECT %s c.period OPERATOR(pg_catalog.+) (k OPERATOR(pg_catalog.*) $1), c.seg_n
-			FROM segroll_estimate_cells c, pg_catalog.generate_series(0, $2 - 1) k
-			ORDER BY pg_catalog.hashint8extended(c.h_cell, k)$q$, names) USING span, reps;
+		BEGIN
+			-- names: segroll._sql()'s dimension list
+			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+			EXECUTE format($q$
+				INSERT INTO segroll_estimate_model
+				SELECT %s c.period OPERATOR(pg_catalog.+) (k OPERATOR(pg_catalog.*) $1), c.seg_n
+				FROM segroll_estimate_cells c, pg_catalog.generate_series(0, $2 - 1) k
+				ORDER BY pg_catalog.hashint8extended(c.h_cell, k)$q$, names) USING span, reps;
+		END;
 		model_n := pg_total_relation_size('segroll_estimate_model') - empty_size;
 		TRUNCATE segroll_estimate_model;
-		EXECUTE format($q$
-			INSERT INTO segroll_estimate_model
-			SELECT %s c.period OPERATOR(pg_catalog.+) (k OPERATOR(pg_catalog.*) $1), c.seg_l
-			FROM segroll_estimate_cells c, pg_catalog.generate_series(0, $2 - 1) k
-			ORDER BY pg_catalog.hashint8extended(c.h_cell, k)$q$, names) USING span, reps;
+		BEGIN
+			-- names: segroll._sql()'s dimension list
+			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
+			EXECUTE format($q$
+				INSERT INTO segroll_estimate_model
+				SELECT %s c.period OPERATOR(pg_catalog.+) (k OPERATOR(pg_catalog.*) $1), c.seg_l
+				FROM segroll_estimate_cells c, pg_catalog.generate_series(0, $2 - 1) k
+				ORDER BY pg_catalog.hashint8extended(c.h_cell, k)$q$, names) USING span, reps;
+		END;
 		model_l := pg_total_relation_size('segroll_estimate_model') - empty_size;
 		bytes_without_lineage := round(empty_size + model_n / (sel_cells * reps) * est_cells);
 		bytes_with_lineage := round(bytes_without_lineage + (model_l - model_n) / reps * est_rows / sel_rows);
@@ -291,7 +311,7 @@ DECLARE
 	tcol text := estimate_candidates.time_col;
 	keytype regtype;
 	timetype regtype;
-	defs jsonb[] := '{}';
+	defs jsonb[] := '{}'::jsonb[];
 	def jsonb;
 	cand jsonb;
 	pages float8;
@@ -404,7 +424,7 @@ BEGIN
 	END IF;
 
 	FOREACH def IN ARRAY defs LOOP
-		r := segroll._estimate_one(src, 'segroll_estimate_sample'::regclass, q,
+		r := segroll._estimate_one(src, 'pg_temp.segroll_estimate_sample'::text::regclass, q,
 		                           CASE WHEN sample_percent IS NOT NULL THEN q END, key_col, tcol, def);
 		candidate := def->>'name';
 		periods := r.periods;

@@ -56,7 +56,7 @@ RETURNS pg_catalog.jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, p
 DECLARE
 	d jsonb;
 	i int := 0;
-	moved jsonb := '{}';
+	moved jsonb := '{}'::jsonb;
 	vals jsonb;
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM segroll.reference_snapshot r WHERE r.name = def.name) THEN

@@ -118,6 +118,8 @@ BEGIN
 
 	-- a new snapshot: every number <= upper_seq is now committed or aborted
 	BEGIN
+		-- apply_sql: written by segroll._generate_apply() only (%I, %L, regclass)
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 		EXECUTE def.apply_sql INTO applied, n_del, n_upd, n_ins
 			USING prog.applied_upto, upper_seq,
 			      coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity');
@@ -132,6 +134,8 @@ BEGIN
 		END IF;
 		RAISE;
 	END;
+	RAISE DEBUG 'segroll: segmentation "%" applied % changes: % cells deleted, % updated, % inserted',
+		_rollup.name, applied, n_del, n_upd, n_ins;
 
 	-- log entries every segmentation of the source has applied are done with
 	SELECT change_log INTO logrel FROM segroll.source WHERE relid = def.source;

@@ -184,3 +184,16 @@ SELECT count(*) FROM pg_proc WHERE proname LIKE 'segroll_capture_%';
 SELECT action FROM segroll.history WHERE segmentation = 'tr_daily' ORDER BY id;
 DROP OWNED BY tr_clerk;
 DROP ROLE tr_clerk;
+
+-- a measure (and source) with a % in its name: verify, repair and trace
+-- build their SQL with one format() each
+CREATE TABLE tr."pct%src" (id bigint PRIMARY KEY, t timestamptz NOT NULL, org int, "q%ty" numeric);
+INSERT INTO tr."pct%src" SELECT g, '2026-11-01 00:00+00'::timestamptz + g * interval '1 hour', g % 3, g % 7 FROM generate_series(1, 100) g;
+SELECT segroll.create_segmentation('tr_pct', 'tr."pct%src"', 'id', 't', 'day', 'UTC', '{org}', '{q%ty}');
+UPDATE tr."pct%src" SET "q%ty" = 100 WHERE id = 5;
+SELECT segroll.rollup('tr_pct');
+SELECT count(*) AS problems FROM segroll.verify('tr_pct', '2026-11-01', '2026-11-06', 'full');
+SELECT count(*) AS problems_long_range FROM segroll.verify('tr_pct', '-infinity', 'infinity', 'full');
+SELECT count(*) AS repaired FROM segroll.repair('tr_pct', '2026-11-01', '2026-11-06');
+SELECT count(*) AS traced FROM segroll.trace('tr_pct', '{"org": 1}', '2026-11-02');
+SELECT segroll.drop_segmentation('tr_pct');
