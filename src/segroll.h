@@ -93,12 +93,13 @@ extern void segment_report(SegStatus st, SegSource src);
 extern SegValue *segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues);
 extern void segroll_key_time_args(FunctionCallInfo fcinfo, int first, int64 *key, int64 *ts);
 
-/* trace.c */
-extern bool segroll_trace_audit;
-extern void segroll_trace_init(void);
-
 /* worker.c */
-extern void segroll_worker_init(void);
+extern bool segroll_enabled;
+extern int	segroll_naptime_ms;
+extern int	segroll_probe_interval_s;
+extern int	segroll_batch_size;
+extern int	segroll_max_workers;
+extern void segroll_worker_preload(void);
 extern bool segroll_workers_available(void);
 
 /* segment_numeric.c */

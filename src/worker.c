@@ -57,13 +57,15 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-/* settings */
-static bool segroll_enabled = true;
-static int	segroll_naptime_ms = 1000;
-static int	segroll_probe_interval_s = 10;
-static int	segroll_batch_size = 1000000;
-static int	segroll_max_workers = 4;
-static int	segroll_history_size = 100;
+/* settings, defined in _PG_init (segroll.c) */
+bool		segroll_enabled = true;
+int			segroll_naptime_ms = 1000;
+int			segroll_probe_interval_s = 10;
+int			segroll_batch_size = 1000000;
+int			segroll_max_workers = 4;
+
+/* was the library loaded by shared_preload_libraries (set in the postmaster) */
+static bool segroll_preloaded = false;
 
 PGDLLEXPORT void segroll_launcher_main(Datum main_arg);
 PGDLLEXPORT void segroll_worker_main(Datum main_arg);
@@ -73,47 +75,17 @@ PGDLLEXPORT void segroll_worker_main(Datum main_arg);
 #define SEGROLL_WORKER_LOCK_KEY 32481117297667180
 
 /*
- * Defines the settings and, when preloading, registers the launcher.
- * Called from _PG_init.
+ * Called from _PG_init when the library is loaded by
+ * shared_preload_libraries: remembers that (backends inherit it from the
+ * postmaster) and registers the launcher.
  */
 void
-segroll_worker_init(void)
+segroll_worker_preload(void)
 {
 	BackgroundWorker worker;
 
-	DefineCustomBoolVariable("segroll.enabled",
-							 "Whether background workers roll up continuous segmentations.",
-							 NULL, &segroll_enabled, true,
-							 PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("segroll.naptime",
-							"Time between roll-up rounds of a worker.",
-							NULL, &segroll_naptime_ms, 1000, 10, 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("segroll.probe_interval",
-							"Time before a database without continuous segmentations is checked again.",
-							NULL, &segroll_probe_interval_s, 10, 1, 24 * 3600,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("segroll.batch_size",
-							"Most change numbers a worker applies to one segmentation in one transaction.",
-							NULL, &segroll_batch_size, 1000000, 1, INT_MAX,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("segroll.history_size",
-							"Roll-ups kept per segmentation in segroll.run_history.",
-							NULL, &segroll_history_size, 100, 1, 100000,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-
-	if (!process_shared_preload_libraries_in_progress)
-	{
-		MarkGUCPrefixReserved("segroll");
-		return;
-	}
-
-	DefineCustomIntVariable("segroll.max_workers",
-							"Most roll-up workers (one per database) running at once.",
-							NULL, &segroll_max_workers, 4, 0, 64,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	MarkGUCPrefixReserved("segroll");
+	Assert(process_shared_preload_libraries_in_progress);
+	segroll_preloaded = true;
 
 	if (IsBinaryUpgrade)
 		return;
@@ -129,12 +101,19 @@ segroll_worker_init(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* Are background workers running in this cluster? */
+/*
+ * Are background workers running in this cluster, that is, was this library
+ * preloaded with shared_preload_libraries?  Core says so while it loads the
+ * library (process_shared_preload_libraries_in_progress, in _PG_init), which
+ * is exact however the entry is spelled ('segroll', '$libdir/segroll.so')
+ * and is not fooled by another library whose name contains "segroll".
+ * Loaded any other way (LOAD, session_preload_libraries, the first call of
+ * a segroll function), the library has no workers.
+ */
 bool
 segroll_workers_available(void)
 {
-	return process_shared_preload_libraries_done &&
-		strstr(GetConfigOption("shared_preload_libraries", false, false), "segroll") != NULL;
+	return segroll_preloaded;
 }
 
 /* ------------------------------------------------------------ launcher */
