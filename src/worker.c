@@ -307,25 +307,31 @@ load_tasks(void)
 	int			i;
 	bool		installed;
 	MemoryContext old;
+	int			rc;
 
 	for (i = 0; i < ntasks; i++)
 		tasks[i].present = false;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "segroll: reading segmentations");
 
-	SPI_execute("SELECT 1 FROM pg_catalog.pg_extension e"
-				" JOIN pg_catalog.pg_class c ON c.relnamespace = e.extnamespace"
-				" WHERE e.extname = 'segroll' AND c.relname = 'progress'", true, 1);
+	rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension e"
+					 " JOIN pg_catalog.pg_class c ON c.relnamespace = e.extnamespace"
+					 " WHERE e.extname = 'segroll' AND c.relname = 'progress'", true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 	installed = SPI_processed > 0;
 	if (installed)
 	{
-		SPI_execute("SELECT name FROM segroll.segmentation"
-					" WHERE schedule OPERATOR(pg_catalog.=) 'continuous' ORDER BY name",
-					true, 0);
+		rc = SPI_execute("SELECT name FROM segroll.segmentation"
+						 " WHERE schedule OPERATOR(pg_catalog.=) 'continuous' ORDER BY name",
+						 true, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 		old = MemoryContextSwitchTo(TopMemoryContext);
 		for (i = 0; i < (int) SPI_processed; i++)
 		{
@@ -348,7 +354,8 @@ load_tasks(void)
 		MemoryContextSwitchTo(old);
 	}
 	PopActiveSnapshot();
-	SPI_finish();
+	if ((rc = SPI_finish()) != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
@@ -373,21 +380,26 @@ record_failure(const char *name, const char *message, int failures)
 	Datum		args[3];
 	Oid			types[3] = {TEXTOID, TEXTOID, INT4OID};
 	char		nulls[3] = {' ', message ? ' ' : 'n', ' '};
+	int			rc;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	PushActiveSnapshot(GetTransactionSnapshot());
 	args[0] = CStringGetTextDatum(name);
 	args[1] = message ? CStringGetTextDatum(message) : (Datum) 0;
 	args[2] = Int32GetDatum(failures);
-	SPI_execute_with_args("UPDATE segroll.progress SET last_error = $2,"
-						  " last_error_at = CASE WHEN $2 IS NULL THEN last_error_at ELSE pg_catalog.now() END,"
-						  " failures = $3"
-						  " WHERE name OPERATOR(pg_catalog.=) $1",
-						  3, types, args, nulls, false, 0);
+	rc = SPI_execute_with_args("UPDATE segroll.progress SET last_error = $2,"
+							   " last_error_at = CASE WHEN $2 IS NULL THEN last_error_at ELSE pg_catalog.now() END,"
+							   " failures = $3"
+							   " WHERE name OPERATOR(pg_catalog.=) $1",
+							   3, types, args, nulls, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 	PopActiveSnapshot();
-	SPI_finish();
+	if ((rc = SPI_finish()) != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
 	CommitTransactionCommand();
 }
 
@@ -405,15 +417,20 @@ run_task(SegTask *task)
 	{
 		Datum		args[2];
 		Oid			types[2] = {TEXTOID, INT8OID};
+		int			rc;
 
-		SPI_connect();
+		if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, task->name);
 		args[0] = CStringGetTextDatum(task->name);
 		args[1] = Int64GetDatum((int64) segroll_batch_size);
-		SPI_execute_with_args("SELECT segroll.rollup($1, $2)", 2, types, args, NULL, false, 1);
+		rc = SPI_execute_with_args("SELECT segroll.rollup($1, $2)", 2, types, args, NULL, false, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 		PopActiveSnapshot();
-		SPI_finish();
+		if ((rc = SPI_finish()) != SPI_OK_FINISH)
+			elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
 		CommitTransactionCommand();
 	}
 	PG_CATCH();
@@ -470,16 +487,21 @@ claim_database(void)
 {
 	bool		claimed;
 	bool		isnull;
+	int			rc;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	PushActiveSnapshot(GetTransactionSnapshot());
-	SPI_execute("SELECT pg_catalog.pg_try_advisory_lock(" CppAsString2(SEGROLL_WORKER_LOCK_KEY) ")",
-				false, 1);
+	rc = SPI_execute("SELECT pg_catalog.pg_try_advisory_lock(" CppAsString2(SEGROLL_WORKER_LOCK_KEY) ")",
+					 false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 	claimed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	PopActiveSnapshot();
-	SPI_finish();
+	if ((rc = SPI_finish()) != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
 	CommitTransactionCommand();
 	return claimed;
 }
