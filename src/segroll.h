@@ -87,6 +87,7 @@ typedef struct SegValue
 extern void segment_parse_or_error(const uint8_t *data, size_t len, SegView *v, SegSource src);
 extern void segment_view(Segment *seg, SegView *v);
 extern uint8_t *segment_raw_lineage(const SegView *v, SegSource src);
+extern Segment *segment_encode(const SegView *v, const uint8_t *raw, size_t raw_len);
 extern void segment_report(SegStatus st, SegSource src);
 
 /* segment_agg.c */

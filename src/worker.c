@@ -298,6 +298,33 @@ static SegTask *tasks = NULL;
 static int	ntasks = 0;
 
 /*
+ * Starts a transaction, connects to SPI and pushes a snapshot: what each of
+ * the worker's statements runs in.  commit_spi_transaction() ends it.
+ */
+static void
+begin_spi_transaction(void)
+{
+	int			rc;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+commit_spi_transaction(void)
+{
+	int			rc;
+
+	PopActiveSnapshot();
+	if ((rc = SPI_finish()) != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
+	CommitTransactionCommand();
+}
+
+/*
  * Reads the continuous segmentations; false if segroll is not installed
  * at 0.2.0 or later in this database.
  */
@@ -312,11 +339,7 @@ load_tasks(void)
 	for (i = 0; i < ntasks; i++)
 		tasks[i].present = false;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	PushActiveSnapshot(GetTransactionSnapshot());
+	begin_spi_transaction();
 	pgstat_report_activity(STATE_RUNNING, "segroll: reading segmentations");
 
 	rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension e"
@@ -353,10 +376,7 @@ load_tasks(void)
 		}
 		MemoryContextSwitchTo(old);
 	}
-	PopActiveSnapshot();
-	if ((rc = SPI_finish()) != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
-	CommitTransactionCommand();
+	commit_spi_transaction();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	/* drop segmentations that are gone or no longer continuous */
@@ -382,11 +402,7 @@ record_failure(const char *name, const char *message, int failures)
 	char		nulls[3] = {' ', message ? ' ' : 'n', ' '};
 	int			rc;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	PushActiveSnapshot(GetTransactionSnapshot());
+	begin_spi_transaction();
 	args[0] = CStringGetTextDatum(name);
 	args[1] = message ? CStringGetTextDatum(message) : (Datum) 0;
 	args[2] = Int32GetDatum(failures);
@@ -397,10 +413,7 @@ record_failure(const char *name, const char *message, int failures)
 							   3, types, args, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
-	PopActiveSnapshot();
-	if ((rc = SPI_finish()) != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
-	CommitTransactionCommand();
+	commit_spi_transaction();
 }
 
 /* Runs one roll-up; returns false (with the error recorded) if it failed. */
@@ -411,27 +424,20 @@ run_task(SegTask *task)
 	volatile bool ok = true;
 	char	   *volatile message = NULL;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
 	PG_TRY();
 	{
 		Datum		args[2];
 		Oid			types[2] = {TEXTOID, INT8OID};
 		int			rc;
 
-		if ((rc = SPI_connect()) != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-		PushActiveSnapshot(GetTransactionSnapshot());
+		begin_spi_transaction();
 		pgstat_report_activity(STATE_RUNNING, task->name);
 		args[0] = CStringGetTextDatum(task->name);
 		args[1] = Int64GetDatum((int64) segroll_batch_size);
 		rc = SPI_execute_with_args("SELECT segroll.rollup($1, $2)", 2, types, args, NULL, false, 1);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
-		PopActiveSnapshot();
-		if ((rc = SPI_finish()) != SPI_OK_FINISH)
-			elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
-		CommitTransactionCommand();
+		commit_spi_transaction();
 	}
 	PG_CATCH();
 	{
@@ -489,20 +495,13 @@ claim_database(void)
 	bool		isnull;
 	int			rc;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	PushActiveSnapshot(GetTransactionSnapshot());
+	begin_spi_transaction();
 	rc = SPI_execute("SELECT pg_catalog.pg_try_advisory_lock(" CppAsString2(SEGROLL_WORKER_LOCK_KEY) ")",
 					 false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 	claimed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	PopActiveSnapshot();
-	if ((rc = SPI_finish()) != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
-	CommitTransactionCommand();
+	commit_spi_transaction();
 	return claimed;
 }
 
