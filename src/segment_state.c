@@ -439,7 +439,7 @@ segstate_subtract(SegState *st, Segment *seg)
 						src->nmeasures, st->nmeasures)));
 	if (src->count > st->count)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_SEGROLL_NOT_CONTAINED),
 				 errmsg("cannot subtract " UINT64_FORMAT " rows from a segment of " UINT64_FORMAT,
 						src->count, st->count)));
 	if (st->lineage && !src->lineage)
@@ -470,7 +470,7 @@ segstate_subtract(SegState *st, Segment *seg)
 		}
 		if (i_src < src->nkeys)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ERRCODE_SEGROLL_NOT_CONTAINED),
 					 errmsg("source key " INT64_FORMAT " is not in the segment it is subtracted from",
 							src->keys[i_src])));
 		st->nkeys = out;

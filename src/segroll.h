@@ -20,6 +20,23 @@
 #error "segroll needs a compiler with 128-bit integers"
 #endif
 
+/*
+ * SQLSTATEs of segroll's own errors, for conditions that SQL code must tell
+ * apart from every other error.  Each stays in the standard class that
+ * fits, so that handlers for the class (WHEN data_exception) still catch
+ * it, with a subclass beginning with 'S' for segroll: the SQL standard
+ * leaves subclasses beginning with I-Z to implementations, and PostgreSQL
+ * uses only 'P' (22P01 ...).
+ *
+ * 22S01: what is subtracted from a segment is not contained in it -- a key
+ * of its lineage is missing ("source key ... is not in the segment it is
+ * subtracted from") or it holds fewer rows ("cannot subtract N rows from a
+ * segment of M").  segroll.subtract() and retract() raise it; the roll-up
+ * catches it (WHEN SQLSTATE '22S01') when a corrected row's old version
+ * maps to another cell than the one it was rolled up into.
+ */
+#define ERRCODE_SEGROLL_NOT_CONTAINED	MAKE_SQLSTATE('2','2','S','0','1')
+
 /* A segment as stored: a varlena whose payload is the codec format. */
 typedef struct varlena Segment;
 
