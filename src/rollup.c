@@ -78,6 +78,7 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 	char		nulls[4];
 	Oid			nametype = TEXTOID;
 	int64		result = 0;
+	int			rc;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -87,17 +88,22 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 	if (ti->returns_set)
 		InitMaterializedSRF(fcinfo, 0);
 
-	SPI_connect();
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 
 	/*
 	 * The progress table first, then the definitions: the order in which
 	 * ALTER EXTENSION segroll UPDATE takes them, so that a roll-up and an
 	 * update queue behind each other instead of deadlocking.
 	 */
-	SPI_execute("LOCK TABLE segroll.progress IN ACCESS SHARE MODE", false, 0);
+	rc = SPI_execute("LOCK TABLE segroll.progress IN ACCESS SHARE MODE", false, 0);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 	args[0] = PointerGetDatum(name);
-	SPI_execute_with_args("SELECT owner, cells FROM segroll.segmentation WHERE name OPERATOR(pg_catalog.=) $1",
-						  1, &nametype, args, NULL, true, 1);
+	rc = SPI_execute_with_args("SELECT owner, cells FROM segroll.segmentation WHERE name OPERATOR(pg_catalog.=) $1",
+							   1, &nametype, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -127,7 +133,9 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 
-	SPI_execute_with_args(ti->sql, ti->nargs, (Oid *) ti->argtypes, args, nulls, false, 0);
+	rc = SPI_execute_with_args(ti->sql, ti->nargs, (Oid *) ti->argtypes, args, nulls, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 	if (ti->returns_set)
 	{
 		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -141,7 +149,8 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-	SPI_finish();
+	if ((rc = SPI_finish()) != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
 	if (ti->returns_set)
 		return (Datum) 0;
 	PG_RETURN_INT64(result);

@@ -98,6 +98,47 @@ segment_raw_lineage(const SegView *v, SegSource src)
 	return raw;
 }
 
+/*
+ * Builds a stored segment from its fields up to the lineage (v) and, when
+ * raw is not NULL, the raw key encoding of its lineage, which is written
+ * zstd-compressed when that is smaller (SEG_F_ZSTD is then set).  The
+ * caller has checked raw_len against SEG_MAX_RAW_LEN.
+ */
+Segment *
+segment_encode(const SegView *v, const uint8_t *raw, size_t raw_len)
+{
+	size_t		cap;
+	Segment    *result;
+	uint8_t    *out;
+	size_t		n;
+
+	cap = VARHDRSZ + seg_fixed_bound(v) + (raw ? seg_lineage_bound(raw_len) : 0);
+	if (cap > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("segment too large")));
+	result = palloc(cap);
+	out = (uint8_t *) VARDATA(result);
+	n = seg_encode_fixed(v, out);
+	if (raw)
+	{
+		bool		compressed;
+		size_t		ln = seg_encode_lineage(raw, raw_len, out + n,
+										   cap - VARHDRSZ - n, &compressed);
+
+		if (ln == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("zstd could not compress a segment lineage.")));
+		if (compressed)
+			out[1] |= SEG_F_ZSTD;
+		n += ln;
+	}
+	SET_VARSIZE(result, VARHDRSZ + n);
+	return result;
+}
+
 /* Validates a value from a client completely, lineage included. */
 static void
 validate_input(const uint8_t *data, size_t len, SegSource src)
@@ -578,9 +619,6 @@ segment_in(PG_FUNCTION_ARGS)
 	StringInfoData raw;
 	bool		has_keys;
 	Segment    *result;
-	size_t		cap,
-				n;
-	uint8_t    *out;
 	int			k;
 	size_t		len;
 	const char *s;
@@ -720,27 +758,8 @@ segment_in(PG_FUNCTION_ARGS)
 	if (*tp.p != '\0')
 		text_error(&tp, "Junk after closing right brace.");
 
-	cap = VARHDRSZ + seg_fixed_bound(v) + (raw.len > 0 ? seg_lineage_bound(raw.len) : 0);
-	result = palloc(cap);
-	out = (uint8_t *) VARDATA(result);
-	n = seg_encode_fixed(v, out);
-	if (raw.len > 0)
-	{
-		bool		compressed;
-		size_t		ln = seg_encode_lineage((uint8_t *) raw.data, raw.len, out + n,
-										   cap - VARHDRSZ - n, &compressed);
-
-		if (ln == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory"),
-					 errdetail("zstd could not compress a segment lineage.")));
-		if (compressed)
-			out[1] |= SEG_F_ZSTD;
-		n += ln;
-	}
-	SET_VARSIZE(result, VARHDRSZ + n);
-	validate_input(out, n, SEG_SOURCE_TEXT);
+	result = segment_encode(v, raw.len > 0 ? (uint8_t *) raw.data : NULL, raw.len);
+	validate_input(SEGMENT_DATA(result), SEGMENT_LEN(result), SEG_SOURCE_TEXT);
 	pfree(raw.data);
 	pfree(v);
 	PG_RETURN_POINTER(result);
@@ -855,9 +874,13 @@ segment_measure_count(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64((int64) (v.count - m->nnull));
 }
 
-PG_FUNCTION_INFO_V1(segment_sum);
-Datum
-segment_sum(PG_FUNCTION_ARGS)
+/*
+ * The sum (which = 0), minimum (1) or maximum (2) of measure $2 of segment
+ * $1, or NULL when the measure has no values.  A minimum or maximum must be
+ * exact: 'bound' names it in the error, and is NULL for the sum.
+ */
+static Datum
+measure_result(FunctionCallInfo fcinfo, int which, const char *bound)
 {
 	SegView		v;
 	SegMeasure *m;
@@ -866,37 +889,30 @@ segment_sum(PG_FUNCTION_ARGS)
 	m = get_measure(&v, PG_GETARG_INT32(1));
 	if (v.count - m->nnull == 0)
 		PG_RETURN_NULL();
-	PG_RETURN_NUMERIC(measure_numeric(m, 0));
+	if (bound != NULL)
+		check_bounds_exact(&v, bound);
+	PG_RETURN_NUMERIC(measure_numeric(m, which));
+}
+
+PG_FUNCTION_INFO_V1(segment_sum);
+Datum
+segment_sum(PG_FUNCTION_ARGS)
+{
+	return measure_result(fcinfo, 0, NULL);
 }
 
 PG_FUNCTION_INFO_V1(segment_min);
 Datum
 segment_min(PG_FUNCTION_ARGS)
 {
-	SegView		v;
-	SegMeasure *m;
-
-	segment_view(PG_GETARG_SEGMENT_PP(0), &v);
-	m = get_measure(&v, PG_GETARG_INT32(1));
-	if (v.count - m->nnull == 0)
-		PG_RETURN_NULL();
-	check_bounds_exact(&v, "minimum");
-	PG_RETURN_NUMERIC(measure_numeric(m, 1));
+	return measure_result(fcinfo, 1, "minimum");
 }
 
 PG_FUNCTION_INFO_V1(segment_max);
 Datum
 segment_max(PG_FUNCTION_ARGS)
 {
-	SegView		v;
-	SegMeasure *m;
-
-	segment_view(PG_GETARG_SEGMENT_PP(0), &v);
-	m = get_measure(&v, PG_GETARG_INT32(1));
-	if (v.count - m->nnull == 0)
-		PG_RETURN_NULL();
-	check_bounds_exact(&v, "maximum");
-	PG_RETURN_NUMERIC(measure_numeric(m, 2));
+	return measure_result(fcinfo, 2, "maximum");
 }
 
 /* sum / count with numeric_div, exactly as PostgreSQL's avg() finishes */

@@ -359,6 +359,27 @@ segnum_numeric_text(Numeric num)
 	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
 }
 
+/*
+ * The types a measure may have: the one list, used by segment_agg() and
+ * friends (segnum_check_measure_type) and by the segmentation definitions
+ * in SQL (segment_measure_type_ok).  segnum_value_from_datum converts each
+ * of them.  'base' is a base type, not a domain.
+ */
+static bool
+measure_base_type_ok(Oid base)
+{
+	switch (base)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
 /* Measures may be smallint, integer, bigint or numeric (or domains). */
 void
 segnum_check_measure_type(Oid type, int position)
@@ -370,7 +391,7 @@ segnum_check_measure_type(Oid type, int position)
 				(errcode(ERRCODE_INDETERMINATE_DATATYPE),
 				 errmsg("segment measure %d has no type", position),
 				 errhint("Cast a literal or NULL measure, for example 5::numeric or NULL::integer.")));
-	if (base != INT2OID && base != INT4OID && base != INT8OID && base != NUMERICOID)
+	if (!measure_base_type_ok(base))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("segment measure %d has unsupported type %s",
@@ -405,7 +426,7 @@ segnum_value_from_datum(Datum d, Oid type, SegValue *out)
 			out->mantissa = DatumGetInt64(d);
 			out->scale = 0;
 			break;
-		default:
+		case NUMERICOID:
 			{
 				struct varlena *packed = PG_DETOAST_DATUM_PACKED(d);
 
@@ -415,7 +436,26 @@ segnum_value_from_datum(Datum d, Oid type, SegValue *out)
 					out->num = DatumGetNumeric(d);
 				break;
 			}
+		default:
+			/* measure_base_type_ok() and this switch disagree */
+			elog(ERROR, "unexpected segment measure type %u", type);
 	}
+}
+
+/*
+ * segment_measure_type_ok(regtype) returns bool: can a column of this type
+ * (a domain counts as its base type) be a measure?  False for a type that
+ * does not exist.
+ */
+PG_FUNCTION_INFO_V1(segment_measure_type_ok);
+Datum
+segment_measure_type_ok(PG_FUNCTION_ARGS)
+{
+	Oid			type = PG_GETARG_OID(0);
+
+	if (get_typtype(type) == '\0')
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(measure_base_type_ok(getBaseType(type)));
 }
 
 /* Adds a value to a row hash in a form that depends on its value only. */

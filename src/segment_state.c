@@ -439,7 +439,7 @@ segstate_subtract(SegState *st, Segment *seg)
 						src->nmeasures, st->nmeasures)));
 	if (src->count > st->count)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_SEGROLL_NOT_CONTAINED),
 				 errmsg("cannot subtract " UINT64_FORMAT " rows from a segment of " UINT64_FORMAT,
 						src->count, st->count)));
 	if (st->lineage && !src->lineage)
@@ -470,7 +470,7 @@ segstate_subtract(SegState *st, Segment *seg)
 		}
 		if (i_src < src->nkeys)
 			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					(errcode(ERRCODE_SEGROLL_NOT_CONTAINED),
 					 errmsg("source key " INT64_FORMAT " is not in the segment it is subtracted from",
 							src->keys[i_src])));
 		st->nkeys = out;
@@ -565,10 +565,7 @@ segstate_encode(SegState *st)
 	SegView    *v = palloc0(sizeof(SegView));
 	uint8_t    *raw = NULL;
 	size_t		raw_len = 0;
-	size_t		cap;
 	Segment    *result;
-	uint8_t    *out;
-	size_t		n;
 	int			i;
 
 	v->flags = 0;
@@ -635,31 +632,9 @@ segstate_encode(SegState *st)
 		}
 	}
 
-	cap = VARHDRSZ + seg_fixed_bound(v) + (raw ? seg_lineage_bound(raw_len) : 0);
-	if (cap > MaxAllocSize)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("segment too large")));
-	result = palloc(cap);
-	out = (uint8_t *) VARDATA(result);
-	n = seg_encode_fixed(v, out);
+	result = segment_encode(v, raw, raw_len);
 	if (raw)
-	{
-		bool		compressed;
-		size_t		ln = seg_encode_lineage(raw, raw_len, out + n,
-										   cap - VARHDRSZ - n, &compressed);
-
-		if (ln == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory"),
-					 errdetail("zstd could not compress a segment lineage.")));
-		if (compressed)
-			out[1] |= SEG_F_ZSTD;
-		n += ln;
 		pfree(raw);
-	}
-	SET_VARSIZE(result, VARHDRSZ + n);
 	pfree(v);
 	return result;
 }

@@ -20,6 +20,23 @@
 #error "segroll needs a compiler with 128-bit integers"
 #endif
 
+/*
+ * SQLSTATEs of segroll's own errors, for conditions that SQL code must tell
+ * apart from every other error.  Each stays in the standard class that
+ * fits, so that handlers for the class (WHEN data_exception) still catch
+ * it, with a subclass beginning with 'S' for segroll: the SQL standard
+ * leaves subclasses beginning with I-Z to implementations, and PostgreSQL
+ * uses only 'P' (22P01 ...).
+ *
+ * 22S01: what is subtracted from a segment is not contained in it -- a key
+ * of its lineage is missing ("source key ... is not in the segment it is
+ * subtracted from") or it holds fewer rows ("cannot subtract N rows from a
+ * segment of M").  segroll.subtract() and retract() raise it; the roll-up
+ * catches it (WHEN SQLSTATE '22S01') when a corrected row's old version
+ * maps to another cell than the one it was rolled up into.
+ */
+#define ERRCODE_SEGROLL_NOT_CONTAINED	MAKE_SQLSTATE('2','2','S','0','1')
+
 /* A segment as stored: a varlena whose payload is the codec format. */
 typedef struct varlena Segment;
 
@@ -87,18 +104,20 @@ typedef struct SegValue
 extern void segment_parse_or_error(const uint8_t *data, size_t len, SegView *v, SegSource src);
 extern void segment_view(Segment *seg, SegView *v);
 extern uint8_t *segment_raw_lineage(const SegView *v, SegSource src);
+extern Segment *segment_encode(const SegView *v, const uint8_t *raw, size_t raw_len);
 extern void segment_report(SegStatus st, SegSource src);
 
 /* segment_agg.c */
 extern SegValue *segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues);
 extern void segroll_key_time_args(FunctionCallInfo fcinfo, int first, int64 *key, int64 *ts);
 
-/* trace.c */
-extern bool segroll_trace_audit;
-extern void segroll_trace_init(void);
-
 /* worker.c */
-extern void segroll_worker_init(void);
+extern bool segroll_enabled;
+extern int	segroll_naptime_ms;
+extern int	segroll_probe_interval_s;
+extern int	segroll_batch_size;
+extern int	segroll_max_workers;
+extern void segroll_worker_preload(void);
 extern bool segroll_workers_available(void);
 
 /* segment_numeric.c */

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * trace.c
- *	  What trace needs from C: the keys of a segment in bounded batches,
- *	  and the settings that govern the trace log and history retention.
+ *	  What trace needs from C: the keys of a segment in bounded batches.
+ *	  (The settings that govern the trace log and history retention,
+ *	  segroll.trace_audit and segroll.history_retention, are defined in
+ *	  _PG_init, segroll.c.)
  *
  * Trace itself is SQL run as the caller (so that privileges and row-level
  * security apply to every source row it returns); it looks the source rows
@@ -16,24 +18,6 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/array.h"
-#include "utils/guc.h"
-
-bool		segroll_trace_audit = true;
-int			segroll_history_retention_min = 400 * 24 * 60;
-
-void
-segroll_trace_init(void)
-{
-	DefineCustomBoolVariable("segroll.trace_audit",
-							 "Whether every trace is recorded in segroll.trace_log.",
-							 "Only superusers (or roles granted SET on it) can turn it off.",
-							 &segroll_trace_audit, true,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("segroll.history_retention",
-							"How long entries of segroll.history and segroll.trace_log are kept.",
-							NULL, &segroll_history_retention_min, 400 * 24 * 60, 60, INT_MAX,
-							PGC_SUSET, GUC_UNIT_MIN, NULL, NULL, NULL);
-}
 
 typedef struct KeyBatchFctx
 {

@@ -57,13 +57,15 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-/* settings */
-static bool segroll_enabled = true;
-static int	segroll_naptime_ms = 1000;
-static int	segroll_probe_interval_s = 10;
-static int	segroll_batch_size = 1000000;
-static int	segroll_max_workers = 4;
-static int	segroll_history_size = 100;
+/* settings, defined in _PG_init (segroll.c) */
+bool		segroll_enabled = true;
+int			segroll_naptime_ms = 1000;
+int			segroll_probe_interval_s = 10;
+int			segroll_batch_size = 1000000;
+int			segroll_max_workers = 4;
+
+/* was the library loaded by shared_preload_libraries (set in the postmaster) */
+static bool segroll_preloaded = false;
 
 PGDLLEXPORT void segroll_launcher_main(Datum main_arg);
 PGDLLEXPORT void segroll_worker_main(Datum main_arg);
@@ -73,47 +75,17 @@ PGDLLEXPORT void segroll_worker_main(Datum main_arg);
 #define SEGROLL_WORKER_LOCK_KEY 32481117297667180
 
 /*
- * Defines the settings and, when preloading, registers the launcher.
- * Called from _PG_init.
+ * Called from _PG_init when the library is loaded by
+ * shared_preload_libraries: remembers that (backends inherit it from the
+ * postmaster) and registers the launcher.
  */
 void
-segroll_worker_init(void)
+segroll_worker_preload(void)
 {
 	BackgroundWorker worker;
 
-	DefineCustomBoolVariable("segroll.enabled",
-							 "Whether background workers roll up continuous segmentations.",
-							 NULL, &segroll_enabled, true,
-							 PGC_SIGHUP, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("segroll.naptime",
-							"Time between roll-up rounds of a worker.",
-							NULL, &segroll_naptime_ms, 1000, 10, 3600 * 1000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("segroll.probe_interval",
-							"Time before a database without continuous segmentations is checked again.",
-							NULL, &segroll_probe_interval_s, 10, 1, 24 * 3600,
-							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("segroll.batch_size",
-							"Most change numbers a worker applies to one segmentation in one transaction.",
-							NULL, &segroll_batch_size, 1000000, 1, INT_MAX,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
-
-	DefineCustomIntVariable("segroll.history_size",
-							"Roll-ups kept per segmentation in segroll.run_history.",
-							NULL, &segroll_history_size, 100, 1, 100000,
-							PGC_SUSET, 0, NULL, NULL, NULL);
-
-	if (!process_shared_preload_libraries_in_progress)
-	{
-		MarkGUCPrefixReserved("segroll");
-		return;
-	}
-
-	DefineCustomIntVariable("segroll.max_workers",
-							"Most roll-up workers (one per database) running at once.",
-							NULL, &segroll_max_workers, 4, 0, 64,
-							PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	MarkGUCPrefixReserved("segroll");
+	Assert(process_shared_preload_libraries_in_progress);
+	segroll_preloaded = true;
 
 	if (IsBinaryUpgrade)
 		return;
@@ -129,12 +101,19 @@ segroll_worker_init(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* Are background workers running in this cluster? */
+/*
+ * Are background workers running in this cluster, that is, was this library
+ * preloaded with shared_preload_libraries?  Core says so while it loads the
+ * library (process_shared_preload_libraries_in_progress, in _PG_init), which
+ * is exact however the entry is spelled ('segroll', '$libdir/segroll.so')
+ * and is not fooled by another library whose name contains "segroll".
+ * Loaded any other way (LOAD, session_preload_libraries, the first call of
+ * a segroll function), the library has no workers.
+ */
 bool
 segroll_workers_available(void)
 {
-	return process_shared_preload_libraries_done &&
-		strstr(GetConfigOption("shared_preload_libraries", false, false), "segroll") != NULL;
+	return segroll_preloaded;
 }
 
 /* ------------------------------------------------------------ launcher */
@@ -319,6 +298,33 @@ static SegTask *tasks = NULL;
 static int	ntasks = 0;
 
 /*
+ * Starts a transaction, connects to SPI and pushes a snapshot: what each of
+ * the worker's statements runs in.  commit_spi_transaction() ends it.
+ */
+static void
+begin_spi_transaction(void)
+{
+	int			rc;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+commit_spi_transaction(void)
+{
+	int			rc;
+
+	PopActiveSnapshot();
+	if ((rc = SPI_finish()) != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
+	CommitTransactionCommand();
+}
+
+/*
  * Reads the continuous segmentations; false if segroll is not installed
  * at 0.2.0 or later in this database.
  */
@@ -328,25 +334,27 @@ load_tasks(void)
 	int			i;
 	bool		installed;
 	MemoryContext old;
+	int			rc;
 
 	for (i = 0; i < ntasks; i++)
 		tasks[i].present = false;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	begin_spi_transaction();
 	pgstat_report_activity(STATE_RUNNING, "segroll: reading segmentations");
 
-	SPI_execute("SELECT 1 FROM pg_catalog.pg_extension e"
-				" JOIN pg_catalog.pg_class c ON c.relnamespace = e.extnamespace"
-				" WHERE e.extname = 'segroll' AND c.relname = 'progress'", true, 1);
+	rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension e"
+					 " JOIN pg_catalog.pg_class c ON c.relnamespace = e.extnamespace"
+					 " WHERE e.extname = 'segroll' AND c.relname = 'progress'", true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 	installed = SPI_processed > 0;
 	if (installed)
 	{
-		SPI_execute("SELECT name FROM segroll.segmentation"
-					" WHERE schedule OPERATOR(pg_catalog.=) 'continuous' ORDER BY name",
-					true, 0);
+		rc = SPI_execute("SELECT name FROM segroll.segmentation"
+						 " WHERE schedule OPERATOR(pg_catalog.=) 'continuous' ORDER BY name",
+						 true, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 		old = MemoryContextSwitchTo(TopMemoryContext);
 		for (i = 0; i < (int) SPI_processed; i++)
 		{
@@ -368,9 +376,7 @@ load_tasks(void)
 		}
 		MemoryContextSwitchTo(old);
 	}
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
+	commit_spi_transaction();
 	pgstat_report_activity(STATE_IDLE, NULL);
 
 	/* drop segmentations that are gone or no longer continuous */
@@ -394,22 +400,20 @@ record_failure(const char *name, const char *message, int failures)
 	Datum		args[3];
 	Oid			types[3] = {TEXTOID, TEXTOID, INT4OID};
 	char		nulls[3] = {' ', message ? ' ' : 'n', ' '};
+	int			rc;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	begin_spi_transaction();
 	args[0] = CStringGetTextDatum(name);
 	args[1] = message ? CStringGetTextDatum(message) : (Datum) 0;
 	args[2] = Int32GetDatum(failures);
-	SPI_execute_with_args("UPDATE segroll.progress SET last_error = $2,"
-						  " last_error_at = CASE WHEN $2 IS NULL THEN last_error_at ELSE pg_catalog.now() END,"
-						  " failures = $3"
-						  " WHERE name OPERATOR(pg_catalog.=) $1",
-						  3, types, args, nulls, false, 0);
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
+	rc = SPI_execute_with_args("UPDATE segroll.progress SET last_error = $2,"
+							   " last_error_at = CASE WHEN $2 IS NULL THEN last_error_at ELSE pg_catalog.now() END,"
+							   " failures = $3"
+							   " WHERE name OPERATOR(pg_catalog.=) $1",
+							   3, types, args, nulls, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	commit_spi_transaction();
 }
 
 /* Runs one roll-up; returns false (with the error recorded) if it failed. */
@@ -420,22 +424,20 @@ run_task(SegTask *task)
 	volatile bool ok = true;
 	char	   *volatile message = NULL;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
 	PG_TRY();
 	{
 		Datum		args[2];
 		Oid			types[2] = {TEXTOID, INT8OID};
+		int			rc;
 
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
+		begin_spi_transaction();
 		pgstat_report_activity(STATE_RUNNING, task->name);
 		args[0] = CStringGetTextDatum(task->name);
 		args[1] = Int64GetDatum((int64) segroll_batch_size);
-		SPI_execute_with_args("SELECT segroll.rollup($1, $2)", 2, types, args, NULL, false, 1);
-		PopActiveSnapshot();
-		SPI_finish();
-		CommitTransactionCommand();
+		rc = SPI_execute_with_args("SELECT segroll.rollup($1, $2)", 2, types, args, NULL, false, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+		commit_spi_transaction();
 	}
 	PG_CATCH();
 	{
@@ -491,17 +493,15 @@ claim_database(void)
 {
 	bool		claimed;
 	bool		isnull;
+	int			rc;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	SPI_execute("SELECT pg_catalog.pg_try_advisory_lock(" CppAsString2(SEGROLL_WORKER_LOCK_KEY) ")",
-				false, 1);
+	begin_spi_transaction();
+	rc = SPI_execute("SELECT pg_catalog.pg_try_advisory_lock(" CppAsString2(SEGROLL_WORKER_LOCK_KEY) ")",
+					 false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 	claimed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	PopActiveSnapshot();
-	SPI_finish();
-	CommitTransactionCommand();
+	commit_spi_transaction();
 	return claimed;
 }
 
