@@ -197,10 +197,8 @@ BEGIN
 		IF mt IS NULL THEN
 			RAISE EXCEPTION 'measure column "%" does not exist in "%"', mcol, src USING ERRCODE = 'undefined_column';
 		END IF;
-		IF (SELECT typbasetype FROM pg_type WHERE oid = mt) <> 0 THEN
-			mt := (SELECT typbasetype FROM pg_type WHERE oid = mt);
-		END IF;
-		IF mt NOT IN ('smallint'::regtype, 'integer'::regtype, 'bigint'::regtype, 'numeric'::regtype) THEN
+		-- the rule is the aggregates' own (C)
+		IF NOT segroll.measure_type_ok(mt) THEN
 			RAISE EXCEPTION 'measure column "%" is %', mcol, mt USING ERRCODE = 'datatype_mismatch',
 				HINT = 'Measures must be smallint, integer, bigint or numeric.';
 		END IF;

@@ -123,16 +123,14 @@ BEGIN
 		EXECUTE def.apply_sql INTO applied, n_del, n_upd, n_ins
 			USING prog.applied_upto, upper_seq,
 			      coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity');
-	EXCEPTION WHEN invalid_parameter_value THEN
+	-- 22S01 (C: ERRCODE_SEGROLL_NOT_CONTAINED): a retraction found its row
+	-- missing from the cell it should be in
+	EXCEPTION WHEN SQLSTATE '22S01' THEN
 		GET STACKED DIAGNOSTICS err_text = MESSAGE_TEXT;
-		IF err_text LIKE 'source key % is not in the segment it is subtracted from'
-		   OR err_text LIKE 'cannot subtract % rows from a segment of %' THEN
-			RAISE EXCEPTION 'segmentation "%" cannot retract a corrected row: %', _rollup.name, err_text
-				USING ERRCODE = 'data_exception',
-				      DETAIL = 'The row was rolled up into a different cell than its old version maps to now; the reference data it was mapped with has changed since.',
-				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', _rollup.name);
-		END IF;
-		RAISE;
+		RAISE EXCEPTION 'segmentation "%" cannot retract a corrected row: %', _rollup.name, err_text
+			USING ERRCODE = 'data_exception',
+			      DETAIL = 'The row was rolled up into a different cell than its old version maps to now; the reference data it was mapped with has changed since.',
+			      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', _rollup.name);
 	END;
 	RAISE DEBUG 'segroll: segmentation "%" applied % changes: % cells deleted, % updated, % inserted',
 		_rollup.name, applied, n_del, n_upd, n_ins;

@@ -228,6 +228,12 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.raw_size(@extschema@.segment) IS
 	'bytes the value would occupy with its lineage uncompressed';
 
+CREATE OR REPLACE FUNCTION @extschema@.measure_type_ok(pg_catalog.regtype)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segment_measure_type_ok'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.measure_type_ok(pg_catalog.regtype) IS
+	'whether a column of this type can be a measure of a segment (smallint, integer, bigint, numeric, or a domain over one)';
+
 /* The keys of a segment in batches, for trace (one index scan per batch). */
 CREATE OR REPLACE FUNCTION @extschema@.key_batches(@extschema@.segment, pg_catalog.int4)
 RETURNS SETOF pg_catalog.int8[] AS 'MODULE_PATHNAME', 'segment_key_batches'

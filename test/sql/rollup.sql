@@ -264,3 +264,17 @@ SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'front.sales'::regcl
 SELECT count(*) AS left_over FROM pg_class WHERE relnamespace = 'segroll_data'::regnamespace;
 SELECT count(*) AS definitions FROM segroll.segmentation;
 TRUNCATE front.sales;
+
+-- measure types: the aggregates' own rule (measure_type_ok, in C), domains
+-- at any depth included
+CREATE DOMAIN front.qty AS int CHECK (VALUE >= 0);
+CREATE DOMAIN front.small_qty AS front.qty CHECK (VALUE < 1000);
+CREATE DOMAIN front.label AS text;
+SELECT t::regtype, segroll.measure_type_ok(t::regtype)
+FROM unnest('{smallint, integer, bigint, numeric, "numeric(12,2)", front.qty, front.small_qty, real, double precision, money, text, front.label, boolean}'::text[]) t;
+CREATE TABLE front.dom (id bigint PRIMARY KEY, t timestamptz NOT NULL, org int, q front.small_qty, l front.label);
+INSERT INTO front.dom SELECT g, '2026-11-01 00:00+09'::timestamptz + g * interval '1 hour', g % 2, g % 9, 'x' FROM generate_series(1, 50) g;
+SELECT segroll.create_segmentation('dom_daily', 'front.dom', 'id', 't', 'day', 'UTC', '{org}', '{l}');
+SELECT segroll.create_segmentation('dom_daily', 'front.dom', 'id', 't', 'day', 'UTC', '{org}', '{q}');
+SELECT sum(q_sum) = (SELECT sum(q) FROM front.dom) AS sums_agree FROM segroll_data.dom_daily_v;
+SELECT segroll.drop_segmentation('dom_daily');
