@@ -145,6 +145,46 @@ BEGIN
 END
 $$;
 
+/*
+ * The key and time columns a segmentation needs in its source: a unique,
+ * NOT NULL bigint or integer key, and a NOT NULL timestamptz time.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._check_key_and_time(src pg_catalog.regclass, key pg_catalog.text,
+	time_col pg_catalog.text)
+RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	keytype regtype := segroll._column_type(src, key);
+	timetype regtype := segroll._column_type(src, time_col);
+BEGIN
+	IF keytype IS NULL THEN
+		RAISE EXCEPTION 'key column "%" does not exist in "%"', key, src USING ERRCODE = 'undefined_column';
+	END IF;
+	IF keytype NOT IN ('bigint'::regtype, 'integer'::regtype) THEN
+		RAISE EXCEPTION 'key column "%" is %, not bigint or integer', key, keytype USING ERRCODE = 'datatype_mismatch';
+	END IF;
+	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = key) THEN
+		RAISE EXCEPTION 'key column "%" is nullable', key USING ERRCODE = 'invalid_table_definition',
+			HINT = 'Declare it NOT NULL (a primary key is).';
+	END IF;
+	IF NOT segroll._has_unique_index(src, key) THEN
+		RAISE EXCEPTION 'key column "%" is not unique', key USING ERRCODE = 'invalid_table_definition',
+			HINT = 'Declare a primary key or a unique index on the key column alone.';
+	END IF;
+	IF timetype IS NULL THEN
+		RAISE EXCEPTION 'time column "%" does not exist in "%"', time_col, src USING ERRCODE = 'undefined_column';
+	END IF;
+	IF timetype <> 'timestamptz'::regtype THEN
+		RAISE EXCEPTION 'time column "%" is %, not timestamp with time zone', time_col, timetype
+			USING ERRCODE = 'datatype_mismatch',
+			      HINT = 'Periods are computed in the segmentation''s time zone from an absolute time.';
+	END IF;
+	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = time_col) THEN
+		RAISE EXCEPTION 'time column "%" is nullable', time_col USING ERRCODE = 'invalid_table_definition',
+			HINT = 'Every transaction needs a time to fall into a period: declare the column NOT NULL.';
+	END IF;
+END
+$$;
+
 /* The type of a parsed dimension's values: its column's, or its reference value's. */
 CREATE OR REPLACE FUNCTION @extschema@._dimension_type(src pg_catalog.regclass, dim pg_catalog.jsonb)
 RETURNS pg_catalog.regtype LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$

@@ -35,8 +35,6 @@ DECLARE
 	src regclass := create_segmentation.source;
 	compiled jsonb;
 	g text;
-	keytype regtype;
-	timetype regtype;
 	dims jsonb := '[]'::jsonb;
 	dj jsonb;
 	meas name[];
@@ -80,36 +78,8 @@ BEGIN
 		RAISE EXCEPTION 'must be owner of table %', src USING ERRCODE = 'insufficient_privilege',
 			HINT = 'Segmentations add a capture column and triggers to their source.';
 	END IF;
-	-- key: unique, not null bigint
-	keytype := segroll._column_type(src, key);
-	IF keytype IS NULL THEN
-		RAISE EXCEPTION 'key column "%" does not exist in "%"', key, src USING ERRCODE = 'undefined_column';
-	END IF;
-	IF keytype NOT IN ('bigint'::regtype, 'integer'::regtype) THEN
-		RAISE EXCEPTION 'key column "%" is %, not bigint or integer', key, keytype USING ERRCODE = 'datatype_mismatch';
-	END IF;
-	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = key) THEN
-		RAISE EXCEPTION 'key column "%" is nullable', key USING ERRCODE = 'invalid_table_definition',
-			HINT = 'Declare it NOT NULL (a primary key is).';
-	END IF;
-	IF NOT segroll._has_unique_index(src, key) THEN
-		RAISE EXCEPTION 'key column "%" is not unique', key USING ERRCODE = 'invalid_table_definition',
-			HINT = 'Declare a primary key or a unique index on the key column alone.';
-	END IF;
-	-- time: timestamptz, not null
-	timetype := segroll._column_type(src, time_col);
-	IF timetype IS NULL THEN
-		RAISE EXCEPTION 'time column "%" does not exist in "%"', time_col, src USING ERRCODE = 'undefined_column';
-	END IF;
-	IF timetype <> 'timestamptz'::regtype THEN
-		RAISE EXCEPTION 'time column "%" is %, not timestamp with time zone', time_col, timetype
-			USING ERRCODE = 'datatype_mismatch',
-			      HINT = 'Periods are computed in the segmentation''s time zone from an absolute time.';
-	END IF;
-	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = time_col) THEN
-		RAISE EXCEPTION 'time column "%" is nullable', time_col USING ERRCODE = 'invalid_table_definition',
-			HINT = 'Every transaction needs a time to fall into a period: declare the column NOT NULL.';
-	END IF;
+	-- key and time columns
+	PERFORM segroll._check_key_and_time(src, key, time_col);
 	-- grain, time zone, dimensions and measures
 	compiled := segroll._compile_definition(src, grain, time_zone, dimensions, measures);
 	g := compiled->>'grain';

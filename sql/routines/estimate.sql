@@ -309,8 +309,6 @@ DECLARE
 	src regclass := estimate_candidates.source;
 	key_col text := estimate_candidates.key;
 	tcol text := estimate_candidates.time_col;
-	keytype regtype;
-	timetype regtype;
 	defs jsonb[] := '{}'::jsonb[];
 	def jsonb;
 	cand jsonb;
@@ -346,21 +344,6 @@ BEGIN
 				HINT = 'Pass key => the column the segmentation will use as its key.';
 		END IF;
 	END IF;
-	keytype := segroll._column_type(src, key_col);
-	IF keytype IS NULL THEN
-		RAISE EXCEPTION 'key column "%" does not exist in "%"', key_col, src USING ERRCODE = 'undefined_column';
-	END IF;
-	IF keytype NOT IN ('bigint'::regtype, 'integer'::regtype) THEN
-		RAISE EXCEPTION 'key column "%" is %, not bigint or integer', key_col, keytype USING ERRCODE = 'datatype_mismatch';
-	END IF;
-	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = key_col) THEN
-		RAISE EXCEPTION 'key column "%" is nullable', key_col USING ERRCODE = 'invalid_table_definition',
-			HINT = 'Declare it NOT NULL (a primary key is).';
-	END IF;
-	IF NOT segroll._has_unique_index(src, key_col) THEN
-		RAISE EXCEPTION 'key column "%" is not unique', key_col USING ERRCODE = 'invalid_table_definition',
-			HINT = 'Declare a primary key or a unique index on the key column alone.';
-	END IF;
 
 	-- time: given, or the only NOT NULL timestamptz column
 	IF tcol IS NULL THEN
@@ -372,19 +355,7 @@ BEGIN
 		SELECT attname INTO tcol FROM pg_attribute WHERE attrelid = src AND attnum > 0 AND NOT attisdropped
 		  AND atttypid = 'timestamptz'::regtype AND attnotnull;
 	END IF;
-	timetype := segroll._column_type(src, tcol);
-	IF timetype IS NULL THEN
-		RAISE EXCEPTION 'time column "%" does not exist in "%"', tcol, src USING ERRCODE = 'undefined_column';
-	END IF;
-	IF timetype <> 'timestamptz'::regtype THEN
-		RAISE EXCEPTION 'time column "%" is %, not timestamp with time zone', tcol, timetype
-			USING ERRCODE = 'datatype_mismatch',
-			      HINT = 'Periods are computed in the segmentation''s time zone from an absolute time.';
-	END IF;
-	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = tcol) THEN
-		RAISE EXCEPTION 'time column "%" is nullable', tcol USING ERRCODE = 'invalid_table_definition',
-			HINT = 'Every transaction needs a time to fall into a period: declare the column NOT NULL.';
-	END IF;
+	PERFORM segroll._check_key_and_time(src, key_col, tcol);
 
 	IF sample_percent IS NOT NULL AND NOT (sample_percent > 0 AND sample_percent <= 100) THEN
 		RAISE EXCEPTION 'invalid sample_percent %', sample_percent USING ERRCODE = 'invalid_parameter_value',

@@ -12,136 +12,95 @@ GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 /* ------------------------------------------------------------ routines */
 
--- defining and operating
-REVOKE ALL ON FUNCTION
-	@extschema@.wait_for_writers(pg_catalog.regclass),
-	@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text),
-	@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text, pg_catalog.bool, pg_catalog.name),
-	@extschema@._rollup(pg_catalog.text, pg_catalog.int8),
-	@extschema@.rollup(pg_catalog.text, pg_catalog.int8),
-	@extschema@.drop_segmentation(pg_catalog.text),
-	@extschema@._rebuild(pg_catalog.text),
-	@extschema@.rebuild(pg_catalog.text),
-	@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb),
-	@extschema@._install_capture(pg_catalog.regclass),
-	@extschema@._remove_capture(pg_catalog.regclass),
-	@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
-	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb),
-	@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._purge_source(pg_catalog.text, pg_catalog.interval),
-	@extschema@.purge_source(pg_catalog.text, pg_catalog.interval),
-	@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass),
-	@extschema@._create_adjustments(@extschema@.segmentation),
-	@extschema@._replace_bi_view(@extschema@.segmentation),
-	@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@._generate_apply(@extschema@.segmentation, pg_catalog.regclass),
-	@extschema@._reference_fingerprint(@extschema@.segmentation),
-	@extschema@._snapshot_reference(@extschema@.segmentation),
-	@extschema@._moved_values(@extschema@.segmentation),
-	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
-	@extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[], pg_catalog.bool, pg_catalog.text),
-	@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text),
-	@extschema@.switch_version(pg_catalog.text, pg_catalog.bool),
-	@extschema@.purge_trace_log(pg_catalog.interval),
-	@extschema@._estimate_candidate(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[]),
-	@extschema@._estimate_one(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.float8, pg_catalog.float8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb),
-	@extschema@.estimate_candidates(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
-	@extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
-	@extschema@._grain(pg_catalog.text),
-	@extschema@._compile_definition(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[]),
-	@extschema@._check_schedule(pg_catalog.text),
-	@extschema@._dimension_type(pg_catalog.regclass, pg_catalog.jsonb),
-	@extschema@._next_period_sql(@extschema@.segmentation, pg_catalog.text),
-	@extschema@._owned_definition(pg_catalog.text),
-	@extschema@._require_owner_context(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-	@extschema@.wait_for_writers(pg_catalog.regclass),
-	@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text),
-	@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text, pg_catalog.bool, pg_catalog.name),
-	@extschema@._rollup(pg_catalog.text, pg_catalog.int8),
-	@extschema@.rollup(pg_catalog.text, pg_catalog.int8),
-	@extschema@.drop_segmentation(pg_catalog.text),
-	@extschema@._rebuild(pg_catalog.text),
-	@extschema@.rebuild(pg_catalog.text),
-	@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb),
-	@extschema@._install_capture(pg_catalog.regclass),
-	@extschema@._remove_capture(pg_catalog.regclass),
-	@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text),
-	@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb),
-	@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@._purge_source(pg_catalog.text, pg_catalog.interval),
-	@extschema@.purge_source(pg_catalog.text, pg_catalog.interval),
-	@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass),
-	@extschema@._create_adjustments(@extschema@.segmentation),
-	@extschema@._replace_bi_view(@extschema@.segmentation),
-	@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz),
-	@extschema@._generate_apply(@extschema@.segmentation, pg_catalog.regclass),
-	@extschema@._reference_fingerprint(@extschema@.segmentation),
-	@extschema@._snapshot_reference(@extschema@.segmentation),
-	@extschema@._moved_values(@extschema@.segmentation),
-	@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz),
-	@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text),
-	@extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[], pg_catalog.bool, pg_catalog.text),
-	@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text),
-	@extschema@.switch_version(pg_catalog.text, pg_catalog.bool),
-	@extschema@.purge_trace_log(pg_catalog.interval),
-	@extschema@._estimate_candidate(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[]),
-	@extschema@._estimate_one(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.float8, pg_catalog.float8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb),
-	@extschema@.estimate_candidates(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
-	@extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8),
-	@extschema@._grain(pg_catalog.text),
-	@extschema@._compile_definition(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[]),
-	@extschema@._check_schedule(pg_catalog.text),
-	@extschema@._dimension_type(pg_catalog.regclass, pg_catalog.jsonb),
-	@extschema@._next_period_sql(@extschema@.segmentation, pg_catalog.text),
-	@extschema@._owned_definition(pg_catalog.text),
-	@extschema@._require_owner_context(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)
-TO segroll_admin;
-REVOKE ALL ON PROCEDURE
-	@extschema@.backfill(pg_catalog.text, pg_catalog.int8)
-FROM PUBLIC;
-GRANT EXECUTE ON PROCEDURE
-	@extschema@.backfill(pg_catalog.text, pg_catalog.int8)
-TO segroll_admin;
-
--- tracing and verifying
-REVOKE ALL ON FUNCTION
-	@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text),
-	@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text),
-	@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb),
-	@extschema@.trace(pg_catalog.text, @extschema@.segment),
-	@extschema@._cell_segment(@extschema@.segmentation, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement),
-	@extschema@.locate(pg_catalog.text, pg_catalog.int8),
-	@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-	@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text),
-	@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text),
-	@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb),
-	@extschema@.trace(pg_catalog.text, @extschema@.segment),
-	@extschema@._cell_segment(@extschema@.segmentation, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz),
-	@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement),
-	@extschema@.locate(pg_catalog.text, pg_catalog.int8),
-	@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)
-TO segroll_auditor;
-
--- called by triggers only
-REVOKE ALL ON FUNCTION
-	@extschema@._trim_logs()
-FROM PUBLIC;
+-- What each duty may execute.  Every routine listed is revoked from PUBLIC
+-- and granted to its duty; routines not listed keep PUBLIC's EXECUTE (the
+-- segment type's functions and the pure helpers of views and policies).
+DO $$
+DECLARE
+	grant_list record;
+	routine pg_catalog.regprocedure;
+	target pg_catalog.text;
+BEGIN
+	FOR grant_list IN
+		SELECT * FROM (VALUES
+		-- defining and operating
+		('segroll_admin', ARRAY[
+				'@extschema@.wait_for_writers(pg_catalog.regclass)',
+				'@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text)',
+				'@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text, pg_catalog.bool, pg_catalog.name)',
+				'@extschema@._rollup(pg_catalog.text, pg_catalog.int8)',
+				'@extschema@.rollup(pg_catalog.text, pg_catalog.int8)',
+				'@extschema@.drop_segmentation(pg_catalog.text)',
+				'@extschema@._rebuild(pg_catalog.text)',
+				'@extschema@.rebuild(pg_catalog.text)',
+				'@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb)',
+				'@extschema@._install_capture(pg_catalog.regclass)',
+				'@extschema@._remove_capture(pg_catalog.regclass)',
+				'@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)',
+				'@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb)',
+				'@extschema@._repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz)',
+				'@extschema@.repair(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz)',
+				'@extschema@._purge_source(pg_catalog.text, pg_catalog.interval)',
+				'@extschema@.purge_source(pg_catalog.text, pg_catalog.interval)',
+				'@extschema@.set_archive(pg_catalog.text, pg_catalog.regclass)',
+				'@extschema@._create_adjustments(@extschema@.segmentation)',
+				'@extschema@._replace_bi_view(@extschema@.segmentation)',
+				'@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz)',
+				'@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz)',
+				'@extschema@._generate_apply(@extschema@.segmentation, pg_catalog.regclass)',
+				'@extschema@._reference_fingerprint(@extschema@.segmentation)',
+				'@extschema@._snapshot_reference(@extschema@.segmentation)',
+				'@extschema@._moved_values(@extschema@.segmentation)',
+				'@extschema@._resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz)',
+				'@extschema@.resegment(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz)',
+				'@extschema@.alter_segmentation(pg_catalog.text, pg_catalog.text, pg_catalog.text)',
+				'@extschema@.create_version(pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.text[], pg_catalog.bool, pg_catalog.text)',
+				'@extschema@._rename_segmentation(pg_catalog.text, pg_catalog.text)',
+				'@extschema@.switch_version(pg_catalog.text, pg_catalog.bool)',
+				'@extschema@.purge_trace_log(pg_catalog.interval)',
+				'@extschema@._estimate_candidate(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text[])',
+				'@extschema@._estimate_one(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.float8, pg_catalog.float8, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb)',
+				'@extschema@.estimate_candidates(pg_catalog.regclass, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8)',
+				'@extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8)',
+				'@extschema@._grain(pg_catalog.text)',
+				'@extschema@._compile_definition(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[])',
+				'@extschema@._check_schedule(pg_catalog.text)',
+				'@extschema@._check_key_and_time(pg_catalog.regclass, pg_catalog.text, pg_catalog.text)',
+				'@extschema@._dimension_type(pg_catalog.regclass, pg_catalog.jsonb)',
+				'@extschema@._next_period_sql(@extschema@.segmentation, pg_catalog.text)',
+				'@extschema@._owned_definition(pg_catalog.text)',
+				'@extschema@._require_owner_context(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)',
+				'@extschema@.backfill(pg_catalog.text, pg_catalog.int8)']::pg_catalog.regprocedure[]),
+		-- tracing and verifying
+		('segroll_auditor', ARRAY[
+				'@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text)',
+				'@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text)',
+				'@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb)',
+				'@extschema@.trace(pg_catalog.text, @extschema@.segment)',
+				'@extschema@._cell_segment(@extschema@.segmentation, pg_catalog.jsonb, pg_catalog.timestamptz)',
+				'@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz)',
+				'@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz)',
+				'@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement)',
+				'@extschema@.locate(pg_catalog.text, pg_catalog.int8)',
+				'@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)']::pg_catalog.regprocedure[]),
+		-- called by triggers only: nobody
+		(NULL, ARRAY[
+				'@extschema@._trim_logs()']::pg_catalog.regprocedure[])) AS d(duty, routines)
+	LOOP
+		FOREACH routine IN ARRAY grant_list.routines LOOP
+			-- schema-qualified, whatever the search_path
+			SELECT pg_catalog.format('%I.%I(%s)', n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid))
+			INTO target
+			FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+			WHERE p.oid OPERATOR(pg_catalog.=) routine;
+			EXECUTE pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', target);
+			IF grant_list.duty IS NOT NULL THEN
+				EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO %I', target, grant_list.duty);
+			END IF;
+		END LOOP;
+	END LOOP;
+END
+$$;
 
 /* ------------------------------------------------------------ catalog */
 

@@ -78,8 +78,25 @@ BEGIN
 	END IF;
 	PERFORM segroll._require_owner_context(def, 'segroll._rollup()', 'segroll.rollup()');
 
+	SELECT seq INTO seqrel FROM segroll.source WHERE relid = def.source;
+
+	-- An idle round writes nothing, not even a row lock (which would take a
+	-- transaction id): with nothing new, no failure to clear and, as-is,
+	-- reference rows as they were mapped, it returns before locking.  A
+	-- roll-up running meanwhile has not committed its applied_upto yet; this
+	-- one then takes the long way, and waits for it.
+	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name;
+	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
+	IF upper_seq <= prog.applied_upto AND prog.failures = 0
+	   AND (def.mapping <> 'as-is'
+	        OR segroll._reference_fingerprint(def) IS NOT DISTINCT FROM prog.mapping_fingerprint) THEN
+		RETURN 0;
+	END IF;
+
 	-- one roll-up at a time per segmentation
 	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name FOR UPDATE;
+	upper_read_at := clock_timestamp();
+	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
 	-- as-is: cells follow the reference data as it is now; when it moved,
 	-- re-map the open cells as of applied_upto, then apply the window
 	IF def.mapping = 'as-is' THEN
@@ -98,20 +115,20 @@ BEGIN
 			UPDATE segroll.progress p SET mapping_fingerprint = fingerprint WHERE p.name = def.name;
 		END IF;
 	END IF;
-	SELECT seq INTO seqrel FROM segroll.source WHERE relid = def.source;
-	upper_read_at := clock_timestamp();
-	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
 	whole := true;
 	IF max_changes IS NOT NULL AND upper_seq > prog.applied_upto + max_changes THEN
 		upper_seq := prog.applied_upto + max_changes;
 		whole := false;
 	END IF;
 	IF upper_seq <= prog.applied_upto THEN
-		-- every change numbered before upper_read_at is applied
-		UPDATE segroll.progress p SET last_run_at = now(), last_applied = 0,
-			last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
-			caught_up_at = upper_read_at, failures = 0
-		WHERE p.name = _rollup.name;
+		-- nothing to apply: clear a failure (every change numbered before
+		-- upper_read_at is applied); an as-is re-map was written above
+		IF prog.failures <> 0 THEN
+			UPDATE segroll.progress p SET last_run_at = now(), last_applied = 0,
+				last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
+				caught_up_at = upper_read_at, failures = 0
+			WHERE p.name = _rollup.name;
+		END IF;
 		RETURN 0;
 	END IF;
 	PERFORM segroll.wait_for_writers(def.source);

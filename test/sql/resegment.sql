@@ -69,6 +69,11 @@ UPDATE rs.item SET brand = 'b1' WHERE item_id = 5;
 INSERT INTO rs.item VALUES (6, 'b2');
 SELECT segroll.rollup('rs_is');
 SELECT rs.oracle('segroll_data.rs_is') AS is_after_move_back;
+-- an idle as-is round reads the reference rows but writes nothing
+BEGIN;
+SELECT segroll.rollup('rs_is') AS applied;
+SELECT pg_current_xact_id_if_assigned() IS NULL AS no_transaction_id;
+COMMIT;
 -- bad input
 SELECT segroll.alter_segmentation('rs_is', mapping => 'as-if');
 SELECT segroll.alter_segmentation('rs_is', schedule => 'hourly');

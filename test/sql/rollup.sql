@@ -277,4 +277,18 @@ INSERT INTO front.dom SELECT g, '2026-11-01 00:00+09'::timestamptz + g * interva
 SELECT segroll.create_segmentation('dom_daily', 'front.dom', 'id', 't', 'day', 'UTC', '{org}', '{l}');
 SELECT segroll.create_segmentation('dom_daily', 'front.dom', 'id', 't', 'day', 'UTC', '{org}', '{q}');
 SELECT sum(q_sum) = (SELECT sum(q) FROM front.dom) AS sums_agree FROM segroll_data.dom_daily_v;
+
+-- an idle round writes nothing: no transaction id (a row lock would take
+-- one), the progress row as it was
+SELECT xmin AS progress_xmin, last_run_at AS progress_run FROM segroll.progress WHERE name = 'dom_daily' \gset
+BEGIN;
+SELECT segroll.rollup('dom_daily') AS applied, segroll.rollup('dom_daily') AS applied_again;
+SELECT pg_current_xact_id_if_assigned() IS NULL AS no_transaction_id;
+COMMIT;
+SELECT xmin = :'progress_xmin' AND last_run_at = :'progress_run' AS progress_untouched
+FROM segroll.progress WHERE name = 'dom_daily';
+-- a round with something to apply still records itself
+INSERT INTO front.dom VALUES (51, '2026-11-04 00:00+09', 1, 3, 'x');
+SELECT segroll.rollup('dom_daily') AS applied;
+SELECT last_run_at > :'progress_run' AS progress_recorded, last_applied FROM segroll.progress WHERE name = 'dom_daily';
 SELECT segroll.drop_segmentation('dom_daily');
