@@ -47,9 +47,7 @@ DECLARE
 	bi_cols text := '';
 	bi_meas text := '';
 	uniq text := '';
-	unmapped_where text := '';
-	unmapped_joins text := '';
-	i int;
+	q segroll._segmentation_sql;
 	def segroll.segmentation;
 	sch text := quote_ident(cells_schema);
 BEGIN
@@ -112,20 +110,16 @@ BEGIN
 	END IF;
 
 	-- cells: one row per dimension values x period
-	i := 0;
 	FOR dj IN SELECT * FROM jsonb_array_elements(dims) LOOP
-		i := i + 1;
 		cols := cols || format('%I %s, ', dj->>'name', format_type(segroll._dimension_type(src, dj), NULL));
 		uniq := uniq || format('%I, ', dj->>'name');
 		bi_cols := bi_cols || format('c.%I, ', dj->>'name');
-		IF NOT dj ? 'column' THEN
-			unmapped_joins := unmapped_joins || format(' LEFT JOIN %s r%s ON r%s.%I OPERATOR(pg_catalog.=) s.%I',
-				(dj->>'table')::regclass, i, i, dj->>'key', dj->>'on');
-			unmapped_where := unmapped_where || format('r%s.%I IS NULL OR ', i, dj->>'value');
-		ELSE
-			unmapped_where := unmapped_where || format('s.%I IS NULL OR ', dj->>'column');
-		END IF;
 	END LOOP;
+	-- the definition so far, for the compiler's SQL fragments
+	def.name := seg_name; def.source := src; def.key_column := key; def.time_column := time_col;
+	def.grain := g; def.time_zone := time_zone; def.dimensions := dims; def.measures := meas;
+	def.lineage := lineage; def.owner := current_user::regrole; def.schedule := schedule;
+	q := segroll._sql(def);
 	IF to_regnamespace(sch) IS NULL THEN
 		EXECUTE format('CREATE SCHEMA %s', sch);
 	END IF;
@@ -143,8 +137,12 @@ BEGIN
 	EXECUTE format('CREATE VIEW %s.%I AS SELECT %s c.period, segroll.count(c.seg) AS count%s FROM %s c',
 	               sch, seg_name || '_v', bi_cols, bi_meas, cells);
 	bi := format('%s.%I', sch, seg_name || '_v')::regclass;
-	EXECUTE format('CREATE VIEW %s.%I AS SELECT s.* FROM %s s %s WHERE %s false',
-	               sch, seg_name || '_unmapped', src, unmapped_joins, unmapped_where);
+	-- the source rows a dimension has no value for
+	BEGIN
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- q: fragments of segroll._sql()
+		EXECUTE format('CREATE VIEW %s.%I AS SELECT s.* FROM %s s %s WHERE NOT (%s)',
+		               sch, seg_name || '_unmapped', src, q.joins, q.mapped);
+	END;
 	unmapped := format('%s.%I', sch, seg_name || '_unmapped')::regclass;
 
 	EXECUTE format('CREATE TABLE %s.%I (%s period pg_catalog.timestamptz NOT NULL, added segroll.segment, removed segroll.segment,
@@ -152,10 +150,7 @@ BEGIN
 	                from_seq pg_catalog.int8 NOT NULL, to_seq pg_catalog.int8 NOT NULL)',
 	               sch, seg_name || '_adjustments', cols);
 	EXECUTE format('CREATE INDEX ON %s.%I (period)', sch, seg_name || '_adjustments');
-	def.name := seg_name; def.source := src; def.key_column := key; def.time_column := time_col;
-	def.grain := g; def.time_zone := time_zone; def.dimensions := dims; def.measures := meas;
-	def.lineage := lineage; def.cells := cells; def.bi_view := bi; def.unmapped_view := unmapped;
-	def.owner := current_user::regrole; def.schedule := schedule;
+	def.cells := cells; def.bi_view := bi; def.unmapped_view := unmapped;
 	def.apply_sql := segroll._generate_apply(def, format('%s.%I', sch, seg_name || '_adjustments')::regclass);
 	INSERT INTO segroll.segmentation (name, source, key_column, time_column, grain, time_zone, dimensions,
 	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql)
