@@ -28,12 +28,14 @@ EXTVERSION  = 0.5.0
 PREVVERSION = 0.4.0
 
 INSTALL_SQL = \
+	sql/install/schema_check.sql \
 	sql/install/segment_type.sql \
 	sql/install/catalog.sql \
 	sql/install/compiler_type.sql
 
 ROUTINE_SQL = \
 	sql/routines/roles.sql \
+	sql/routines/cells_schema.sql \
 	sql/routines/segment.sql \
 	sql/routines/owner.sql \
 	sql/routines/history.sql \

@@ -49,7 +49,7 @@ DECLARE
 	uniq text := '';
 	q segroll._segmentation_sql;
 	def segroll.segmentation;
-	sch text := quote_ident(cells_schema);
+	sch text;
 BEGIN
 	-- name
 	IF seg_name IS NULL OR seg_name !~ '^[a-z_][a-z0-9_]{0,39}$' THEN
@@ -84,15 +84,14 @@ BEGIN
 	dims := compiled->'dimensions';
 	meas := ARRAY(SELECT jsonb_array_elements_text(compiled->'measures'))::name[];
 	PERFORM segroll._check_schedule(schedule);
+	-- the cells schema: one the caller owns, or segroll_data (a superuser's)
+	sch := segroll._cells_schema(cells_schema)::text;
 
 	-- capture, once per source
 	IF NOT EXISTS (SELECT FROM segroll.source WHERE relid = src) THEN
 		IF segroll._column_type(src, 'segroll_seq') IS NOT NULL THEN
 			RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column',
 				HINT = 'A column left behind by DROP EXTENSION segroll can be dropped with ALTER TABLE ... DROP COLUMN segroll_seq.';
-		END IF;
-		IF to_regnamespace(sch) IS NULL THEN
-			EXECUTE format('CREATE SCHEMA %s', sch);
 		END IF;
 		-- existing rows are numbered in physical order by the rewrite
 		EXECUTE format('ALTER TABLE %s ADD COLUMN segroll_seq pg_catalog.int8 GENERATED ALWAYS AS IDENTITY (CACHE 1)', src);
@@ -120,9 +119,6 @@ BEGIN
 	def.grain := g; def.time_zone := time_zone; def.dimensions := dims; def.measures := meas;
 	def.lineage := lineage; def.owner := current_user::regrole; def.schedule := schedule;
 	q := segroll._sql(def);
-	IF to_regnamespace(sch) IS NULL THEN
-		EXECUTE format('CREATE SCHEMA %s', sch);
-	END IF;
 	EXECUTE format('CREATE TABLE %s.%I (%s period pg_catalog.timestamptz NOT NULL, seg segroll.segment NOT NULL)',
 	               sch, seg_name, cols);
 	cells := format('%s.%I', sch, seg_name)::regclass;

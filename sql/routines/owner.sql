@@ -53,3 +53,36 @@ BEGIN
 	END IF;
 END
 $$;
+
+/*
+ * The schema a segmentation's objects go to (cells, views, adjustments;
+ * for a new source also its change log and capture functions), created
+ * for the caller if missing.  Its owner may drop or replace anything in
+ * it, so it must be the caller (or a role the caller is a member of) or a
+ * superuser: segroll_data belongs to the superuser who installed segroll,
+ * and segroll_admin may create in it.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._cells_schema(sch pg_catalog.name)
+RETURNS pg_catalog.regnamespace
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	nsp regnamespace;
+	owner_role regrole;
+BEGIN
+	IF sch IS NULL THEN
+		RAISE EXCEPTION 'cells_schema must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	nsp := to_regnamespace(quote_ident(sch));
+	IF nsp IS NULL THEN
+		EXECUTE format('CREATE SCHEMA %I', sch);
+		nsp := to_regnamespace(quote_ident(sch));
+	END IF;
+	SELECT n.nspowner INTO owner_role FROM pg_namespace n WHERE n.oid = nsp;
+	IF NOT pg_has_role(owner_role, 'MEMBER') AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = owner_role) THEN
+		RAISE EXCEPTION 'schema % belongs to %, who could drop or replace this segmentation''s objects', nsp, owner_role
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'Use segroll_data (owned by a superuser) or a schema you own as cells_schema.';
+	END IF;
+	RETURN nsp;
+END
+$$;

@@ -9,6 +9,15 @@
  */
 
 GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+-- segmentation owners create their objects in segroll_data, readers read them
+DO $$
+BEGIN
+	IF pg_catalog.to_regnamespace('segroll_data') IS NOT NULL THEN
+		GRANT USAGE, CREATE ON SCHEMA segroll_data TO segroll_admin;
+		GRANT USAGE ON SCHEMA segroll_data TO segroll_reader;
+	END IF;
+END
+$$;
 
 /* ------------------------------------------------------------ routines */
 
@@ -69,6 +78,7 @@ BEGIN
 				'@extschema@._dimension_type(pg_catalog.regclass, pg_catalog.jsonb)',
 				'@extschema@._next_period_sql(@extschema@.segmentation, pg_catalog.text)',
 				'@extschema@._owned_definition(pg_catalog.text)',
+				'@extschema@._cells_schema(pg_catalog.name)',
 				'@extschema@._require_owner_context(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)',
 				'@extschema@.backfill(pg_catalog.text, pg_catalog.int8)']::pg_catalog.regprocedure[]),
 		-- tracing and verifying

@@ -29,3 +29,22 @@ CREATE TABLE @extschema@.grain (
 );
 COMMENT ON TABLE @extschema@.grain IS 'the periods a segmentation can cut time into';
 ALTER TABLE @extschema@.segmentation DROP CONSTRAINT segmentation_grain_check;
+
+-- segroll_data belonged to the first role that created a segmentation, who
+-- could drop any other owner's objects in it: it belongs to the superuser
+-- running this update now (the objects in it keep their owners)
+DO $$
+DECLARE
+	owner_role pg_catalog.regrole;
+BEGIN
+	SELECT n.nspowner INTO owner_role FROM pg_catalog.pg_namespace n
+	WHERE n.nspname OPERATOR(pg_catalog.=) 'segroll_data';
+	IF FOUND AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) owner_role) THEN
+		EXECUTE pg_catalog.format('ALTER SCHEMA segroll_data OWNER TO %I', CURRENT_USER);
+		EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA segroll_data FROM %I', owner_role);
+		RAISE WARNING 'schema segroll_data belonged to %; it now belongs to %', owner_role, CURRENT_USER
+			USING DETAIL = 'A schema''s owner may drop any object in it, other segmentation owners'' too.',
+			      HINT = 'Segmentation owners keep their objects; segroll_admin may create in the schema.';
+	END IF;
+END
+$$;
