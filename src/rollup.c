@@ -92,6 +92,19 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 
 	/*
+	 * search_path is pinned for everything below, the caller's part as well
+	 * as the owner's: a superuser (or a worker) calling this may have any
+	 * search_path, and the statements run here name nothing that depends on
+	 * it anyway (schema-qualified tables and functions, OPERATOR(pg_catalog.=),
+	 * parameters of built-in types).  PGC_S_SESSION with GUC_ACTION_SAVE is
+	 * what a function's SET clause does: undone by AtEOXact_GUC below, or by
+	 * the abort of the transaction on error.
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
 	 * The progress table first, then the definitions: the order in which
 	 * ALTER EXTENSION segroll UPDATE takes them, so that a roll-up and an
 	 * update queue behind each other instead of deadlocking.
@@ -129,9 +142,6 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
 
 	rc = SPI_execute_with_args(ti->sql, ti->nargs, (Oid *) ti->argtypes, args, nulls, false, 0);
 	if (rc != SPI_OK_SELECT)

@@ -24,6 +24,14 @@
  * back-off (naptime * 2^failures, at most five minutes), its error is
  * recorded in segroll.progress, and the others keep going.
  *
+ * The launcher runs no SQL.  A worker connects as the bootstrap superuser,
+ * since rollup() acts for every owner, to databases that any role with
+ * CREATEDB may own and configure; so the few statements it runs as the
+ * superuser name everything schema-qualified (OPERATOR(pg_catalog.=)), its
+ * session's search_path is pinned over the database's own settings
+ * (pin_session_settings), and it rolls up only where segroll's schema is
+ * the extension's and a superuser's (load_tasks).  See docs/security.md.
+ *
  * Signals follow autoprewarm.c: SIGTERM ends the loops promptly, SIGHUP
  * reloads settings, and postmaster death ends everything (WL_EXIT_ON_PM_DEATH).
  * Workers keep no state that a crash could leave half-done: progress is
@@ -41,6 +49,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -342,12 +351,39 @@ load_tasks(void)
 	begin_spi_transaction();
 	pgstat_report_activity(STATE_RUNNING, "segroll: reading segmentations");
 
-	rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension e"
-					 " JOIN pg_catalog.pg_class c ON c.relnamespace = e.extnamespace"
-					 " WHERE e.extname = 'segroll' AND c.relname = 'progress'", true, 1);
+	/*
+	 * Everything the worker runs as the bootstrap superuser is written so
+	 * that no name depends on the search_path (which is pinned anyway, see
+	 * pin_session_settings): operators as OPERATOR(pg_catalog.=), functions,
+	 * tables and types schema-qualified.  segroll's schema is used only if it
+	 * is the extension's and a superuser owns it: a schema named segroll
+	 * that another role made, or that took the name after the extension's
+	 * was renamed, could hold that role's segroll.rollup().
+	 */
+	rc = SPI_execute("SELECT n.nspname OPERATOR(pg_catalog.=) 'segroll' AND a.rolsuper"
+					 " FROM pg_catalog.pg_extension e"
+					 " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+					 " JOIN pg_catalog.pg_authid a ON a.oid OPERATOR(pg_catalog.=) n.nspowner"
+					 " WHERE e.extname OPERATOR(pg_catalog.=) 'segroll'"
+					 " AND EXISTS (SELECT FROM pg_catalog.pg_class c"
+					 "             WHERE c.relnamespace OPERATOR(pg_catalog.=) n.oid"
+					 "             AND c.relname OPERATOR(pg_catalog.=) 'progress')", true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 	installed = SPI_processed > 0;
+	if (installed)
+	{
+		bool		isnull;
+
+		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		{
+			ereport(WARNING,
+					(errmsg("segroll worker does not roll up in database \"%s\"",
+							get_database_name(MyDatabaseId)),
+					 errdetail("The schema of extension segroll is not named segroll or is not owned by a superuser.")));
+			installed = false;
+		}
+	}
 	if (installed)
 	{
 		rc = SPI_execute("SELECT name FROM segroll.segmentation"
@@ -487,6 +523,42 @@ run_task(SegTask *task)
 	return false;
 }
 
+/*
+ * The worker's session settings, right after connecting.
+ *
+ * Connecting applied the settings of ALTER DATABASE ... SET, which the
+ * database's owner chooses (those of ALTER ROLE for the bootstrap superuser
+ * only a superuser may make): a search_path of "public, pg_catalog" would
+ * make every unqualified name of the worker's SQL find the owner's
+ * operators, functions and types first, and run them as the bootstrap
+ * superuser; a role would make the worker act as that role.  search_path and role are set here the
+ * way a client's startup options set them (PGC_S_CLIENT): that outranks the
+ * database's and the role's settings and becomes the value RESET returns
+ * to, while a function's own SET clause (segroll's routines, the owner's
+ * functions in a roll-up) still applies within the function, as in any
+ * session.  Nothing the worker runs changes them for the session: the
+ * roll-up's settings are undone when run_as_owner() returns, or when its
+ * transaction aborts.
+ *
+ * Other settings the database's owner may set (timeouts, read-only
+ * transactions, DateStyle, ...) change no name resolution and run no code;
+ * the worker lives with them as a manual roll-up in that database would.
+ * (standard_conforming_strings and transform_null_equals change parsing,
+ * but no statement here has a backslash in a literal or an "= NULL".)
+ * The settings that could load code (session_preload_libraries,
+ * local_preload_libraries) are not processed by background workers.
+ */
+static void
+pin_session_settings(void)
+{
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_CLIENT);
+	/* not SET ROLE to whatever role the database names: the worker is itself */
+	SetConfigOption("role", "none", PGC_SUSET, PGC_S_CLIENT);
+	/* rollup() needs READ COMMITTED, whatever the database's default */
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+}
+
 /* Takes this database's worker lock; false if another worker holds it. */
 static bool
 claim_database(void)
@@ -517,10 +589,7 @@ segroll_worker_main(Datum main_arg)
 
 	/* as the bootstrap superuser; rollup() does the work as each owner */
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
-
-	/* rollup() needs READ COMMITTED, whatever the database's default */
-	SetConfigOption("default_transaction_isolation", "read committed",
-					PGC_SUSET, PGC_S_OVERRIDE);
+	pin_session_settings();
 
 	/*
 	 * One worker per database: a launcher restarted while its workers still
