@@ -83,6 +83,10 @@ BEGIN
 				'@extschema@.backfill(pg_catalog.text, pg_catalog.int8)']::pg_catalog.regprocedure[]),
 		-- tracing and verifying
 		('segroll_auditor', ARRAY[
+				'@extschema@._caller_reads(pg_catalog.regclass, pg_catalog."char"[], pg_catalog.text)',
+				'@extschema@._caller_type(pg_catalog.regclass, pg_catalog.text)',
+				'@extschema@._caller_column(pg_catalog.regclass, pg_catalog.text, pg_catalog.regtype[], pg_catalog.text)',
+				'@extschema@._caller_reads_trace(@extschema@.segmentation, pg_catalog.regclass)',
 				'@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text)',
 				'@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb)',

@@ -154,7 +154,8 @@ BEGIN
 		%7$s) p
 	ORDER BY j.period, j.dims::pg_catalog.text, p.problem, p.key$f$,
 		segroll._fresh_sql(def, full_mode AND def.lineage, per_period), q.fresh_json, q.cell_json, def.cells, differs,
-		meas_rows, key_rows, replace(q.cell_json, ', c.', ', a.'), segroll._adjustments(def));
+		-- %8$s: cell_json over the adjustments (alias a) instead of the cells (alias c)
+		meas_rows, key_rows, regexp_replace(q.cell_json, '\mc\.', 'a.', 'g'), segroll._adjustments(def));
 	-- q_text: fragments of segroll._sql() and _fresh_sql(), %I and %L
 	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 	IF per_period THEN

@@ -3,12 +3,114 @@
  * read, with row-level security and column privileges applied, because it
  * is an ordinary query in the caller's name.  locate() says where one
  * source row is counted.
+ *
+ * Because they run as the caller (often a superuser or an auditor), trace,
+ * trace_rows, cell and locate evaluate nothing that the segmentation's owner
+ * or another role wrote: they read only tables (never views), compare and
+ * show values only through built-in types or as text (compiler.sql, "values
+ * seen by the caller"), and lock what they read before they look at its
+ * columns' types, so that the types cannot change under them
+ * (docs/security.md, "Trace runs as the caller").
  */
+
+/*
+ * Before a routine that runs as its caller reads rel: rel must be of one of
+ * the given kinds (reading a view runs its owner's code as the reader), and
+ * it is locked, ACCESS SHARE until the end of the transaction, so that
+ * neither its kind nor its columns' types change until the caller's reads
+ * are done.  The lock is taken by preparing a statement that reads rel:
+ * parsing it locks rel, and evaluates nothing (it is neither planned nor run).
+ * A table turned into a view in place keeps its OID, so once rel is locked it
+ * is checked again, from the relation cache rather than from a snapshot that
+ * may predate the change: a view has no storage.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._caller_reads(rel pg_catalog.regclass, kinds pg_catalog."char"[],
+	what pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	kind "char" := (SELECT c.relkind FROM pg_class c WHERE c.oid = rel);
+BEGIN
+	IF kind IS NULL OR NOT kind = ANY (kinds) THEN
+		RAISE EXCEPTION '% % is not a table', what, rel USING ERRCODE = 'wrong_object_type',
+			DETAIL = 'trace(), trace_rows(), cell() and locate() run as you, so they read only tables: reading a view would run its owner''s code as you.';
+	END IF;
+	BEGIN
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- rel: a regclass; prepared, never run
+		EXECUTE format('PREPARE segroll_caller_reads AS SELECT FROM %s', rel);
+		EXECUTE 'DEALLOCATE segroll_caller_reads';
+	END;
+	IF to_regclass(rel::text) IS DISTINCT FROM rel
+	   OR (kind IN ('r', 'm') AND pg_relation_filenode(rel) IS NULL) THEN
+		RAISE EXCEPTION '% % changed while being read', what, rel USING ERRCODE = 'wrong_object_type',
+			DETAIL = 'It was renamed, dropped or turned into a view.';
+	END IF;
+END
+$$;
+
+/*
+ * The type of column col of rel as the queries about to run will see it:
+ * from the relation cache, not from a snapshot (in a REPEATABLE READ
+ * transaction pg_attribute may still show a type that ALTER TABLE changed
+ * since).  Call it after _caller_reads(rel), whose lock keeps it so.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._caller_type(rel pg_catalog.regclass, col pg_catalog.text)
+RETURNS pg_catalog.regtype
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t regtype;
+BEGIN
+	BEGIN
+		-- a null of rel's row type: no input function, no domain check runs
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- the row type by regtype, the column by %I
+		EXECUTE format('SELECT pg_catalog.pg_typeof((NULL::%s).%I)',
+		               (SELECT c.reltype FROM pg_class c WHERE c.oid = rel)::regtype, col) INTO t;
+	END;
+	RETURN t;
+END
+$$;
+
+/* An error unless rel.col (as _caller_type sees it) is of one of the given types. */
+CREATE OR REPLACE FUNCTION @extschema@._caller_column(rel pg_catalog.regclass, col pg_catalog.text,
+	types pg_catalog.regtype[], what pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t regtype := segroll._caller_type(rel, col);
+BEGIN
+	IF NOT t = ANY (types) THEN
+		RAISE EXCEPTION '% "%" of % is %, not %', what, col, rel, t, array_to_string(types, ' or ')
+			USING ERRCODE = 'datatype_mismatch',
+			      DETAIL = 'Its type was changed after the segmentation was defined.';
+	END IF;
+END
+$$;
+
+/*
+ * What trace and trace_rows read, checked and locked: the source (and the
+ * archive, if any) and the cells, with the columns they compare.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._caller_reads_trace(def @extschema@.segmentation, archive pg_catalog.regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM segroll._caller_reads(def.source, '{r}', 'source');
+	PERFORM segroll._caller_column(def.source, def.key_column, '{int8,int4}', 'key column');
+	PERFORM segroll._caller_reads(def.cells, '{r}', 'cells table');
+	PERFORM segroll._caller_column(def.cells, 'period', '{timestamptz}', 'column');
+	PERFORM segroll._caller_column(def.cells, 'seg', ARRAY['segroll.segment'::regtype], 'column');
+	IF archive IS NOT NULL THEN
+		PERFORM segroll._caller_reads(archive, '{r,p,f}', 'archive');
+		PERFORM segroll._caller_column(archive, def.key_column, '{int8,int4}', 'key column');
+	END IF;
+END
+$$;
 
 /*
  * The expression that shows a source (or archive) row to the caller: the
  * columns the caller may read, in table order, as json (segroll_seq left
  * out).  A caller who may read no column gets the error a SELECT gives.
+ * rel must have been through _caller_reads().
  */
 CREATE OR REPLACE FUNCTION @extschema@._visible_json(rel pg_catalog.regclass, alias pg_catalog.text)
 RETURNS pg_catalog.text
@@ -16,7 +118,9 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	cols text;
 BEGIN
-	SELECT string_agg(format('%s.%I', alias, a.attname), ', ' ORDER BY a.attnum) INTO cols
+	-- each value as itself if its type is built in, else as its text (_shown_sql)
+	SELECT string_agg(format('%s AS %I', segroll._shown_sql(format('%s.%I', alias, a.attname), segroll._caller_type(rel, a.attname)),
+	                         a.attname), ', ' ORDER BY a.attnum) INTO cols
 	FROM pg_attribute a
 	WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped
 	  AND a.attname <> 'segroll_seq' AND has_column_privilege(rel, a.attnum, 'SELECT');
@@ -78,6 +182,7 @@ BEGIN
 	IF seg IS NULL THEN
 		RAISE EXCEPTION 'cannot trace a null segment' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	PERFORM segroll._caller_reads_trace(def, archive);
 	purged := segroll._purged_filter(def, seg, 'k.key');
 	-- the caller's own query: privileges and row-level security apply
 	IF archive IS NULL AND purged = 'false' THEN
@@ -135,7 +240,13 @@ $$;
 COMMENT ON FUNCTION @extschema@.trace(pg_catalog.text, @extschema@.segment) IS
 	'the source rows behind a segment (a cell or any merge of cells), in key order, as the caller may see them; purged rows are marked';
 
-/* The segment of a cell, or null, looked up as the caller. */
+/*
+ * The segment of a cell, or null, looked up as the caller.  The caller's
+ * values are never cast to a dimension's type (a domain's CHECK, or a cast
+ * from text that the type's owner created, would run as the caller): each
+ * is compared as the built-in base type of its column, or as text
+ * (_caller_eq_sql).
+ */
 CREATE OR REPLACE FUNCTION @extschema@._cell_segment(def @extschema@.segmentation, dimensions pg_catalog.jsonb,
 	period pg_catalog.timestamptz)
 RETURNS @extschema@.segment
@@ -144,11 +255,15 @@ DECLARE
 	cond text;
 	seg segroll.segment;
 BEGIN
-	SELECT string_agg(format('c.%I IS NOT DISTINCT FROM ($1 OPERATOR(pg_catalog.->>) %L)::%s AND ',
-	                         d->>'name', d->>'name', format_type(segroll._column_type(def.cells, d->>'name'), NULL)), '')
+	PERFORM segroll._caller_reads(def.cells, '{r}', 'cells table');
+	PERFORM segroll._caller_column(def.cells, 'period', '{timestamptz}', 'column');
+	PERFORM segroll._caller_column(def.cells, 'seg', ARRAY['segroll.segment'::regtype], 'column');
+	SELECT string_agg(format('(%s) AND ',
+	                         segroll._caller_eq_sql(format('c.%I', d->>'name'), segroll._caller_type(def.cells, d->>'name'),
+	                                                format('($1 OPERATOR(pg_catalog.->>) %L)', d->>'name'), 'text', true)), '')
 	INTO cond FROM jsonb_array_elements(def.dimensions) d;
 	BEGIN
-		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cond: %I, %L and format_type() only
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cond: _caller_eq_sql() of %I, %L and format_type()
 		EXECUTE format('SELECT c.seg FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', def.cells, cond)
 			INTO seg USING dimensions, period;
 	END;
@@ -214,6 +329,10 @@ DECLARE
 	archive regclass := (SELECT s.archive FROM segroll.source s WHERE s.relid = def.source);
 	cols text;
 	acols text;
+	acol text;
+	col record;
+	st regtype;
+	at regtype;
 	q text;
 	batch int8[];
 	n bigint;
@@ -231,13 +350,41 @@ BEGIN
 	   AND NOT has_any_column_privilege(def.source, 'SELECT') THEN
 		RAISE EXCEPTION 'permission denied for table %', def.source USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	PERFORM segroll._caller_reads_trace(def, archive);
+	/*
+	 * A column the caller may not read is a null of its type taken from a
+	 * null row (a cast of NULL to a domain would evaluate its CHECKs).  An
+	 * archive column is cast to the source column's type only between
+	 * built-in types (a domain's CHECK, or a cast another role created,
+	 * would run); a column of any other type must have the source's type.
+	 */
 	SELECT string_agg(CASE WHEN has_column_privilege(def.source, a.attnum, 'SELECT')
 	                       THEN format('s.%I', a.attname)
-	                       ELSE format('NULL::%s', format_type(a.atttypid, a.atttypmod)) END, ', ' ORDER BY a.attnum),
-	       string_agg(CASE WHEN a.attname = 'segroll_seq' THEN 'NULL::pg_catalog.int8'
-	                       ELSE format('s.%I::%s', a.attname, format_type(a.atttypid, a.atttypmod)) END, ', ' ORDER BY a.attnum)
-	INTO cols, acols
+	                       ELSE format('(NULL::%s).%I', (SELECT c.reltype FROM pg_class c WHERE c.oid = def.source)::regtype,
+	                                   a.attname) END, ', ' ORDER BY a.attnum)
+	INTO cols
 	FROM pg_attribute a WHERE a.attrelid = def.source AND a.attnum > 0 AND NOT a.attisdropped;
+	IF archive IS NOT NULL THEN
+		FOR col IN SELECT a.attname, a.atttypmod FROM pg_attribute a
+		           WHERE a.attrelid = def.source AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum LOOP
+			IF col.attname = 'segroll_seq' THEN
+				acol := 'NULL::pg_catalog.int8';
+			ELSE
+				st := segroll._caller_type(def.source, col.attname);
+				at := segroll._caller_type(archive, col.attname);
+				IF segroll._builtin_base(st) = st AND segroll._builtin_base(at) IS NOT NULL THEN
+					acol := format('s.%I::%s', col.attname, format_type(st, col.atttypmod));
+				ELSIF st = at THEN
+					acol := format('s.%I', col.attname);
+				ELSE
+					RAISE EXCEPTION 'column "%" of archive % is %, not % as in %', col.attname, archive, at, st, def.source
+						USING ERRCODE = 'datatype_mismatch',
+						      DETAIL = 'trace_rows() converts archive columns only between built-in types.';
+				END IF;
+			END IF;
+			acols := concat_ws(', ', acols, acol);
+		END LOOP;
+	END IF;
 	q := format('SELECT %s FROM %s s WHERE s.%I OPERATOR(pg_catalog.=) ANY ($1)', cols, def.source, def.key_column);
 	IF archive IS NOT NULL THEN
 		q := q || format(' UNION ALL SELECT %s FROM %s s WHERE s.%I OPERATOR(pg_catalog.=) ANY ($1)
@@ -280,18 +427,53 @@ DECLARE
 	seq bigint;
 	mapped boolean;
 	seg segroll.segment;
+	d jsonb;
+	i int := 0;
+	ref regclass;
+	t regtype;
+	joins text := '';
+	fj text := '';
 BEGIN
 	IF key IS NULL THEN
 		RAISE EXCEPTION 'key must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	/*
+	 * The source and reference tables, checked and locked; the reference
+	 * lookups and the dimensions' json built from their columns' types as
+	 * they are now (_caller_eq_sql, _shown_sql), not as the roll-up's
+	 * fragments have them.
+	 */
+	PERFORM segroll._caller_reads(def.source, '{r}', 'source');
+	PERFORM segroll._caller_column(def.source, def.key_column, '{int8,int4}', 'key column');
+	PERFORM segroll._caller_column(def.source, def.time_column, '{timestamptz}', 'time column');
+	PERFORM segroll._caller_column(def.source, 'segroll_seq', '{int8}', 'column');
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
+		i := i + 1;
+		IF d ? 'column' THEN
+			t := segroll._caller_type(def.source, d->>'column');
+		ELSE
+			ref := (d->>'table')::regclass;
+			PERFORM segroll._caller_reads(ref, '{r,p,m}', format('reference table of dimension "%s"', d->>'name'));
+			t := segroll._caller_type(ref, d->>'key');
+			IF t IS DISTINCT FROM segroll._caller_type(def.source, d->>'on') THEN
+				RAISE EXCEPTION 'lookup column "%" is % but reference key "%" is %', d->>'on',
+					segroll._caller_type(def.source, d->>'on'), d->>'key', t
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
+			joins := joins || format(' LEFT JOIN %s r%s ON %s', ref, i,
+			                         segroll._caller_eq_sql(format('r%s.%I', i, d->>'key'), t, format('s.%I', d->>'on'), t, false));
+			t := segroll._caller_type(ref, d->>'value');
+		END IF;
+		fj := fj || format('%L, %s, ', d->>'name', segroll._shown_sql(format('f.segroll_d%s', i), t));
+	END LOOP;
 	-- the row as the caller sees it, mapped as the roll-up maps it
 	BEGIN
-		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- q: fragments of segroll._sql()
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- q: fragments of segroll._sql(); joins and fj: _caller_eq_sql(), _shown_sql()
 		EXECUTE format($f$
-			SELECT true, %1$s, f.segroll_period, f.segroll_seq, f.segroll_mapped
+			SELECT true, pg_catalog.jsonb_build_object(%1$s), f.segroll_period, f.segroll_seq, f.segroll_mapped
 			FROM (SELECT %2$s %3$s AS segroll_period, s.segroll_seq, %4$s AS segroll_mapped
 			      FROM %5$s s %6$s WHERE s.%7$I OPERATOR(pg_catalog.=) $1) f$f$,
-			q.fresh_json, q.dim_exprs, q.period, q.mapped, def.source, q.joins, def.key_column)
+			left(fj, -2), q.dim_exprs, q.period, q.mapped, def.source, joins, def.key_column)
 			INTO found_row, dimensions, period, seq, mapped USING key;
 	END;
 	IF found_row IS NULL THEN

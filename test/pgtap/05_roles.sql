@@ -90,7 +90,9 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._period_sql(text,text,text)',
                  'segroll._next_period(segroll.segmentation,timestamp with time zone)',
                  'segroll._adjustments(segroll.segmentation)',
-                 'segroll._adjusted(segroll.segment,segroll.segment[],segroll.segment[])')
+                 'segroll._adjusted(segroll.segment,segroll.segment[],segroll.segment[])',
+                 'segroll._builtin_base(regtype)', 'segroll._shown_sql(text,regtype)',
+                 'segroll._caller_eq_sql(text,regtype,text,regtype,boolean)')
              ), NULL,
           'PUBLIC runs only the listed SQL helpers');
 
