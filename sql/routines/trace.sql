@@ -35,6 +35,11 @@ BEGIN
 		RAISE EXCEPTION '% % is not a table', what, rel USING ERRCODE = 'wrong_object_type',
 			DETAIL = 'trace(), trace_rows(), cell() and locate() run as you, so they read only tables: reading a view would run its owner''s code as you.';
 	END IF;
+	-- a statement left prepared by a call that was cancelled between the
+	-- two EXECUTEs below (PREPARE is not transactional)
+	IF EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = 'segroll_caller_reads') THEN
+		EXECUTE 'DEALLOCATE segroll_caller_reads';
+	END IF;
 	BEGIN
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- rel: a regclass; prepared, never run
 		EXECUTE format('PREPARE segroll_caller_reads AS SELECT FROM %s', rel);
