@@ -7,7 +7,7 @@
 --    owners need no CREATE on the database.  An update takes segroll_data
 --    over from the role that created it under 0.4.0.
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(36);
+SELECT plan(39);
 
 CREATE ROLE s8_att;
 CREATE ROLE s8_a1;
@@ -101,8 +101,38 @@ $$;
 -- two owners, neither with CREATE on the database
 SELECT is(s8_try('s8_a1', $$SELECT segroll.create_segmentation('s8_one', 's8_own1.s8_src1', 'id', 't', 'day', 'UTC', '{org}', '{amount}')$$),
           'ok', 'an admin without CREATE on the database creates a segmentation');
+-- the first plants, in segroll_data, the capture function the second's
+-- source will need, a trap: the second's definition fails, loudly, and the
+-- trap is never attached or run
+CREATE TABLE public.s8_names AS SELECT 'segroll_capture_delete_' || 's8_own.s8_src2'::regclass::oid AS capture_fn;
+GRANT SELECT ON public.s8_names TO PUBLIC;
+SET ROLE s8_a1;
+DO $$ BEGIN
+	EXECUTE format($f$CREATE FUNCTION segroll_data.%I() RETURNS trigger LANGUAGE plpgsql AS $b$
+		BEGIN INSERT INTO public.s8_trap (who) VALUES (current_user); RETURN NULL; END $b$ $f$,
+		(SELECT capture_fn FROM public.s8_names));
+END $$;
+RESET ROLE;
 SELECT is(s8_try('s8_a2', $$SELECT segroll.create_segmentation('s8_two', 's8_own.s8_src2', 'id', 't', 'day', 'UTC', '{org}', '{amount}')$$),
-          'ok', 'so does a second one, in the same segroll_data');
+          '42501', 'a capture function planted by another owner is not adopted');
+SELECT is(s8_try('s8_a1', format('DROP FUNCTION segroll_data.%I()', 'segroll_capture_delete_' || 's8_own.s8_src2'::regclass::oid)),
+          'ok', 'its planter drops it');
+-- the second creates its segmentation; the caller's pg_temp objects that
+-- shadow names segroll uses are never found (pg_temp is searched last, and
+-- never for functions and operators)
+SET ROLE s8_a2;
+CREATE TEMP TABLE segmentation (name text);
+CREATE TEMP TABLE source (relid regclass);
+CREATE FUNCTION pg_temp.format(text, VARIADIC text[]) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.s8_trap (who) VALUES (current_user); RETURN ''; END $$;
+CREATE FUNCTION pg_temp.now() RETURNS timestamptz LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.s8_trap (who) VALUES (current_user); RETURN '2000-01-01'; END $$;
+SET search_path = pg_temp, public;
+RESET ROLE;
+SELECT is(s8_try('s8_a2', $$SELECT segroll.create_segmentation('s8_two', 's8_own.s8_src2', 'id', 't', 'day', 'UTC', '{org}', '{amount}')$$),
+          'ok', 'so does a second one, in the same segroll_data, with pg_temp shadows in its session');
+RESET search_path;
+SELECT is(s8_trap_fired(), 0::bigint, 'no planted or shadowing code ran');
 
 -- the first tries to switch off the second's capture, replace its view,
 -- empty its change log, write its cells, take the schema
@@ -176,6 +206,7 @@ SELECT segroll.drop_segmentation('s8_old');
 DROP EXTENSION segroll;
 DROP SCHEMA segroll_data CASCADE;
 DROP SCHEMA s8_own, s8_own1 CASCADE;
+DROP TABLE public.s8_names;
 DO $$ BEGIN EXECUTE format('REVOKE CREATE ON DATABASE %I FROM s8_att, s8_a1', current_database()); END $$;
 DROP OWNED BY s8_att, s8_a1, s8_a2;
 DROP ROLE s8_att, s8_a1, s8_a2;
