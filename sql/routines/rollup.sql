@@ -215,13 +215,15 @@ COMMENT ON FUNCTION @extschema@._rebuild(pg_catalog.text) IS
 	'the rebuild itself; called by segroll.rebuild() as the segmentation''s owner';
 
 -- no SET clause: a procedure with one cannot COMMIT
+-- A procedure that commits cannot pin its search_path with SET, so every
+-- name in it is qualified: it runs under its caller's search_path.
 CREATE OR REPLACE PROCEDURE @extschema@.backfill(name pg_catalog.text, batch pg_catalog.int8 DEFAULT 1000000)
 LANGUAGE plpgsql AS $$
 DECLARE
-	target bigint := segroll.pending_upper(name);
-	done bigint;
-	started bigint := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = backfill.name);
-	t0 timestamptz := clock_timestamp();
+	target pg_catalog.int8 := segroll.pending_upper(name);
+	done pg_catalog.int8;
+	started pg_catalog.int8 := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name OPERATOR(pg_catalog.=) backfill.name);
+	t0 pg_catalog.timestamptz := pg_catalog.clock_timestamp();
 BEGIN
 	IF batch IS NULL OR batch OPERATOR(pg_catalog.<) 1 THEN
 		RAISE EXCEPTION 'batch must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -229,7 +231,7 @@ BEGIN
 	LOOP
 		PERFORM segroll.rollup(name, batch);
 		COMMIT;
-		SELECT p.applied_upto INTO done FROM segroll.progress p WHERE p.name = backfill.name;
+		SELECT p.applied_upto INTO done FROM segroll.progress p WHERE p.name OPERATOR(pg_catalog.=) backfill.name;
 		EXIT WHEN done OPERATOR(pg_catalog.>=) target;
 	END LOOP;
 	PERFORM segroll._log(name, 'backfill', done OPERATOR(pg_catalog.-) started, t0,
