@@ -15,7 +15,8 @@
  *	capture.c			the wait phase of exactly-once change capture
  *	rollup.c			rollup(), rebuild(), verify(), repair(), purge_source():
  *						run as the owner
- *	trace.c				key batches for trace
+ *	trace.c				trace entry points (run as the caller, logged by
+ *						the trace log's owner), key batches for trace
  *	worker.c			the launcher and per-database roll-up workers
  *
  * _PG_init, below, defines every segroll.* setting.
@@ -32,7 +33,6 @@
 PG_MODULE_MAGIC;
 
 /* Settings that only the SQL functions read (with current_setting). */
-static bool segroll_trace_audit = true;
 static int	segroll_history_retention_min = 400 * 24 * 60;
 static int	segroll_history_size = 100;
 
@@ -41,12 +41,12 @@ void		_PG_init(void);
 /*
  * Defines every segroll.* setting and, when the library is preloaded,
  * registers the launcher.  The variables of the settings that C code reads
- * live in the file that reads them (worker.c).
+ * live in the file that reads them (worker.c, trace.c).
  */
 void
 _PG_init(void)
 {
-	/* trace log and history (trace and retention, in SQL) */
+	/* trace log (trace.c) and history (retention, in SQL) */
 	DefineCustomBoolVariable("segroll.trace_audit",
 							 "Whether every trace is recorded in segroll.trace_log.",
 							 "Only superusers (or roles granted SET on it) can turn it off.",

@@ -111,6 +111,9 @@ extern void segment_report(SegStatus st, SegSource src);
 extern SegValue *segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues);
 extern void segroll_key_time_args(FunctionCallInfo fcinfo, int first, int64 *key, int64 *ts);
 
+/* trace.c */
+extern bool segroll_trace_audit;
+
 /* worker.c */
 extern bool segroll_enabled;
 extern int	segroll_naptime_ms;

@@ -1,23 +1,50 @@
 /*-------------------------------------------------------------------------
  *
  * trace.c
- *	  What trace needs from C: the keys of a segment in bounded batches.
- *	  (The settings that govern the trace log and history retention,
- *	  segroll.trace_audit and segroll.history_retention, are defined in
- *	  _PG_init, segroll.c.)
+ *	  The trace entry points, trace(name, seg), trace(name, dimensions,
+ *	  period) and trace_rows(name, seg, row_type), and what they need: the
+ *	  keys of a segment in bounded batches.  (segroll.history_retention is
+ *	  defined in _PG_init, segroll.c, as is segroll.trace_audit, whose
+ *	  variable lives here.)
  *
- * Trace itself is SQL run as the caller (so that privileges and row-level
- * security apply to every source row it returns); it looks the source rows
- * up one batch of keys at a time, which keeps each lookup an index scan of
- * bounded size however large the traced segment is.
+ * A trace runs as its caller, so that privileges, column privileges and
+ * row-level security apply to every source row it returns: the rows come
+ * from segroll._trace() and segroll._trace_rows() (PL/pgSQL, in the
+ * extension scripts), which these entry points run through SPI without
+ * switching user.  They look the source rows up one batch of keys at a
+ * time, which keeps each lookup an index scan of bounded size however large
+ * the traced segment is.
+ *
+ * Every trace is recorded in segroll.trace_log, and only segroll records
+ * it (issue 12): anything a routine running as the caller may do, the
+ * caller may do directly, so the entry is written here, after the rows
+ * are counted, as the owner of segroll.trace_log in a security-restricted
+ * operation, the way rollup.c runs the owner's part of a roll-up.  No role
+ * but the table's owner may insert into it.  The role and session role it
+ * names are taken before anything runs.  The inner routines refuse to run
+ * unless an entry point admitted them (segroll._enter_trace()), so that
+ * nobody gets the rows without the entry by calling them directly.
  *
  *-------------------------------------------------------------------------
  */
 #include "segroll.h"
 
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+
+/* segroll.trace_audit: whether every trace is recorded in segroll.trace_log */
+bool		segroll_trace_audit = true;
 
 typedef struct KeyBatchFctx
 {
@@ -82,4 +109,296 @@ segment_key_batches(PG_FUNCTION_ARGS)
 	SRF_RETURN_NEXT(funcctx,
 					PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64),
 													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)));
+}
+
+/* ------------------------------------------------------------ trace */
+
+/*
+ * The admission an entry point gives the inner routine it is about to run,
+ * for the role it runs as.  segroll._enter_trace() takes it: the first call
+ * after the entry point granted it returns true, every other call false.
+ * So segroll._trace() and segroll._trace_rows() run only as the one inner
+ * call of an entry point (which records the trace), never when called
+ * directly, nor when called again from code that runs during the trace.
+ * The entry point withdraws it however the trace ends.
+ */
+static bool trace_admitted = false;
+static Oid	trace_admitted_user = InvalidOid;
+
+PG_FUNCTION_INFO_V1(segroll_enter_trace);
+Datum
+segroll_enter_trace(PG_FUNCTION_ARGS)
+{
+	bool		ok = trace_admitted && trace_admitted_user == GetUserId();
+
+	trace_admitted = false;
+	trace_admitted_user = InvalidOid;
+	PG_RETURN_BOOL(ok);
+}
+
+typedef enum TraceKind
+{
+	TRACE_SEGMENT,				/* trace(name, seg) */
+	TRACE_CELL,					/* trace(name, dimensions, period) */
+	TRACE_ROWS					/* trace_rows(name, seg, row_type) */
+} TraceKind;
+
+/* rows fetched from the inner routine at a time */
+#define TRACE_FETCH 1000
+
+static void
+spi_check(int rc, int expected, const char *what)
+{
+	if (rc != expected)
+		elog(ERROR, "%s failed: %s", what, SPI_result_code_string(rc));
+}
+
+/*
+ * The owner of segroll.trace_log, who writes its entries.  The table's
+ * owner rather than any superuser: it may do anything to the table anyway
+ * (its triggers included), so writing as it lends nobody anything.
+ */
+static Oid
+trace_log_owner(void)
+{
+	Oid			rel = get_relname_relid("trace_log", get_namespace_oid("segroll", false));
+	HeapTuple	tp;
+	Oid			owner;
+
+	if (!OidIsValid(rel))
+		elog(ERROR, "relation segroll.trace_log does not exist");
+	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for relation %u", rel);
+	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
+	ReleaseSysCache(tp);
+	return owner;
+}
+
+/*
+ * Puts the rows of SPI_tuptable into the function's result: as they are
+ * for trace() (the inner routine's columns are the entry point's), or, for
+ * trace_rows(), the row value of the one column, which has the row type's
+ * layout (dropped columns included) that the result has.
+ */
+static void
+store_rows(ReturnSetInfo *rsinfo, TraceKind kind)
+{
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+
+		if (kind != TRACE_ROWS)
+			tuplestore_puttuple(rsinfo->setResult, tuple);
+		else
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (isnull)
+			{
+				int			natts = rsinfo->setDesc->natts;
+				Datum	   *values = palloc0(sizeof(Datum) * Max(natts, 1));
+				bool	   *nulls = palloc(sizeof(bool) * Max(natts, 1));
+
+				memset(nulls, true, sizeof(bool) * Max(natts, 1));
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+			else
+			{
+				HeapTupleHeader td = DatumGetHeapTupleHeader(d);
+				HeapTupleData row;
+
+				row.t_len = HeapTupleHeaderGetDatumLength(td);
+				ItemPointerSetInvalid(&row.t_self);
+				row.t_tableOid = InvalidOid;
+				row.t_data = td;
+				tuplestore_puttuple(rsinfo->setResult, &row);
+			}
+		}
+	}
+}
+
+static Datum
+run_trace(FunctionCallInfo fcinfo, TraceKind kind)
+{
+	/* who traces: before anything runs */
+	Oid			caller = GetUserId();
+	Oid			session_user = GetSessionUserId();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid		   *declared;
+	int			ndeclared;
+	Oid			segtype;
+	Oid			argtypes[3];
+	Datum		args[3];
+	char		nulls[3];
+	Datum		seg = (Datum) 0;
+	bool		seg_null = true;
+	Datum		cell = (Datum) 0;
+	bool		cell_null = true;
+	const char *sql;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	volatile uint64 nrows = 0;
+	volatile bool stored = false;
+	int			save_nestlevel;
+	int			rc;
+
+	(void) get_func_signature(fcinfo->flinfo->fn_oid, &declared, &ndeclared);
+	segtype = kind == TRACE_CELL ? InvalidOid : declared[1];
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+
+	/*
+	 * search_path pinned for everything below, as the SQL functions these
+	 * replace had it (SET search_path): what runs here is qualified anyway.
+	 * Undone by AtEOXact_GUC below, or by the abort of the transaction.
+	 */
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	for (int i = 0; i < 3; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+
+	if (kind == TRACE_CELL)
+	{
+		/* the cell's segment, looked up as the caller (as trace() did) */
+		argtypes[0] = TEXTOID;
+		argtypes[1] = JSONBOID;
+		argtypes[2] = TIMESTAMPTZOID;
+		rc = SPI_execute_with_args("SELECT segroll.cell($1, $2, $3), "
+								   "pg_catalog.jsonb_build_object('dimensions', $2, 'period', $3)",
+								   3, argtypes, args, nulls, false, 1);
+		spi_check(rc, SPI_OK_SELECT, "SPI_execute_with_args");
+		seg = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &seg_null);
+		segtype = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+		cell = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &cell_null);
+		nulls[1] = seg_null ? 'n' : ' ';
+		args[1] = seg;
+		nulls[2] = cell_null ? 'n' : ' ';
+		args[2] = cell;
+	}
+	else
+	{
+		seg = args[1];
+		seg_null = PG_ARGISNULL(1);
+	}
+
+	argtypes[0] = TEXTOID;
+	argtypes[1] = segtype;
+	if (kind == TRACE_ROWS)
+	{
+		argtypes[2] = get_fn_expr_argtype(fcinfo->flinfo, 2);
+		if (!OidIsValid(argtypes[2]))
+			elog(ERROR, "could not determine the type of row_type");
+		sql = "SELECT r FROM segroll._trace_rows($1, $2, $3) r";
+	}
+	else
+	{
+		argtypes[2] = JSONBOID;
+		if (kind == TRACE_SEGMENT)
+			nulls[2] = 'n';
+		sql = "SELECT t.key, t.origin, t.source_row FROM segroll._trace($1, $2, $3) t";
+	}
+
+	plan = SPI_prepare(sql, 3, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+
+	/* the rows, as the caller; the inner routine admitted once */
+	PG_TRY();
+	{
+		trace_admitted = true;
+		trace_admitted_user = caller;
+		portal = SPI_cursor_open(NULL, plan, args, nulls, false);
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, TRACE_FETCH);
+			if (!stored)
+			{
+				/*
+				 * After the first fetch, which runs the inner routine: it
+				 * refuses a row_type that is not the source's row type
+				 * before a result of that type is set up here.
+				 */
+				InitMaterializedSRF(fcinfo, 0);
+				stored = true;
+			}
+			if (SPI_processed == 0)
+				break;
+			nrows += SPI_processed;
+			store_rows(rsinfo, kind);
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_cursor_close(portal);
+	}
+	PG_FINALLY();
+	{
+		trace_admitted = false;
+		trace_admitted_user = InvalidOid;
+	}
+	PG_END_TRY();
+
+	/* the entry, as the owner of the trace log */
+	if (segroll_trace_audit)
+	{
+		Oid			save_userid;
+		int			save_sec_context;
+		Oid			logtypes[6] = {NAMEOID, NAMEOID, TEXTOID, JSONBOID, segtype, INT8OID};
+		Datum		logargs[6];
+		char		lognulls[6] = {' ', ' ', ' ', cell_null ? 'n' : ' ', seg_null ? 'n' : ' ', ' '};
+
+		logargs[0] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(caller, false)));
+		logargs[1] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(session_user, false)));
+		logargs[2] = args[0];
+		logargs[3] = cell;
+		logargs[4] = seg;
+		logargs[5] = Int64GetDatum((int64) nrows);
+
+		/* errors restore the user when the transaction aborts */
+		GetUserIdAndSecContext(&save_userid, &save_sec_context);
+		SetUserIdAndSecContext(trace_log_owner(), save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		rc = SPI_execute_with_args("INSERT INTO segroll.trace_log "
+								   "(at, role_name, session_role, segmentation, cell, keys, rows_returned) "
+								   "VALUES (pg_catalog.now(), $1, $2, $3, "
+								   "COALESCE($4, pg_catalog.jsonb_build_object("
+								   "'count', segroll.count($5), 'checksum', segroll.checksum($5), "
+								   "'first_time', segroll.first_time($5), 'last_time', segroll.last_time($5))), "
+								   "segroll.count($5), $6)",
+								   6, logtypes, logargs, lognulls, false, 0);
+		spi_check(rc, SPI_OK_INSERT, "SPI_execute_with_args");
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+
+	AtEOXact_GUC(false, save_nestlevel);
+	if ((rc = SPI_finish()) != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(segroll_trace_segment);
+Datum
+segroll_trace_segment(PG_FUNCTION_ARGS)
+{
+	return run_trace(fcinfo, TRACE_SEGMENT);
+}
+
+PG_FUNCTION_INFO_V1(segroll_trace_cell);
+Datum
+segroll_trace_cell(PG_FUNCTION_ARGS)
+{
+	return run_trace(fcinfo, TRACE_CELL);
+}
+
+PG_FUNCTION_INFO_V1(segroll_trace_rows);
+Datum
+segroll_trace_rows(PG_FUNCTION_ARGS)
+{
+	return run_trace(fcinfo, TRACE_ROWS);
 }

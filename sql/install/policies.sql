@@ -3,9 +3,10 @@
  * progress (they reveal no source data), and a role changes only the rows
  * of the sources and segmentations it owns (or is a member of the owner
  * of), so no role can change another's definitions or the generated SQL
- * of a segmentation after the fact.  The logs are added to only in the
- * adder's own name.  Created once, by the install script, after the
- * routines the policies call (_owns_table).
+ * of a segmentation after the fact.  The event log is added to only in
+ * the adder's own name, the trace log only by segroll's trace entry points.
+ * Created once, by the install script, after the routines the policies
+ * call (_owns_table).
  */
 
 /* source */
@@ -50,12 +51,12 @@ CREATE POLICY event_log_add ON @extschema@.event_log FOR INSERT
 	            AND session_role OPERATOR(pg_catalog.=) SESSION_USER
 	            AND at OPERATOR(pg_catalog.=) pg_catalog.now());
 
-/* trace_log */
+/*
+ * trace_log: written only by the trace entry points, as the table's owner,
+ * whom its policies do not apply to (src/trace.c); no policy lets anyone
+ * else add an entry
+ */
 ALTER TABLE @extschema@.trace_log ENABLE ROW LEVEL SECURITY;
-CREATE POLICY trace_log_add ON @extschema@.trace_log FOR INSERT
-	WITH CHECK (role_name OPERATOR(pg_catalog.=) CURRENT_USER
-	            AND session_role OPERATOR(pg_catalog.=) SESSION_USER
-	            AND at OPERATOR(pg_catalog.=) pg_catalog.now());
 CREATE POLICY trace_log_read ON @extschema@.trace_log FOR SELECT USING (true);
 CREATE POLICY trace_log_purge ON @extschema@.trace_log FOR DELETE TO segroll_admin
 	USING (at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 day'::pg_catalog.interval));

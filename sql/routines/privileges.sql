@@ -89,11 +89,13 @@ BEGIN
 				'@extschema@._caller_reads_trace(@extschema@.segmentation, pg_catalog.regclass)',
 				'@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text)',
+				'@extschema@._enter_trace()',
 				'@extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb)',
 				'@extschema@.trace(pg_catalog.text, @extschema@.segment)',
 				'@extschema@._cell_segment(@extschema@.segmentation, pg_catalog.jsonb, pg_catalog.timestamptz)',
 				'@extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz)',
 				'@extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz)',
+				'@extschema@._trace_rows(pg_catalog.text, @extschema@.segment, anyelement)',
 				'@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement)',
 				'@extschema@.locate(pg_catalog.text, pg_catalog.int8)',
 				'@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)']::pg_catalog.regprocedure[]),
@@ -134,11 +136,14 @@ GRANT SELECT ON @extschema@.purging, @extschema@.closed_period, @extschema@.refe
 GRANT INSERT, DELETE ON @extschema@.purging, @extschema@.reference_snapshot TO segroll_admin;
 GRANT INSERT, UPDATE, DELETE ON @extschema@.closed_period, @extschema@.segmentation_version TO segroll_admin;
 
--- the logs: auditors read them; entries are added in the adder's own name
+-- the logs: auditors read them; events are added in the adder's own name,
+-- traces only by the trace entry points, as the trace log's owner
+-- (src/trace.c): no other role may insert into it (the REVOKE takes back
+-- the column privileges 0.4.0 granted)
 GRANT SELECT ON @extschema@.event_log TO segroll_auditor;
 GRANT INSERT (segmentation, action, rows, duration_ms, detail) ON @extschema@.event_log TO segroll_admin;
 GRANT SELECT ON @extschema@.trace_log TO segroll_auditor;
-GRANT INSERT (segmentation, cell, keys, rows_returned) ON @extschema@.trace_log TO segroll_auditor;
+REVOKE INSERT ON @extschema@.trace_log FROM segroll_auditor;
 GRANT DELETE ON @extschema@.trace_log TO segroll_admin;
 GRANT SELECT ON @extschema@.purge_log TO PUBLIC;
 GRANT SELECT ON @extschema@.purge_log TO segroll_auditor;

@@ -11,7 +11,24 @@
  * seen by the caller"), and lock what they read before they look at its
  * columns' types, so that the types cannot change under them
  * (docs/security.md, "Trace runs as the caller").
+ *
+ * trace() and trace_rows() are C (src/trace.c): they run _trace() and
+ * _trace_rows(), which return the rows, as the caller, then record the
+ * trace in segroll.trace_log as the log's owner.  Nobody else writes the
+ * log, and the inner routines run only when a trace entry point admitted
+ * them (_enter_trace()), so no role gets the rows without the entry
+ * (docs/security.md, "The trace log").
  */
+
+/*
+ * True once after a trace entry point admitted its inner routine for the
+ * current role, false otherwise (src/trace.c).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._enter_trace()
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segroll_enter_trace'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._enter_trace() IS
+	'whether a trace entry point admitted the inner routine calling it (once per trace)';
 
 /*
  * Before a routine that runs as its caller reads rel: rel must be of one of
@@ -171,8 +188,8 @@ CREATE OR REPLACE FUNCTION @extschema@._trace(seg_name pg_catalog.text, seg @ext
 RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.json)
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(seg_name);
-	archive regclass := (SELECT s.archive FROM segroll.source s WHERE s.relid = def.source);
+	def segroll.segmentation;
+	archive regclass;
 	purged text;
 	q text;
 	batch int8[];
@@ -184,6 +201,13 @@ BEGIN
 	 * see filling the OUT columns ("OUT variable ... is maybe unmodified").
 	 * @plpgsql_check_options: extra_warnings = false
 	 */
+	IF NOT segroll._enter_trace() THEN
+		RAISE EXCEPTION 'segroll._trace() must be called through segroll.trace()'
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'segroll.trace() records every trace in segroll.trace_log.';
+	END IF;
+	def := segroll._definition(seg_name);
+	archive := (SELECT s.archive FROM segroll.source s WHERE s.relid = def.source);
 	IF seg IS NULL THEN
 		RAISE EXCEPTION 'cannot trace a null segment' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -223,25 +247,22 @@ BEGIN
 		GET DIAGNOSTICS n = ROW_COUNT;
 		nrows := nrows + n;
 	END LOOP;
-	IF current_setting('segroll.trace_audit')::bool THEN
-		INSERT INTO segroll.trace_log (segmentation, cell, keys, rows_returned)
-		VALUES (seg_name,
-		        coalesce(cell, jsonb_build_object('count', segroll.count(seg), 'checksum', segroll.checksum(seg),
-		                                          'first_time', segroll.first_time(seg), 'last_time', segroll.last_time(seg))),
-		        segroll.count(seg), nrows);
-	END IF;
+	-- the entry in segroll.trace_log: written by segroll.trace() (src/trace.c)
 	RAISE LOG 'segroll: % traced % keys of segmentation "%" (%), % rows returned',
 		current_user, segroll.count(seg), seg_name, coalesce(cell::text, 'a segment'), nrows;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb) IS
-	'the trace itself, run as the caller; see segroll.trace()';
+	'the trace itself, run as the caller by segroll.trace(), which records it; refuses to run otherwise';
 
+/*
+ * segroll._trace(name, seg, NULL) as the caller, then the entry in
+ * segroll.trace_log (src/trace.c).
+ */
 CREATE OR REPLACE FUNCTION @extschema@.trace(name pg_catalog.text, seg @extschema@.segment)
 RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.json)
-LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM segroll._trace(name, seg, NULL)
-$$;
+AS 'MODULE_PATHNAME', 'segroll_trace_segment'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.trace(pg_catalog.text, @extschema@.segment) IS
 	'the source rows behind a segment (a cell or any merge of cells), in key order, as the caller may see them; purged rows are marked';
 
@@ -311,12 +332,15 @@ $$;
 COMMENT ON FUNCTION @extschema@.cell(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz) IS
 	'the segment of one cell, named by its dimensions (a jsonb object) and period';
 
+/*
+ * segroll._trace(name, segroll.cell(name, dimensions, period),
+ * jsonb_build_object('dimensions', dimensions, 'period', period)) as the
+ * caller, then the entry in segroll.trace_log (src/trace.c).
+ */
 CREATE OR REPLACE FUNCTION @extschema@.trace(name pg_catalog.text, dimensions pg_catalog.jsonb, period pg_catalog.timestamptz)
 RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.json)
-LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM segroll._trace(name, segroll.cell(name, dimensions, period),
-	                             pg_catalog.jsonb_build_object('dimensions', dimensions, 'period', period))
-$$;
+AS 'MODULE_PATHNAME', 'segroll_trace_cell'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz) IS
 	'the source rows behind one cell, in key order, as the caller may see them; purged rows are marked';
 
@@ -324,14 +348,15 @@ COMMENT ON FUNCTION @extschema@.trace(pg_catalog.text, pg_catalog.jsonb, pg_cata
  * The same rows typed as the source table:
  *   SELECT * FROM segroll.trace_rows('sales_daily', seg, NULL::front.sales_txn)
  * Columns the caller may not read are null.  Purged rows that no archive
- * holds are not returned (trace() lists their keys).
+ * holds are not returned (trace() lists their keys).  Run as the caller by
+ * segroll.trace_rows(), which records the trace.
  */
-CREATE OR REPLACE FUNCTION @extschema@.trace_rows(name pg_catalog.text, seg @extschema@.segment, row_type anyelement)
+CREATE OR REPLACE FUNCTION @extschema@._trace_rows(name pg_catalog.text, seg @extschema@.segment, row_type anyelement)
 RETURNS SETOF anyelement
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(name);
-	archive regclass := (SELECT s.archive FROM segroll.source s WHERE s.relid = def.source);
+	def segroll.segmentation;
+	archive regclass;
 	cols text;
 	acols text;
 	acol text;
@@ -343,6 +368,13 @@ DECLARE
 	n bigint;
 	nrows bigint := 0;
 BEGIN
+	IF NOT segroll._enter_trace() THEN
+		RAISE EXCEPTION 'segroll._trace_rows() must be called through segroll.trace_rows()'
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'segroll.trace_rows() records every trace in segroll.trace_log.';
+	END IF;
+	def := segroll._definition(name);
+	archive := (SELECT s.archive FROM segroll.source s WHERE s.relid = def.source);
 	IF (SELECT typrelid FROM pg_type WHERE oid = pg_typeof(row_type)) IS DISTINCT FROM def.source::oid THEN
 		RAISE EXCEPTION 'row_type must be the row type of %, not %', def.source, pg_typeof(row_type)
 			USING ERRCODE = 'datatype_mismatch',
@@ -406,16 +438,18 @@ BEGIN
 		GET DIAGNOSTICS n = ROW_COUNT;
 		nrows := nrows + n;
 	END LOOP;
-	IF current_setting('segroll.trace_audit')::bool THEN
-		INSERT INTO segroll.trace_log (segmentation, cell, keys, rows_returned)
-		VALUES (name, jsonb_build_object('count', segroll.count(seg), 'checksum', segroll.checksum(seg),
-		                                 'first_time', segroll.first_time(seg), 'last_time', segroll.last_time(seg)),
-		        segroll.count(seg), nrows);
-	END IF;
+	-- the entry in segroll.trace_log: written by segroll.trace_rows() (src/trace.c)
 	RAISE LOG 'segroll: % traced % keys of segmentation "%" (a segment), % rows returned',
 		current_user, segroll.count(seg), name, nrows;
 END
 $$;
+COMMENT ON FUNCTION @extschema@._trace_rows(pg_catalog.text, @extschema@.segment, anyelement) IS
+	'the rows of trace_rows(), run as the caller by segroll.trace_rows(), which records it; refuses to run otherwise';
+
+/* segroll._trace_rows() as the caller, then the entry in segroll.trace_log (src/trace.c). */
+CREATE OR REPLACE FUNCTION @extschema@.trace_rows(name pg_catalog.text, seg @extschema@.segment, row_type anyelement)
+RETURNS SETOF anyelement AS 'MODULE_PATHNAME', 'segroll_trace_rows'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement) IS
 	'the source rows behind a segment, typed as the source table, in key order, as the caller may see them';
 

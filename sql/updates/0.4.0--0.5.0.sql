@@ -48,3 +48,8 @@ BEGIN
 	END IF;
 END
 $$;
+
+-- the trace log is written only by the trace entry points, as its owner
+-- (src/trace.c): nobody may add entries in their own name any more (the
+-- INSERT privilege is revoked by sql/routines/privileges.sql)
+DROP POLICY trace_log_add ON @extschema@.trace_log;

@@ -50,7 +50,7 @@ BEGIN
 END
 $$;
 
-SELECT plan(38);
+SELECT plan(39);
 
 SELECT is((SELECT count(*)::int FROM pg_roles WHERE rolname IN ('segroll_admin', 'segroll_reader', 'segroll_auditor') AND NOT rolcanlogin),
           3, 'the three roles exist and cannot log in');
@@ -127,6 +127,8 @@ SELECT is(r5_try('r5_auditor', $$SELECT segroll.create_segmentation('r5_x', 'pub
           '42501', 'auditor: cannot define');
 SELECT is(r5_try('r5_auditor', $$DELETE FROM segroll.trace_log$$), '42501', 'auditor: cannot erase the trace log');
 SELECT is(r5_try('r5_auditor', $$SELECT segroll.purge_trace_log('30 days')$$), '42501', 'auditor: cannot purge the trace log');
+SELECT is(r5_try('r5_auditor', $$INSERT INTO segroll.trace_log (segmentation, cell, keys, rows_returned) VALUES ('r5_daily', '{}', 0, 0)$$),
+          '42501', 'auditor: cannot add to the trace log (only trace() does)');
 SELECT is(r5_try('r5_auditor', $$UPDATE segroll.progress SET applied_upto = 0$$), '42501', 'auditor: cannot touch progress');
 
 -- an admin operates its own segmentations
