@@ -145,6 +145,24 @@ BEGIN
 END
 $$;
 
+/* What a source can be: a plain table (not yet a partitioned one or a partition). */
+CREATE OR REPLACE FUNCTION @extschema@._check_source_kind(src pg_catalog.regclass)
+RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF (SELECT relkind FROM pg_class WHERE oid = src) = 'p' THEN
+		RAISE EXCEPTION 'partitioned table "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
+			HINT = 'Define the segmentation over each partition, or over a plain table.';
+	END IF;
+	IF (SELECT relkind FROM pg_class WHERE oid = src) <> 'r' THEN
+		RAISE EXCEPTION '"%" is not a table', src USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = src) THEN
+		RAISE EXCEPTION 'partition "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
+			HINT = 'Attach the segmentation to a plain table.';
+	END IF;
+END
+$$;
+
 /*
  * The key and time columns a segmentation needs in its source: a unique,
  * NOT NULL bigint or integer key, and a NOT NULL timestamptz time.

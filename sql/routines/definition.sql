@@ -61,17 +61,7 @@ BEGIN
 		RAISE EXCEPTION 'segmentation "%" already exists', seg_name USING ERRCODE = 'duplicate_object';
 	END IF;
 	-- source: a table the caller owns
-	IF (SELECT relkind FROM pg_class WHERE oid = src) = 'p' THEN
-		RAISE EXCEPTION 'partitioned table "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
-			HINT = 'Define the segmentation over each partition, or over a plain table.';
-	END IF;
-	IF (SELECT relkind FROM pg_class WHERE oid = src) <> 'r' THEN
-		RAISE EXCEPTION '"%" is not a table', src USING ERRCODE = 'wrong_object_type';
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = src) THEN
-		RAISE EXCEPTION 'partition "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
-			HINT = 'Attach the segmentation to a plain table.';
-	END IF;
+	PERFORM segroll._check_source_kind(src);
 	IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = src), 'USAGE') THEN
 		RAISE EXCEPTION 'must be owner of table %', src USING ERRCODE = 'insufficient_privilege',
 			HINT = 'Segmentations add a capture column and triggers to their source.';

@@ -318,17 +318,7 @@ DECLARE
 	r record;
 BEGIN
 	-- source: what create_segmentation accepts, readable by the caller
-	IF (SELECT relkind FROM pg_class WHERE oid = src) = 'p' THEN
-		RAISE EXCEPTION 'partitioned table "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
-			HINT = 'Define the segmentation over each partition, or over a plain table.';
-	END IF;
-	IF (SELECT relkind FROM pg_class WHERE oid = src) <> 'r' THEN
-		RAISE EXCEPTION '"%" is not a table', src USING ERRCODE = 'wrong_object_type';
-	END IF;
-	IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = src) THEN
-		RAISE EXCEPTION 'partition "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
-			HINT = 'Attach the segmentation to a plain table.';
-	END IF;
+	PERFORM segroll._check_source_kind(src);
 	IF NOT has_table_privilege(src, 'SELECT') THEN
 		RAISE EXCEPTION 'permission denied for table %', src USING ERRCODE = 'insufficient_privilege',
 			HINT = 'Estimating reads a sample of the source: it needs SELECT on it.';
