@@ -30,12 +30,14 @@
 #include "segroll.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -134,6 +136,72 @@ segroll_enter_trace(PG_FUNCTION_ARGS)
 	trace_admitted = false;
 	trace_admitted_user = InvalidOid;
 	PG_RETURN_BOOL(ok);
+}
+
+/*
+ * What a routine running as its caller may read, checked without running
+ * anything another role wrote (docs/security.md, "Trace runs as the
+ * caller").  These replace SQL that did the same through the catalogs and
+ * dynamic statements: on every call of trace, cell and locate, that was
+ * most of their fixed cost.
+ */
+
+/*
+ * segroll._builtin_base(t regtype): the built-in type that values of t are
+ * (t itself, or the base type under any depth of domains, when initdb
+ * created it); NULL for any other type, or a type that does not exist.
+ */
+PG_FUNCTION_INFO_V1(segroll_builtin_base);
+Datum
+segroll_builtin_base(PG_FUNCTION_ARGS)
+{
+	Oid			type = PG_GETARG_OID(0);
+	Oid			base;
+
+	if (!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(type)))
+		PG_RETURN_NULL();
+	base = getBaseType(type);
+	if (base >= FirstNormalObjectId)
+		PG_RETURN_NULL();
+	PG_RETURN_OID(base);
+}
+
+/*
+ * segroll._caller_type(rel regclass, col text): the type of column col of
+ * rel as the statements about to run will see it.  The system caches are
+ * read with the latest catalog snapshot, not the transaction's (under
+ * REPEATABLE READ pg_attribute may still show a type that ALTER TABLE has
+ * changed since); the caller has locked rel (_lock_for_read), so it stays.
+ */
+PG_FUNCTION_INFO_V1(segroll_caller_type);
+Datum
+segroll_caller_type(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *col = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	AttrNumber	attnum = get_attnum(relid, col);
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						col, get_rel_name(relid) ? get_rel_name(relid) : "?")));
+	PG_RETURN_OID(get_atttype(relid, attnum));
+}
+
+/*
+ * segroll._lock_for_read(rel regclass): takes ACCESS SHARE on rel until the
+ * end of the transaction, as reading it would, so that neither its kind nor
+ * its columns' types change before the caller's reads are done.  It checks
+ * no privilege (the reads that follow do, as the caller) and runs nothing;
+ * the lock conflicts only with ACCESS EXCLUSIVE.
+ */
+PG_FUNCTION_INFO_V1(segroll_lock_for_read);
+Datum
+segroll_lock_for_read(PG_FUNCTION_ARGS)
+{
+	LockRelationOid(PG_GETARG_OID(0), AccessShareLock);
+	PG_RETURN_VOID();
 }
 
 typedef enum TraceKind

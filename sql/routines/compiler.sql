@@ -238,15 +238,8 @@ $$;
  * is below FirstNormalObjectId, 16384); null for any other type.
  */
 CREATE OR REPLACE FUNCTION @extschema@._builtin_base(t pg_catalog.regtype)
-RETURNS pg_catalog.regtype LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	WITH RECURSIVE b(oid, basetype) AS (
-		SELECT y.oid, y.typbasetype FROM pg_catalog.pg_type y WHERE y.oid OPERATOR(pg_catalog.=) t
-		UNION ALL
-		SELECT y.oid, y.typbasetype FROM b JOIN pg_catalog.pg_type y ON y.oid OPERATOR(pg_catalog.=) b.basetype
-	)
-	SELECT b.oid::pg_catalog.regtype FROM b
-	WHERE b.basetype OPERATOR(pg_catalog.=) 0 AND b.oid OPERATOR(pg_catalog.<) 16384
-$$;
+RETURNS pg_catalog.regtype AS 'MODULE_PATHNAME', 'segroll_builtin_base'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 /*
  * The SQL that shows expr (of type t) to the caller: expr itself when t is

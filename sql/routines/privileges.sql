@@ -86,6 +86,7 @@ BEGIN
 		('segroll_auditor', ARRAY[
 				'@extschema@._caller_reads(pg_catalog.regclass, pg_catalog."char"[], pg_catalog.text)',
 				'@extschema@._caller_type(pg_catalog.regclass, pg_catalog.text)',
+				'@extschema@._lock_for_read(pg_catalog.regclass)',
 				'@extschema@._caller_column(pg_catalog.regclass, pg_catalog.text, pg_catalog.regtype[], pg_catalog.text)',
 				'@extschema@._caller_reads_trace(@extschema@.segmentation, pg_catalog.regclass)',
 				'@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text)',

@@ -35,8 +35,8 @@ COMMENT ON FUNCTION @extschema@._enter_trace() IS
  * the given kinds (reading a view runs its owner's code as the reader), and
  * it is locked, ACCESS SHARE until the end of the transaction, so that
  * neither its kind nor its columns' types change until the caller's reads
- * are done.  The lock is taken by preparing a statement that reads rel:
- * parsing it locks rel, and evaluates nothing (it is neither planned nor run).
+ * are done.  The lock is taken in C (_lock_for_read), which evaluates
+ * nothing and checks no privilege: the reads that follow check them.
  * A table turned into a view in place keeps its OID, so once rel is locked it
  * is checked again, from the relation cache rather than from a snapshot that
  * may predate the change: a view has no storage.
@@ -52,16 +52,7 @@ BEGIN
 		RAISE EXCEPTION '% % is not a table', what, rel USING ERRCODE = 'wrong_object_type',
 			DETAIL = 'trace(), trace_rows(), cell() and locate() run as you, so they read only tables: reading a view would run its owner''s code as you.';
 	END IF;
-	-- a statement left prepared by a call that was cancelled between the
-	-- two EXECUTEs below (PREPARE is not transactional)
-	IF EXISTS (SELECT FROM pg_prepared_statements p WHERE p.name = 'segroll_caller_reads') THEN
-		EXECUTE 'DEALLOCATE segroll_caller_reads';
-	END IF;
-	BEGIN
-		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- rel: a regclass; prepared, never run
-		EXECUTE format('PREPARE segroll_caller_reads AS SELECT FROM %s', rel);
-		EXECUTE 'DEALLOCATE segroll_caller_reads';
-	END;
+	PERFORM segroll._lock_for_read(rel);
 	IF to_regclass(rel::text) IS DISTINCT FROM rel
 	   OR (kind IN ('r', 'm') AND pg_relation_filenode(rel) IS NULL) THEN
 		RAISE EXCEPTION '% % changed while being read', what, rel USING ERRCODE = 'wrong_object_type',
@@ -77,20 +68,13 @@ $$;
  * since).  Call it after _caller_reads(rel), whose lock keeps it so.
  */
 CREATE OR REPLACE FUNCTION @extschema@._caller_type(rel pg_catalog.regclass, col pg_catalog.text)
-RETURNS pg_catalog.regtype
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	t regtype;
-BEGIN
-	BEGIN
-		-- a null of rel's row type: no input function, no domain check runs
-		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- the row type by regtype, the column by %I
-		EXECUTE format('SELECT pg_catalog.pg_typeof((NULL::%s).%I)',
-		               (SELECT c.reltype FROM pg_class c WHERE c.oid = rel)::regtype, col) INTO t;
-	END;
-	RETURN t;
-END
-$$;
+RETURNS pg_catalog.regtype AS 'MODULE_PATHNAME', 'segroll_caller_type'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+/* Locks rel for reading (C): see _caller_reads. */
+CREATE OR REPLACE FUNCTION @extschema@._lock_for_read(rel pg_catalog.regclass)
+RETURNS void AS 'MODULE_PATHNAME', 'segroll_lock_for_read'
+LANGUAGE C VOLATILE STRICT;
 
 /* An error unless rel.col (as _caller_type sees it) is of one of the given types. */
 CREATE OR REPLACE FUNCTION @extschema@._caller_column(rel pg_catalog.regclass, col pg_catalog.text,
