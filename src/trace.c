@@ -35,8 +35,10 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/params.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -211,9 +213,6 @@ typedef enum TraceKind
 	TRACE_ROWS					/* trace_rows(name, seg, row_type) */
 } TraceKind;
 
-/* rows fetched from the inner routine at a time */
-#define TRACE_FETCH 1000
-
 static void
 spi_check(int rc, int expected, const char *what)
 {
@@ -244,47 +243,88 @@ trace_log_owner(void)
 }
 
 /*
- * Puts the rows of SPI_tuptable into the function's result: as they are
- * for trace() (the inner routine's columns are the entry point's), or, for
- * trace_rows(), the row value of the one column, which has the row type's
- * layout (dropped columns included) that the result has.
+ * Where the inner routine's rows go: straight into the entry point's result
+ * (a tuplestore), counted, without a copy in SPI_tuptable.  For trace() the
+ * inner routine's columns are the entry point's; for trace_rows() each
+ * row is the value of the one column, which has the row type's layout
+ * (dropped columns included) that the result has.  The result is set up at
+ * the first row, or after the run when there is none: the inner routine
+ * refuses a row_type that is not the source's row type before a result of
+ * that type is set up.
  */
-static void
-store_rows(ReturnSetInfo *rsinfo, TraceKind kind)
+typedef struct TraceReceiver
 {
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
+	DestReceiver pub;
+	FunctionCallInfo fcinfo;
+	TraceKind	kind;
+	uint64		nrows;
+	bool		ready;
+} TraceReceiver;
 
-		if (kind != TRACE_ROWS)
-			tuplestore_puttuple(rsinfo->setResult, tuple);
+static void
+trace_result_ready(TraceReceiver *tr)
+{
+	if (!tr->ready)
+	{
+		InitMaterializedSRF(tr->fcinfo, 0);
+		tr->ready = true;
+	}
+}
+
+static bool
+trace_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	TraceReceiver *tr = (TraceReceiver *) self;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) tr->fcinfo->resultinfo;
+
+	trace_result_ready(tr);
+	if (tr->kind != TRACE_ROWS)
+		tuplestore_puttupleslot(rsinfo->setResult, slot);
+	else
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, 1, &isnull);
+
+		if (isnull)
+		{
+			int			natts = Max(rsinfo->setDesc->natts, 1);
+			Datum	   *values = palloc0(sizeof(Datum) * natts);
+			bool	   *nulls = palloc(sizeof(bool) * natts);
+
+			memset(nulls, true, sizeof(bool) * natts);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			pfree(values);
+			pfree(nulls);
+		}
 		else
 		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull);
+			HeapTupleHeader td = DatumGetHeapTupleHeader(d);
+			HeapTupleData row;
 
-			if (isnull)
-			{
-				int			natts = rsinfo->setDesc->natts;
-				Datum	   *values = palloc0(sizeof(Datum) * Max(natts, 1));
-				bool	   *nulls = palloc(sizeof(bool) * Max(natts, 1));
-
-				memset(nulls, true, sizeof(bool) * Max(natts, 1));
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			}
-			else
-			{
-				HeapTupleHeader td = DatumGetHeapTupleHeader(d);
-				HeapTupleData row;
-
-				row.t_len = HeapTupleHeaderGetDatumLength(td);
-				ItemPointerSetInvalid(&row.t_self);
-				row.t_tableOid = InvalidOid;
-				row.t_data = td;
-				tuplestore_puttuple(rsinfo->setResult, &row);
-			}
+			row.t_len = HeapTupleHeaderGetDatumLength(td);
+			ItemPointerSetInvalid(&row.t_self);
+			row.t_tableOid = InvalidOid;
+			row.t_data = td;
+			tuplestore_puttuple(rsinfo->setResult, &row);
 		}
 	}
+	tr->nrows++;
+	return true;
+}
+
+static void
+trace_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+trace_shutdown(DestReceiver *self)
+{
+}
+
+static void
+trace_destroy(DestReceiver *self)
+{
 }
 
 static Datum
@@ -293,7 +333,6 @@ run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 	/* who traces: before anything runs */
 	Oid			caller = GetUserId();
 	Oid			session_user = GetSessionUserId();
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid		   *declared;
 	int			ndeclared;
 	Oid			segtype;
@@ -305,10 +344,10 @@ run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 	Datum		cell = (Datum) 0;
 	bool		cell_null = true;
 	const char *sql;
-	SPIPlanPtr	plan;
-	Portal		portal;
-	volatile uint64 nrows = 0;
-	volatile bool stored = false;
+	ParamListInfo params;
+	SPIExecuteOptions options;
+	TraceReceiver receiver;
+	uint64		nrows;
 	int			save_nestlevel;
 	int			rc;
 
@@ -374,36 +413,36 @@ run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 		sql = "SELECT t.key, t.origin, t.source_row FROM segroll._trace($1, $2, $3) t";
 	}
 
-	plan = SPI_prepare(sql, 3, argtypes);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-
 	/* the rows, as the caller; the inner routine admitted once */
+	params = makeParamList(3);
+	for (int i = 0; i < 3; i++)
+	{
+		params->params[i].value = args[i];
+		params->params[i].isnull = nulls[i] == 'n';
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = argtypes[i];
+	}
+	receiver.pub.receiveSlot = trace_receive;
+	receiver.pub.rStartup = trace_startup;
+	receiver.pub.rShutdown = trace_shutdown;
+	receiver.pub.rDestroy = trace_destroy;
+	receiver.pub.mydest = DestNone;
+	receiver.fcinfo = fcinfo;
+	receiver.kind = kind;
+	receiver.nrows = 0;
+	receiver.ready = false;
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = false;
+	options.dest = (DestReceiver *) &receiver;
 	PG_TRY();
 	{
 		trace_admitted = true;
 		trace_admitted_user = caller;
-		portal = SPI_cursor_open(NULL, plan, args, nulls, false);
-		for (;;)
-		{
-			SPI_cursor_fetch(portal, true, TRACE_FETCH);
-			if (!stored)
-			{
-				/*
-				 * After the first fetch, which runs the inner routine: it
-				 * refuses a row_type that is not the source's row type
-				 * before a result of that type is set up here.
-				 */
-				InitMaterializedSRF(fcinfo, 0);
-				stored = true;
-			}
-			if (SPI_processed == 0)
-				break;
-			nrows += SPI_processed;
-			store_rows(rsinfo, kind);
-			SPI_freetuptable(SPI_tuptable);
-		}
-		SPI_cursor_close(portal);
+		rc = SPI_execute_extended(sql, &options);
+		/* a SELECT whose rows went to a receiver of ours reports UTILITY */
+		if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+			elog(ERROR, "SPI_execute_extended failed: %s", SPI_result_code_string(rc));
 	}
 	PG_FINALLY();
 	{
@@ -411,6 +450,8 @@ run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 		trace_admitted_user = InvalidOid;
 	}
 	PG_END_TRY();
+	trace_result_ready(&receiver);
+	nrows = receiver.nrows;
 
 	/* the entry, as the owner of the trace log */
 	if (segroll_trace_audit)
