@@ -41,7 +41,7 @@ BEGIN
 	WHERE n.nspname OPERATOR(pg_catalog.=) 'segroll_data';
 	IF FOUND AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) owner_role) THEN
 		EXECUTE pg_catalog.format('ALTER SCHEMA segroll_data OWNER TO %I', CURRENT_USER);
-		EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA segroll_data FROM %I', owner_role);
+		EXECUTE pg_catalog.format('REVOKE ALL ON SCHEMA segroll_data FROM %s', owner_role);	-- regrole: quoted already
 		RAISE WARNING 'schema segroll_data belonged to %; it now belongs to %', owner_role, CURRENT_USER
 			USING DETAIL = 'A schema''s owner may drop any object in it, other segmentation owners'' too.',
 			      HINT = 'Segmentation owners keep their objects; segroll_admin may create in the schema.';
