@@ -453,6 +453,20 @@ run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 	trace_result_ready(&receiver);
 	nrows = receiver.nrows;
 
+	/* the server log's line, whatever segroll.trace_audit says */
+	if (!seg_null)
+	{
+		SegView		v;
+
+		segment_view(DatumGetSegmentPP(seg), &v);
+		ereport(LOG,
+				(errmsg("segroll: %s traced " UINT64_FORMAT " keys of segmentation \"%s\" (%s), " UINT64_FORMAT " rows returned",
+						GetUserNameFromId(caller, false), (uint64) v.count,
+						TextDatumGetCString(args[0]),
+						cell_null ? "a segment" : DatumGetCString(DirectFunctionCall1(jsonb_out, cell)),
+						nrows)));
+	}
+
 	/* the entry, as the owner of the trace log */
 	if (segroll_trace_audit)
 	{

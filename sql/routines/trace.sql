@@ -177,8 +177,6 @@ DECLARE
 	purged text;
 	q text;
 	batch int8[];
-	n bigint;
-	nrows bigint := 0;
 BEGIN
 	/*
 	 * Every row comes from RETURN QUERY EXECUTE, which plpgsql_check cannot
@@ -228,12 +226,9 @@ BEGIN
 			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 			RETURN QUERY EXECUTE q USING batch;
 		END;
-		GET DIAGNOSTICS n = ROW_COUNT;
-		nrows := nrows + n;
 	END LOOP;
-	-- the entry in segroll.trace_log: written by segroll.trace() (src/trace.c)
-	RAISE LOG 'segroll: % traced % keys of segmentation "%" (%), % rows returned',
-		current_user, segroll.count(seg), seg_name, coalesce(cell::text, 'a segment'), nrows;
+	-- segroll.trace() (src/trace.c) counts the rows, writes the trace log
+	-- and the server log's line
 END
 $$;
 COMMENT ON FUNCTION @extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb) IS
@@ -349,8 +344,6 @@ DECLARE
 	at regtype;
 	q text;
 	batch int8[];
-	n bigint;
-	nrows bigint := 0;
 BEGIN
 	IF NOT segroll._enter_trace() THEN
 		RAISE EXCEPTION 'segroll._trace_rows() must be called through segroll.trace_rows()'
@@ -419,12 +412,9 @@ BEGIN
 			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 			RETURN QUERY EXECUTE q USING batch;
 		END;
-		GET DIAGNOSTICS n = ROW_COUNT;
-		nrows := nrows + n;
 	END LOOP;
-	-- the entry in segroll.trace_log: written by segroll.trace_rows() (src/trace.c)
-	RAISE LOG 'segroll: % traced % keys of segmentation "%" (a segment), % rows returned',
-		current_user, segroll.count(seg), name, nrows;
+	-- segroll.trace_rows() (src/trace.c) counts the rows, writes the trace
+	-- log and the server log's line
 END
 $$;
 COMMENT ON FUNCTION @extschema@._trace_rows(pg_catalog.text, @extschema@.segment, anyelement) IS
