@@ -72,10 +72,7 @@ BEGIN
 			USING ERRCODE = 'active_sql_transaction',
 			      HINT = 'It waits for concurrent writers and then needs a snapshot taken after they finished.';
 	END IF;
-	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = _rollup.name;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'segmentation "%" does not exist', _rollup.name USING ERRCODE = 'undefined_object';
-	END IF;
+	def := segroll._definition(_rollup.name);
 	PERFORM segroll._require_owner_context(def, 'segroll._rollup()', 'segroll.rollup()');
 
 	SELECT seq INTO seqrel FROM segroll.source WHERE relid = def.source;
@@ -197,10 +194,7 @@ DECLARE
 	t0 timestamptz := clock_timestamp();
 	n bigint;
 BEGIN
-	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = _rebuild.name;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'segmentation "%" does not exist', _rebuild.name USING ERRCODE = 'undefined_object';
-	END IF;
+	def := segroll._definition(_rebuild.name);
 	PERFORM segroll._require_owner_context(def, 'segroll._rebuild()', 'segroll.rebuild()');
 	-- queue behind any roll-up, then start over from nothing
 	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
