@@ -41,6 +41,7 @@ ROUTINE_SQL = \
 	sql/routines/history.sql \
 	sql/routines/capture.sql \
 	sql/routines/compiler.sql \
+	sql/routines/lineage.sql \
 	sql/routines/definition.sql \
 	sql/routines/rollup.sql \
 	sql/routines/trace.sql \

@@ -2,9 +2,9 @@
  *
  * segment_ops.c
  *	  Functions that combine stored segments outside an aggregate: merge of
- *	  two segments, subtraction, retraction of one row, and the checksum
- *	  contribution of one row.  These are the primitives an incremental
- *	  roll-up applies to a cell.
+ *	  two segments, subtraction, retraction of one row, the segment without
+ *	  its lineage, and the checksum contribution of one row.  These are the
+ *	  primitives an incremental roll-up applies to a cell.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,6 +29,22 @@ segment_subtract(PG_FUNCTION_ARGS)
 										   PG_GETARG_SEGMENT_PP(0), SEG_SOURCE_DISK);
 
 	segstate_subtract(st, PG_GETARG_SEGMENT_PP(1));
+	PG_RETURN_POINTER(segstate_encode(st));
+}
+
+/*
+ * without_lineage(seg): the same rows' figures, without their keys.  The
+ * head of a cell whose lineage is kept in blocks (a small value the roll-up
+ * rewrites in place).
+ */
+PG_FUNCTION_INFO_V1(segment_without_lineage);
+Datum
+segment_without_lineage(PG_FUNCTION_ARGS)
+{
+	SegState   *st = segstate_from_segment(CurrentMemoryContext,
+										   PG_GETARG_SEGMENT_PP(0), SEG_SOURCE_DISK);
+
+	st->lineage = false;
 	PG_RETURN_POINTER(segstate_encode(st));
 }
 

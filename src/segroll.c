@@ -35,6 +35,7 @@ PG_MODULE_MAGIC;
 /* Settings that only the SQL functions read (with current_setting). */
 static int	segroll_history_retention_min = 400 * 24 * 60;
 static int	segroll_history_size = 100;
+static int	segroll_inline_lineage_limit = 4096;
 
 void		_PG_init(void);
 
@@ -79,6 +80,13 @@ _PG_init(void)
 	DefineCustomIntVariable("segroll.history_size",
 							"Roll-ups kept per segmentation in segroll.run_history.",
 							NULL, &segroll_history_size, 100, 1, 100000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+
+	/* cell storage (rollup, in SQL) */
+	DefineCustomIntVariable("segroll.inline_lineage_limit",
+							"Most rows a cell keeps its lineage inline for; a larger cell keeps it in blocks of its lineage table.",
+							"A roll-up then rewrites the cell's figures and the lineage blocks it touches, not the whole lineage.",
+							&segroll_inline_lineage_limit, 4096, 0, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	/* a server-start setting: it exists only when the library is preloaded */

@@ -446,8 +446,17 @@ $$;
 /*
  * The SQL of one roll-up window of a segmentation ($1 = applied_upto, $2 =
  * upper, $3 = the end of the closed periods, -infinity when none is
- * closed).  The changes of closed periods go to the adjustments table, not
- * to the cells.
+ * closed, $4 = segroll.inline_lineage_limit).  The changes of closed
+ * periods go to the adjustments table, not to the cells.
+ *
+ * Changes are aggregated per cell and lineage block (lineage.sql).  A cell
+ * with its lineage inline is rewritten whole, as a small cell always was;
+ * it moves its lineage to blocks when it grows past $4 rows.  A cell with
+ * its lineage in blocks has its head and the blocks the changes fall in
+ * rewritten, nothing else.  A retraction that leaves min or max unknown is
+ * recomputed from the rows of the cell's (or the block's) own lineage,
+ * found by the key index, never from a scan of the period; only a
+ * segmentation without lineage, which knows no keys, scans its period.
  */
 CREATE OR REPLACE FUNCTION @extschema@._generate_apply(def @extschema@.segmentation,
 	adjustments pg_catalog.regclass)
@@ -455,128 +464,278 @@ RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg
 DECLARE
 	q segroll._segmentation_sql := segroll._sql(def);
 	log regclass := (SELECT src.change_log FROM segroll.source src WHERE src.relid = def.source);
+	blocks regclass := segroll._lineage_blocks(def);
+	lin text := CASE WHEN def.lineage THEN 'true' ELSE 'false' END;
 	d jsonb;
 	i int := 0;
-	dim_names text := '';		-- "dN, "
-	eq_strict text := '';
+	dn text := '';			-- "d1, "
+	x_dn text := '';		-- "x.d1, "
+	eq_strict text := '';	-- over c (cells) and x
 	eq_nulls text := '';
-	all_notnull text := '';
+	all_notnull text := '';	-- over x
+	k_strict text := '';	-- over k (blocks) and x
+	k_nulls text := '';
+	n_nulls text := '';		-- over n (new blocks) and x
 	agg text := CASE WHEN def.lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END;
+	args text := format('s.%I, s.%I%s', def.key_column, def.time_column, q.meas);
+	grouped text;			-- "segroll_d1 AS d1, "
+	grouping text;			-- "segroll_d1, "
+	blk text;
+	inner_from text;
+	by_keys text[];			-- recompute of x.b0, x.seg0 from their own lineage
+	spill_blocks text;
+	by_period text;			-- recompute of cell x from its period (no lineage)
+	head_from_blocks text;
 BEGIN
 	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
 		i := i + 1;
-		dim_names := dim_names || format('d%s, ', i);
+		dn := dn || format('d%s, ', i);
+		x_dn := x_dn || format('x.d%s, ', i);
 		eq_strict := eq_strict || format('c.%I OPERATOR(pg_catalog.=) x.d%s AND ', d->>'name', i);
 		eq_nulls := eq_nulls || format('c.%I IS NOT DISTINCT FROM x.d%s AND ', d->>'name', i);
+		k_strict := k_strict || format('k.%I OPERATOR(pg_catalog.=) x.d%s AND ', d->>'name', i);
+		k_nulls := k_nulls || format('k.%I IS NOT DISTINCT FROM x.d%s AND ', d->>'name', i);
+		n_nulls := n_nulls || format('n.d%s IS NOT DISTINCT FROM x.d%s AND ', i, i);
 		all_notnull := all_notnull || format('x.d%s IS NOT NULL AND ', i);
 	END LOOP;
+	grouped := regexp_replace(dn, '(d[0-9]+)', 'segroll_\1 AS \1', 'g');
+	grouping := regexp_replace(dn, '(d[0-9]+)', 'segroll_\1', 'g');
+	blk := CASE WHEN def.lineage
+	            THEN format('(s.%I::pg_catalog.int8 OPERATOR(pg_catalog.>>) %s)', def.key_column, segroll._block_shift())
+	            ELSE '0::pg_catalog.int8' END;
+	inner_from := format('SELECT %s %s AS segroll_period, %s AS segroll_block, s.* FROM', q.dim_exprs, q.period, blk);
+	-- a segment recomputed from the rows of its own lineage as they stood at
+	-- $2, found by the key index; kept only when it accounts for every row
+	-- (count and checksum), else the segment stays as it was, min/max unknown
+	FOR i IN 1 .. 2 LOOP
+		by_keys[i] := format($r$(SELECT CASE WHEN segroll.count(r.seg) OPERATOR(pg_catalog.=) segroll.count(%1$s)
+	                          AND segroll.checksum(r.seg) OPERATOR(pg_catalog.=) segroll.checksum(%1$s)
+	                         THEN r.seg ELSE %1$s END
+	        FROM (SELECT segroll.segment_agg(%2$s) AS seg
+	              FROM (SELECT s.* FROM %3$s s
+	                    WHERE s.%4$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%1$s)))
+	                      AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	                    UNION ALL
+	                    SELECT (l.old).* FROM %5$s l
+	                    WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
+	                      AND (l.old).%4$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%1$s)))) s) r)$r$,
+			(ARRAY['x.b0', 'x.seg0'])[i], args, def.source, def.key_column, log);
+	END LOOP;
+	-- the rows of a cell's lineage as they stood at $2, by block
+	spill_blocks := format($r$(SELECT (s.%1$I::pg_catalog.int8 OPERATOR(pg_catalog.>>) %2$s) AS block,
+	               segroll.segment_agg(%3$s) AS seg
+	        FROM (SELECT s.* FROM %4$s s
+	              WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg1)))
+	                AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	              UNION ALL
+	              SELECT (l.old).* FROM %5$s l
+	              WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
+	                AND (l.old).%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg1)))) s
+	        GROUP BY 1)$r$,
+		def.key_column, segroll._block_shift(), args, def.source, log);
+	by_period := format($r$(SELECT %1$s(%2$s)
+	     FROM (SELECT %3$s s.*
+	           FROM (SELECT s.* FROM %4$s s
+	                 WHERE s.%5$I OPERATOR(pg_catalog.>=) x.period AND s.%5$I OPERATOR(pg_catalog.<) %6$s
+	                   AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	                 UNION ALL
+	                 SELECT (l.old).* FROM %7$s l
+	                 WHERE l.old_seq OPERATOR(pg_catalog.<=) $2 AND l.log_seq OPERATOR(pg_catalog.>) $2
+	                   AND (l.old).%5$I OPERATOR(pg_catalog.>=) x.period
+	                   AND (l.old).%5$I OPERATOR(pg_catalog.<) %6$s) s %8$s) s
+	     WHERE %9$s true)$r$,
+		agg, args, q.dim_exprs, def.source, def.time_column, segroll._next_period_sql(def, 'x.period'), log, q.joins,
+		regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'));
+	-- the head of a cell in blocks whose min or max a retraction made
+	-- unknown: the merge of its blocks as this run leaves them
+	head_from_blocks := format($r$(SELECT CASE WHEN segroll.count(m.seg) OPERATOR(pg_catalog.=) segroll.count(x.seg0)
+	                          AND segroll.checksum(m.seg) OPERATOR(pg_catalog.=) segroll.checksum(x.seg0)
+	                         THEN m.seg ELSE x.seg0 END
+	        FROM (SELECT segroll.without_lineage(segroll.merge(z.seg)) AS seg
+	              FROM (SELECT n.seg FROM nb n
+	                    WHERE %1$s n.period OPERATOR(pg_catalog.=) x.period AND segroll.count(n.seg) OPERATOR(pg_catalog.>) 0
+	                    UNION ALL
+	                    SELECT k.seg FROM %2$s k
+	                    WHERE %3$s k.period OPERATOR(pg_catalog.=) x.period
+	                      AND NOT EXISTS (SELECT FROM nb n WHERE %1$s n.period OPERATOR(pg_catalog.=) x.period
+	                                                         AND n.block OPERATOR(pg_catalog.=) k.block)) z) m)$r$,
+		n_nulls, blocks, k_nulls);
 
 	RETURN format($f$
 WITH pos AS (
 	-- the window as it stood at $2: versions numbered in it that are still
 	-- current, and those that a later change (numbered after $2) already
 	-- replaced or deleted; that later change retracts them in its window
-	SELECT %21$s segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
-	FROM (SELECT %6$s %7$s AS segroll_period, s.*
-	      FROM (SELECT s.* FROM %8$s s
+	SELECT %1$s segroll_period AS period, segroll_block AS block, %2$s(%3$s) AS seg
+	FROM (%4$s (SELECT s.* FROM %5$s s
 	            WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
 	            UNION ALL
-	            SELECT (l.old).* FROM %10$s l
+	            SELECT (l.old).* FROM %6$s l
 	            WHERE l.old_seq OPERATOR(pg_catalog.>) $1 AND l.old_seq OPERATOR(pg_catalog.<=) $2
-	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %9$s) s
-	GROUP BY %22$s segroll_period
+	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %7$s) s
+	GROUP BY %8$s segroll_period, segroll_block
 ), neg AS (
-	SELECT %21$s segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
-	FROM (SELECT %6$s %7$s AS segroll_period, s.*
-	      FROM (SELECT (l.old).* FROM %10$s l
+	SELECT %1$s segroll_period AS period, segroll_block AS block, %2$s(%3$s) AS seg
+	FROM (%4$s (SELECT (l.old).* FROM %6$s l
 	            WHERE l.log_seq OPERATOR(pg_catalog.>) $1 AND l.log_seq OPERATOR(pg_catalog.<=) $2
-	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %9$s) s
-	GROUP BY %22$s segroll_period
+	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %7$s) s
+	GROUP BY %8$s segroll_period, segroll_block
+), bdelta AS (
+	-- per cell and lineage block; cell_added: the rows the cell gains in all
+	SELECT x.*, pg_catalog.sum(segroll.count(x.pos)) OVER (PARTITION BY %9$s x.period) AS cell_added
+	FROM (SELECT %10$s coalesce(p.period, n.period) AS period, coalesce(p.block, n.block) AS block,
+	             p.seg AS pos, n.seg AS neg
+	      FROM pos p FULL JOIN neg n ON %11$s p.period OPERATOR(pg_catalog.=) n.period
+	                                  AND p.block OPERATOR(pg_catalog.=) n.block) x
 ), delta AS (
-	SELECT %11$s coalesce(p.period, n.period) AS period, p.seg AS pos, n.seg AS neg
-	FROM pos p FULL JOIN neg n ON %12$s p.period OPERATOR(pg_catalog.=) n.period
+	SELECT %9$s x.period, %12$s
+	FROM bdelta x %13$s
 ), adj AS (
 	-- a closed period's cells stay as they were closed; its changes are
 	-- kept beside them, with the window that brought them
-	INSERT INTO %23$s (%19$s period, added, removed, from_seq, to_seq)
-	SELECT %20$s x.period, x.pos, x.neg, $1, $2 FROM delta x WHERE x.period OPERATOR(pg_catalog.<) $3
+	INSERT INTO %14$s (%15$s period, added, removed, from_seq, to_seq)
+	SELECT %9$s x.period, x.pos, x.neg, $1, $2 FROM delta x WHERE x.period OPERATOR(pg_catalog.<) $3
 	RETURNING 1
 ), matched AS (
 	SELECT x.*, c.ctid AS cell_ctid, c.seg AS old_seg
-	FROM delta x LEFT JOIN %13$s c ON %14$s c.period OPERATOR(pg_catalog.=) x.period
-	WHERE %15$s x.period OPERATOR(pg_catalog.>=) $3
+	FROM delta x LEFT JOIN %16$s c ON %17$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE %18$s x.period OPERATOR(pg_catalog.>=) $3
 	UNION ALL
 	SELECT x.*, c.ctid AS cell_ctid, c.seg AS old_seg
-	FROM delta x LEFT JOIN %13$s c ON %16$s c.period OPERATOR(pg_catalog.=) x.period
-	WHERE NOT (%15$s true) AND x.period OPERATOR(pg_catalog.>=) $3
+	FROM delta x LEFT JOIN %16$s c ON %19$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE NOT (%18$s true) AND x.period OPERATOR(pg_catalog.>=) $3
+), bx AS (
+	-- the block changes with the cell they land in, as it was
+	SELECT x.*, c.seg AS cell_seg
+	FROM bdelta x LEFT JOIN %16$s c ON %17$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE %20$s AND %18$s x.period OPERATOR(pg_catalog.>=) $3
+	UNION ALL
+	SELECT x.*, c.seg AS cell_seg
+	FROM bdelta x LEFT JOIN %16$s c ON %19$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE %20$s AND NOT (%18$s true) AND x.period OPERATOR(pg_catalog.>=) $3
+), bm AS (
+	-- block changes of cells whose lineage is in blocks, with the block
+	SELECT x.*, k.ctid AS block_ctid, k.seg AS old_block
+	FROM bx x LEFT JOIN %21$s k ON %22$s k.period OPERATOR(pg_catalog.=) x.period AND k.block OPERATOR(pg_catalog.=) x.block
+	WHERE x.cell_seg IS NOT NULL AND NOT segroll.has_lineage(x.cell_seg) AND %18$s true
+	UNION ALL
+	SELECT x.*, k.ctid AS block_ctid, k.seg AS old_block
+	FROM bx x LEFT JOIN %21$s k ON %23$s k.period OPERATOR(pg_catalog.=) x.period AND k.block OPERATOR(pg_catalog.=) x.block
+	WHERE x.cell_seg IS NOT NULL AND NOT segroll.has_lineage(x.cell_seg) AND NOT (%18$s true)
+), nb AS (
+	-- the blocks as this run leaves them: retract, add, and recompute from
+	-- the block's own keys when min or max became unknown
+	SELECT x.*, CASE WHEN segroll.count(x.b0) OPERATOR(pg_catalog.>) 0 AND NOT segroll.minmax_known(x.b0)
+	                 THEN %24$s ELSE x.b0 END AS seg
+	FROM (SELECT x.*, CASE WHEN x.pos IS NULL THEN x.kept WHEN x.kept IS NULL THEN x.pos
+	                       ELSE segroll.merge(x.kept, x.pos) END AS b0
+	      FROM (SELECT x.*, CASE WHEN x.neg IS NULL THEN x.old_block
+	                             ELSE segroll.subtract(coalesce(x.old_block, segroll.subtract(x.neg, x.neg)), x.neg) END AS kept
+	            FROM bm x) x) x
 ), combined AS (
 	-- retract first (an updated row's new version may land in the same cell),
 	-- then add; retracting from a missing cell is an error, never a no-op
 	SELECT m.*,
 	       CASE WHEN m.pos IS NULL THEN kept WHEN kept IS NULL THEN m.pos
-	            ELSE segroll.merge(kept, m.pos) END AS seg0
+	            ELSE segroll.merge(kept, m.pos) END AS seg0,
+	       %20$s AND m.old_seg IS NOT NULL AND NOT segroll.has_lineage(m.old_seg) AS in_blocks
 	FROM (SELECT m.*, CASE WHEN m.neg IS NULL THEN m.old_seg
 	                       ELSE segroll.subtract(coalesce(m.old_seg, segroll.subtract(m.neg, m.neg)), m.neg) END AS kept
 	      FROM matched m) m
 ), result AS (
 	SELECT x.*,
-	       CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.>) 0 AND NOT segroll.minmax_known(x.seg0) THEN
-	            -- the cell as it stood at $2, from the source and the change log
-	            (SELECT %2$s(s.%3$I, s.%4$I%5$s)
-	             FROM (SELECT %6$s s.*
-	                   FROM (SELECT s.* FROM %8$s s
-	                         WHERE s.%4$I OPERATOR(pg_catalog.>=) x.period AND s.%4$I OPERATOR(pg_catalog.<) %17$s
-	                           AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
-	                         UNION ALL
-	                         SELECT (l.old).* FROM %10$s l
-	                         WHERE l.old_seq OPERATOR(pg_catalog.<=) $2 AND l.log_seq OPERATOR(pg_catalog.>) $2
-	                           AND (l.old).%4$I OPERATOR(pg_catalog.>=) x.period
-	                           AND (l.old).%4$I OPERATOR(pg_catalog.<) %17$s) s %9$s) s
-	             WHERE %18$s true)
-	            ELSE x.seg0 END AS seg
+	       CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.=) 0 OR segroll.minmax_known(x.seg0) THEN x.seg0
+	            WHEN x.in_blocks THEN %25$s
+	            WHEN %20$s THEN %26$s
+	            ELSE %27$s END AS seg1
 	FROM combined x
+), spill AS (
+	-- cells with inline lineage growing past $4 rows: their blocks, from
+	-- the rows of their own lineage as they stood at $2
+	SELECT %28$s x.period, x.cell_ctid, b.block, b.seg,
+	       pg_catalog.sum(segroll.count(b.seg)) OVER (PARTITION BY x.cell_ctid) AS spilled
+	FROM result x
+	CROSS JOIN LATERAL %29$s b
+	WHERE %20$s AND NOT x.in_blocks AND x.old_seg IS NOT NULL AND segroll.count(x.seg1) OPERATOR(pg_catalog.>) $4
+), final AS (
+	SELECT x.*,
+	       %20$s AND NOT x.in_blocks AND segroll.count(x.seg1) OPERATOR(pg_catalog.>) $4
+	       AND (x.old_seg IS NULL
+	            OR (SELECT pg_catalog.max(s.spilled) FROM spill s WHERE s.cell_ctid OPERATOR(pg_catalog.=) x.cell_ctid)
+	               OPERATOR(pg_catalog.=) segroll.count(x.seg1)) AS to_blocks
+	FROM result x
+), cells_out AS (
+	SELECT x.*, CASE WHEN x.to_blocks THEN segroll.without_lineage(x.seg1) ELSE x.seg1 END AS seg
+	FROM final x
 ), del AS (
-	DELETE FROM %13$s c USING result x
+	DELETE FROM %16$s c USING cells_out x
 	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
 	  AND segroll.count(x.seg) OPERATOR(pg_catalog.=) 0
 	RETURNING 1
 ), upd AS (
-	UPDATE %13$s c SET seg = x.seg FROM result x
+	UPDATE %16$s c SET seg = x.seg FROM cells_out x
 	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
 	  AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
 	RETURNING 1
 ), ins AS (
-	INSERT INTO %13$s (%19$s period, seg)
-	SELECT %20$s period, seg FROM result x
+	INSERT INTO %16$s (%15$s period, seg)
+	SELECT %9$s period, seg FROM cells_out x
 	WHERE x.cell_ctid IS NULL AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
 	RETURNING 1
+), block_del AS (
+	DELETE FROM %21$s k USING nb x
+	WHERE x.block_ctid IS NOT NULL AND k.ctid OPERATOR(pg_catalog.=) x.block_ctid
+	  AND segroll.count(x.seg) OPERATOR(pg_catalog.=) 0
+), block_upd AS (
+	UPDATE %21$s k SET seg = x.seg FROM nb x
+	WHERE x.block_ctid IS NOT NULL AND k.ctid OPERATOR(pg_catalog.=) x.block_ctid
+	  AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
+), block_ins AS (
+	INSERT INTO %21$s (%15$s period, block, seg)
+	SELECT %9$s x.period, x.block, x.seg FROM nb x
+	WHERE x.block_ctid IS NULL AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
+	UNION ALL
+	-- a new cell past $4 rows: the blocks of its rows as aggregated
+	SELECT %9$s x.period, x.block, x.pos FROM bx x
+	WHERE x.cell_seg IS NULL AND x.pos IS NOT NULL AND x.cell_added OPERATOR(pg_catalog.>) $4
+	UNION ALL
+	SELECT %9$s x.period, x.block, x.seg FROM spill x
+	WHERE EXISTS (SELECT FROM final f WHERE f.cell_ctid OPERATOR(pg_catalog.=) x.cell_ctid AND f.to_blocks)
 )
 SELECT (SELECT coalesce(pg_catalog.sum(segroll.count(pos)), 0) FROM delta WHERE pos IS NOT NULL)
      OPERATOR(pg_catalog.+) (SELECT coalesce(pg_catalog.sum(segroll.count(neg)), 0) FROM delta WHERE neg IS NOT NULL),
        (SELECT pg_catalog.count(*) FROM del), (SELECT pg_catalog.count(*) FROM upd), (SELECT pg_catalog.count(*) FROM ins)
 $f$,
-		dim_names,                                        -- 1
+		grouped,                                          -- 1
 		agg,                                              -- 2
-		def.key_column,                                   -- 3
-		def.time_column,                                  -- 4
-		q.meas,                                           -- 5
-		q.dim_exprs,                                      -- 6
-		q.period,                                         -- 7
-		def.source,                                       -- 8
-		q.joins,                                          -- 9
-		log,                                              -- 10
-		regexp_replace(dim_names, '(d[0-9]+)', 'coalesce(p.\1, n.\1) AS \1', 'g'),  -- 11
-		regexp_replace(dim_names, '(d[0-9]+), ', 'p.\1 IS NOT DISTINCT FROM n.\1 AND ', 'g'), -- 12
-		def.cells,                                        -- 13
-		eq_strict,                                        -- 14
-		all_notnull,                                      -- 15
-		eq_nulls,                                         -- 16
-		segroll._next_period_sql(def, 'x.period'),        -- 17
-		regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'), -- 18
-		q.cell_cols,                                      -- 19
-		dim_names,                                        -- 20
-		regexp_replace(dim_names, '(d[0-9]+)', 'segroll_\1 AS \1', 'g'),  -- 21
-		regexp_replace(dim_names, '(d[0-9]+)', 'segroll_\1', 'g'),         -- 22
-		adjustments);                                     -- 23
+		args,                                             -- 3
+		inner_from,                                       -- 4
+		def.source,                                       -- 5
+		log,                                              -- 6
+		q.joins,                                          -- 7
+		grouping,                                         -- 8
+		x_dn,                                             -- 9
+		regexp_replace(dn, '(d[0-9]+)', 'coalesce(p.\1, n.\1) AS \1', 'g'),  -- 10
+		regexp_replace(dn, '(d[0-9]+), ', 'p.\1 IS NOT DISTINCT FROM n.\1 AND ', 'g'), -- 11
+		-- 12, 13: one block per cell without lineage, so nothing to merge
+		CASE WHEN def.lineage THEN 'segroll.merge(x.pos) AS pos, segroll.merge(x.neg) AS neg'
+		     ELSE 'x.pos, x.neg' END,
+		CASE WHEN def.lineage THEN format('GROUP BY %s x.period', x_dn) ELSE '' END,
+		adjustments,                                      -- 14
+		q.cell_cols,                                      -- 15
+		def.cells,                                        -- 16
+		eq_strict,                                        -- 17
+		all_notnull,                                      -- 18
+		eq_nulls,                                         -- 19
+		lin,                                              -- 20
+		blocks,                                           -- 21
+		k_strict,                                         -- 22
+		k_nulls,                                          -- 23
+		by_keys[1],                                       -- 24: x.b0
+		head_from_blocks,                                 -- 25
+		by_keys[2],                                       -- 26: x.seg0
+		by_period,                                        -- 27
+		x_dn,                                             -- 28
+		spill_blocks);                                    -- 29
 END
 $$;

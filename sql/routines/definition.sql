@@ -137,6 +137,7 @@ BEGIN
 	               sch, seg_name || '_adjustments', cols);
 	EXECUTE format('CREATE INDEX ON %s.%I (period)', sch, seg_name || '_adjustments');
 	def.cells := cells; def.bi_view := bi; def.unmapped_view := unmapped;
+	PERFORM segroll._create_lineage_blocks(def);
 	def.apply_sql := segroll._generate_apply(def, format('%s.%I', sch, seg_name || '_adjustments')::regclass);
 	INSERT INTO segroll.segmentation (name, source, key_column, time_column, grain, time_zone, dimensions,
 	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql)
@@ -154,6 +155,7 @@ BEGIN
 		EXECUTE format('GRANT USAGE ON SCHEMA %s TO segroll_reader', sch);
 	END IF;
 	EXECUTE format('GRANT SELECT ON %s, %s, %s, %s.%I TO segroll_reader', cells, bi, unmapped, sch, seg_name || '_adjustments');
+	-- readers of a cell's lineage read its blocks too (_create_lineage_blocks)
 	PERFORM segroll._log(seg_name, 'create segmentation', NULL, NULL,
 		jsonb_build_object('source', src::text, 'key', key, 'time_column', time_col, 'grain', g,
 		                   'time_zone', time_zone, 'dimensions', dims, 'measures', to_jsonb(meas),
@@ -178,6 +180,9 @@ BEGIN
 	EXECUTE format('DROP VIEW IF EXISTS %s, %s', def.bi_view, def.unmapped_view);
 	IF segroll._adjustments(def) IS NOT NULL THEN
 		EXECUTE format('DROP TABLE %s', segroll._adjustments(def));
+	END IF;
+	IF segroll._lineage_blocks(def) IS NOT NULL THEN
+		EXECUTE format('DROP TABLE %s', segroll._lineage_blocks(def));
 	END IF;
 	EXECUTE format('DROP TABLE IF EXISTS %s', def.cells);
 	DELETE FROM segroll.progress p WHERE p.name = def.name;

@@ -153,7 +153,11 @@ BEGIN
 		WHERE j.cs IS NOT NULL AND j.fs IS NOT NULL AND v.a IS DISTINCT FROM v.b
 		%7$s) p
 	ORDER BY j.period, j.dims::pg_catalog.text, p.problem, p.key$f$,
-		segroll._fresh_sql(def, full_mode AND def.lineage, per_period), q.fresh_json, q.cell_json, def.cells, differs,
+		segroll._fresh_sql(def, full_mode AND def.lineage, per_period), q.fresh_json, q.cell_json,
+		-- every key is compared in full mode: cells whose lineage is in blocks are read whole
+		CASE WHEN full_mode THEN segroll._full_cells_sql(def, 'c.period OPERATOR(pg_catalog.>=) $2 AND c.period OPERATOR(pg_catalog.<) $3')
+		     ELSE def.cells::text END,
+		differs,
 		-- %8$s: cell_json over the adjustments (alias a) instead of the cells (alias c)
 		meas_rows, key_rows, regexp_replace(q.cell_json, '\mc\.', 'a.', 'g'), segroll._adjustments(def));
 	-- q_text: fragments of segroll._sql() and _fresh_sql(), %I and %L
@@ -244,7 +248,7 @@ BEGIN
 		EXECUTE format($f$
 		WITH fresh AS (SELECT f0.* FROM (%1$s) f0 WHERE %8$s),
 		f AS (SELECT %2$s AS dims, f.* FROM fresh f),
-		c AS (SELECT c.ctid AS cell_ctid, %3$s AS dims, c.period, c.seg FROM %4$s c
+		c AS (SELECT c.cell_ctid, %3$s AS dims, c.period, c.seg FROM %10$s c
 		      WHERE c.period OPERATOR(pg_catalog.>=) $2 AND c.period OPERATOR(pg_catalog.<) $3 AND (%9$s)),
 		j AS MATERIALIZED (
 		      SELECT c.cell_ctid, coalesce(c.dims, f.dims) AS dims, coalesce(c.period, f.period) AS period,
@@ -254,7 +258,10 @@ BEGIN
 		del AS (DELETE FROM %4$s x USING j WHERE j.fs IS NULL AND x.ctid OPERATOR(pg_catalog.=) j.cell_ctid),
 		upd AS (UPDATE %4$s x SET seg = j.fs FROM j
 		        WHERE j.cs IS NOT NULL AND j.fs IS NOT NULL AND x.ctid OPERATOR(pg_catalog.=) j.cell_ctid),
-		ins AS (INSERT INTO %4$s (%6$s period, seg) SELECT %7$s j.period, j.fs FROM j WHERE j.cs IS NULL)
+		ins AS (INSERT INTO %4$s (%6$s period, seg) SELECT %7$s j.period, j.fs FROM j WHERE j.cs IS NULL),
+		-- a rebuilt cell keeps its lineage inline: its blocks go
+		blocks_del AS (DELETE FROM %11$s k USING j
+		               WHERE j.cs IS NOT NULL AND k.period OPERATOR(pg_catalog.=) j.period AND %12$s OPERATOR(pg_catalog.=) j.dims)
 		SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
 		           'dimensions', j.dims, 'period', j.period,
 		           'action', CASE WHEN j.cs IS NULL THEN 'inserted' WHEN j.fs IS NULL THEN 'deleted' ELSE 'replaced' END,
@@ -263,7 +270,9 @@ BEGIN
 		FROM j$f$,
 			segroll._fresh_sql(def, def.lineage), q.fresh_json, q.cell_json, def.cells,
 			left(regexp_replace(q.dim_names, '(segroll_d[0-9]+)', 'f.\1', 'g'), -2), q.cell_cols, q.dim_names,
-			f_only, c_only)
+			f_only, c_only,
+			segroll._full_cells_sql(def, 'c.period OPERATOR(pg_catalog.>=) $2 AND c.period OPERATOR(pg_catalog.<) $3'),
+			segroll._lineage_blocks(def), regexp_replace(q.cell_json, '\mc\.', 'k.', 'g'))
 		INTO changed USING upto, period_from, period_to, segroll._boundary(def, period_from), segroll._boundary(def, period_to);
 	END;
 

@@ -136,7 +136,8 @@ BEGIN
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 		EXECUTE def.apply_sql INTO applied, n_del, n_upd, n_ins
 			USING prog.applied_upto, upper_seq,
-			      coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity');
+			      coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity'),
+			      current_setting('segroll.inline_lineage_limit')::bigint;
 	-- 22S01 (C: ERRCODE_SEGROLL_NOT_CONTAINED): a retraction found its row
 	-- missing from the cell it should be in
 	EXCEPTION WHEN SQLSTATE '22S01' THEN
@@ -199,6 +200,7 @@ BEGIN
 	-- queue behind any roll-up, then start over from nothing
 	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
 	EXECUTE format('DELETE FROM %s', def.cells);
+	EXECUTE format('DELETE FROM %s', segroll._lineage_blocks(def));
 	UPDATE segroll.progress p SET applied_upto = 0 WHERE p.name = def.name;
 	n := segroll._rollup(def.name, NULL);
 	PERFORM segroll._log(def.name, 'rebuild', n, t0, NULL);

@@ -192,6 +192,12 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.has_lineage(@extschema@.segment) IS
 	'whether the segment holds the keys of its source rows';
 
+CREATE OR REPLACE FUNCTION @extschema@.without_lineage(@extschema@.segment)
+RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_without_lineage'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.without_lineage(@extschema@.segment) IS
+	'the segment''s figures without the keys of its rows';
+
 CREATE OR REPLACE FUNCTION @extschema@.keys(@extschema@.segment)
 RETURNS SETOF pg_catalog.int8 AS 'MODULE_PATHNAME', 'segment_keys'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1000;

@@ -105,10 +105,37 @@ BEGIN
 	PERFORM segroll._caller_reads(def.cells, '{r}', 'cells table');
 	PERFORM segroll._caller_column(def.cells, 'period', '{timestamptz}', 'column');
 	PERFORM segroll._caller_column(def.cells, 'seg', ARRAY['segroll.segment'::regtype], 'column');
+	PERFORM segroll._caller_reads_blocks(def);
 	IF archive IS NOT NULL THEN
 		PERFORM segroll._caller_reads(archive, '{r,p,f}', 'archive');
 		PERFORM segroll._caller_column(archive, def.key_column, '{int8,int4}', 'key column');
 	END IF;
+END
+$$;
+
+/*
+ * The lineage table as the caller will read it: a table, with the cells'
+ * dimension types and a period and seg of the expected types, so that the
+ * comparisons made on it are the ones made on the cells.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._caller_reads_blocks(def @extschema@.segmentation)
+RETURNS pg_catalog.regclass
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	blocks regclass := segroll._lineage_blocks(def);
+	d jsonb;
+BEGIN
+	IF blocks IS NULL THEN
+		RAISE EXCEPTION 'the lineage table of segmentation "%" is missing', def.name USING ERRCODE = 'undefined_table',
+			HINT = 'It is <name>_lineage beside the cells table.';
+	END IF;
+	PERFORM segroll._caller_reads(blocks, '{r}', 'lineage table');
+	PERFORM segroll._caller_column(blocks, 'period', '{timestamptz}', 'column');
+	PERFORM segroll._caller_column(blocks, 'seg', ARRAY['segroll.segment'::regtype], 'column');
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
+		PERFORM segroll._caller_column(blocks, d->>'name', ARRAY[segroll._caller_type(def.cells, d->>'name')], 'column');
+	END LOOP;
+	RETURN blocks;
 END
 $$;
 
@@ -159,8 +186,10 @@ BEGIN
 	IF segroll.minmax_known(seg) AND segroll.first_time(seg) >= horizon THEN
 		RETURN 'false';
 	END IF;
-	RETURN format('%s IN (SELECT segroll.keys(c.seg) FROM %s c WHERE c.period OPERATOR(pg_catalog.<) %L::pg_catalog.timestamptz%s)',
-	              key_expr, def.cells, horizon,
+	-- the keys of cells in blocks are in their lineage table
+	RETURN format('%s IN (SELECT segroll.keys(c.seg) FROM (SELECT c.period, c.seg FROM %s c UNION ALL SELECT c.period, c.seg FROM %s c) c
+	                      WHERE c.period OPERATOR(pg_catalog.<) %L::pg_catalog.timestamptz%s)',
+	              key_expr, def.cells, segroll._lineage_blocks(def), horizon,
 	              CASE WHEN segroll.minmax_known(seg)
 	                   THEN format(' AND c.period OPERATOR(pg_catalog.>=) (%L::pg_catalog.timestamptz OPERATOR(pg_catalog.-) %L::pg_catalog.interval)',
 	                               segroll.first_time(seg), (segroll._sql(def)).bound)
@@ -259,6 +288,8 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	cond text;
 	seg segroll.segment;
+	blocks regclass;
+	full_seg segroll.segment;
 BEGIN
 	PERFORM segroll._caller_reads(def.cells, '{r}', 'cells table');
 	PERFORM segroll._caller_column(def.cells, 'period', '{timestamptz}', 'column');
@@ -272,6 +303,22 @@ BEGIN
 		EXECUTE format('SELECT c.seg FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', def.cells, cond)
 			INTO seg USING dimensions, period;
 	END;
+	-- a large cell: its head here, its lineage in blocks (lineage.sql)
+	IF def.lineage AND seg IS NOT NULL AND NOT segroll.has_lineage(seg) THEN
+		blocks := segroll._caller_reads_blocks(def);
+		BEGIN
+			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cond: as above, over the blocks
+			EXECUTE format('SELECT segroll.merge(c.seg) FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', blocks, cond)
+				INTO full_seg USING dimensions, period;
+		END;
+		IF full_seg IS NULL OR segroll.without_lineage(full_seg) OPERATOR(segroll.<>) seg THEN
+			RAISE EXCEPTION 'the lineage blocks of cell % at % of segmentation "%" do not match its figures',
+				dimensions, period, def.name
+				USING ERRCODE = 'data_corrupted',
+				      HINT = format('Compare with SELECT * FROM segroll.verify(%L, ...); segroll.repair() rebuilds the cell.', def.name);
+		END IF;
+		seg := full_seg;
+	END IF;
 	RETURN seg;
 END
 $$;

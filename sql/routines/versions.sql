@@ -73,12 +73,16 @@ RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	def segroll.segmentation := segroll._definition(old_name);
 	adj regclass := segroll._adjustments(def);
+	blocks regclass := segroll._lineage_blocks(def);
 BEGIN
 	EXECUTE format('ALTER TABLE %s RENAME TO %I', def.cells, new_name);
 	EXECUTE format('ALTER VIEW %s RENAME TO %I', def.bi_view, new_name || '_v');
 	EXECUTE format('ALTER VIEW %s RENAME TO %I', def.unmapped_view, new_name || '_unmapped');
 	IF adj IS NOT NULL THEN
 		EXECUTE format('ALTER TABLE %s RENAME TO %I', adj, new_name || '_adjustments');
+	END IF;
+	IF blocks IS NOT NULL THEN
+		EXECUTE format('ALTER TABLE %s RENAME TO %I', blocks, new_name || '_lineage');
 	END IF;
 	UPDATE segroll.segmentation s SET name = new_name WHERE s.name = old_name;
 	-- the roll-up SQL names the tables

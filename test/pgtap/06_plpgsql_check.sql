@@ -89,7 +89,7 @@ FROM segroll.source s JOIN pg_trigger t ON t.tgrelid = s.relid AND NOT t.tgisint
 JOIN pg_proc p ON p.oid = t.tgfoid
 WHERE p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'plpgsql')
   AND NOT EXISTS (SELECT 1 FROM t6.routine r WHERE r.fn = p.oid);
--- each segmentation's apply query, run as _rollup() runs it: $1, $2, $3 and
+-- each segmentation's apply query, run as _rollup() runs it: $1 to $4 and
 -- INTO four bigints
 DO $do$
 DECLARE
@@ -98,7 +98,7 @@ DECLARE
 BEGIN
 	FOR s IN SELECT name, apply_sql FROM segroll.segmentation ORDER BY name LOOP
 		EXECUTE format($w$
-CREATE FUNCTION t6.%I(pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz) RETURNS pg_catalog.int8
+CREATE FUNCTION t6.%I(pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.int8) RETURNS pg_catalog.int8
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $segroll_check$
 DECLARE
 	w_applied pg_catalog.int8;
@@ -111,7 +111,7 @@ BEGIN
 	RETURN w_applied + w_del + w_upd + w_ins;
 END
 $segroll_check$$w$, 'apply_' || s.name, s.apply_sql);
-		w := format('t6.%I(pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz)', 'apply_' || s.name)::regprocedure;
+		w := format('t6.%I(pg_catalog.int8, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.int8)', 'apply_' || s.name)::regprocedure;
 		INSERT INTO t6.routine VALUES (w, 'apply', format('apply query of segmentation %s (segroll.segmentation.apply_sql)', s.name));
 	END LOOP;
 END

@@ -1,0 +1,100 @@
+/*
+ * Lineage blocks.  A cell keeps its lineage inline, in its segment, while
+ * it has at most segroll.inline_lineage_limit rows.  A larger cell keeps in
+ * the cells table only its head (the segment without lineage: count, sums,
+ * min/max, checksum, times), and its lineage in <name>_lineage: one row per
+ * block of 1024 consecutive key values (key >> 10), each an exact segment
+ * of the cell's rows with keys in that block.  A roll-up then rewrites the
+ * head and the blocks its changes fall in, never the whole lineage: its
+ * cost follows the change, not the size of the cell (issue 13).
+ *
+ * A cell's full segment is the merge of its blocks; _blocks_sql() and
+ * _full_cells_sql() give readers that segment, so trace, locate, verify
+ * and repair see what they always saw.
+ */
+
+/* Key values per block, as a shift: block = key >> 10. */
+CREATE OR REPLACE FUNCTION @extschema@._block_shift()
+RETURNS pg_catalog.int4 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT 10
+$$;
+
+/* The lineage table of a segmentation, beside its cells. */
+CREATE OR REPLACE FUNCTION @extschema@._lineage_blocks(def @extschema@.segmentation)
+RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, def.name OPERATOR(pg_catalog.||) '_lineage'))
+	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	WHERE c.oid OPERATOR(pg_catalog.=) def.cells
+$$;
+
+/*
+ * Creates the lineage table: the cells' dimension columns, period, block
+ * and seg, owned by the cells' owner and readable by whoever the roll-up
+ * grants the cells to (segroll_reader).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._create_lineage_blocks(def @extschema@.segmentation)
+RETURNS pg_catalog.regclass LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	sch text := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = def.cells);
+	cols text;
+	uniq text;
+	blocks regclass;
+BEGIN
+	SELECT string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum),
+	       string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
+	INTO cols, uniq FROM pg_attribute a
+	WHERE a.attrelid = def.cells AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('period', 'seg');
+	BEGIN
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cols, uniq: %I and format_type() only
+		EXECUTE format('CREATE TABLE %I.%I (%s period pg_catalog.timestamptz NOT NULL, block pg_catalog.int8 NOT NULL,
+		                seg segroll.segment NOT NULL)',
+		               sch, def.name || '_lineage', coalesce(cols || ', ', ''));
+		blocks := format('%I.%I', sch, def.name || '_lineage')::regclass;
+		EXECUTE format('CREATE UNIQUE INDEX ON %s (%s period, block) NULLS NOT DISTINCT', blocks, coalesce(uniq || ', ', ''));
+	END;
+	EXECUTE format('COMMENT ON TABLE %s IS %L', blocks,
+	               format('segroll: lineage blocks of the cells of segmentation %s larger than segroll.inline_lineage_limit', def.name));
+	IF (SELECT relowner FROM pg_class WHERE oid = blocks) <> (SELECT relowner FROM pg_class WHERE oid = def.cells) THEN
+		EXECUTE format('ALTER TABLE %s OWNER TO %s', blocks, (SELECT relowner::regrole FROM pg_class WHERE oid = def.cells));
+	END IF;
+	EXECUTE format('GRANT SELECT ON %s TO segroll_reader', blocks);
+	RETURN blocks;
+END
+$$;
+
+/*
+ * The SQL of the cells table as readers that need lineage see it: the
+ * cells' columns, with seg the full segment (the merge of its blocks for a
+ * cell whose lineage is in blocks), and cell_ctid.  Run as the
+ * segmentation's owner (verify, repair); a cell is matched to its blocks
+ * by its dimensions as jsonb, which is null-safe and hashable.  For one
+ * cell looked up as the caller, see _cell_segment().
+ */
+CREATE OR REPLACE FUNCTION @extschema@._full_cells_sql(def @extschema@.segmentation, cond pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	q segroll._segmentation_sql := segroll._sql(def);
+	blocks regclass := segroll._lineage_blocks(def);
+	cols text;
+BEGIN
+	SELECT string_agg(format('c.%I', a.attname), ', ' ORDER BY a.attnum) INTO cols
+	FROM pg_attribute a
+	WHERE a.attrelid = def.cells AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('period', 'seg');
+	IF NOT def.lineage OR blocks IS NULL THEN
+		RETURN format('(SELECT c.*, c.ctid AS cell_ctid FROM %s c WHERE %s)', def.cells, cond);
+	END IF;
+	-- cond: over c.period only, so it applies to the blocks as well
+	RETURN format($f$(SELECT %1$s c.period,
+	        CASE WHEN segroll.has_lineage(c.seg) OR b.seg IS NULL THEN c.seg
+	             WHEN segroll.without_lineage(b.seg) OPERATOR(segroll.=) c.seg THEN b.seg
+	             -- head and blocks disagree: the cell shows no lineage, so verify reports it
+	             ELSE c.seg END AS seg,
+	        c.ctid AS cell_ctid
+	  FROM %2$s c
+	  LEFT JOIN (SELECT %3$s AS dims, c.period, segroll.merge(c.seg) AS seg
+	             FROM %4$s c WHERE %5$s GROUP BY 1, 2) b
+	    ON b.dims OPERATOR(pg_catalog.=) %3$s AND b.period OPERATOR(pg_catalog.=) c.period
+	  WHERE %5$s)$f$,
+		coalesce(cols || ', ', ''), def.cells, q.cell_json, blocks, cond);
+END
+$$;
