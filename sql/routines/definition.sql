@@ -138,6 +138,7 @@ BEGIN
 	EXECUTE format('CREATE INDEX ON %s.%I (period)', sch, seg_name || '_adjustments');
 	def.cells := cells; def.bi_view := bi; def.unmapped_view := unmapped;
 	PERFORM segroll._create_lineage_blocks(def);
+	PERFORM segroll._create_segments_view(def);
 	def.apply_sql := segroll._generate_apply(def, format('%s.%I', sch, seg_name || '_adjustments')::regclass);
 	INSERT INTO segroll.segmentation (name, source, key_column, time_column, grain, time_zone, dimensions,
 	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql)
@@ -180,6 +181,9 @@ BEGIN
 	EXECUTE format('DROP VIEW IF EXISTS %s, %s', def.bi_view, def.unmapped_view);
 	IF segroll._adjustments(def) IS NOT NULL THEN
 		EXECUTE format('DROP TABLE %s', segroll._adjustments(def));
+	END IF;
+	IF segroll._segments_view(def) IS NOT NULL THEN
+		EXECUTE format('DROP VIEW %s', segroll._segments_view(def));
 	END IF;
 	IF segroll._lineage_blocks(def) IS NOT NULL THEN
 		EXECUTE format('DROP TABLE %s', segroll._lineage_blocks(def));

@@ -98,3 +98,42 @@ BEGIN
 		coalesce(cols || ', ', ''), def.cells, q.cell_json, blocks, cond);
 END
 $$;
+
+/*
+ * <name>_segments: every cell with its full segment, lineage included,
+ * whether the lineage is inline or in blocks: what to merge and trace when
+ * the cells table's seg is a large cell's head.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._create_segments_view(def @extschema@.segmentation)
+RETURNS pg_catalog.regclass LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	sch text := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = def.cells);
+	cols text;
+	v regclass;
+BEGIN
+	SELECT string_agg(format('c.%I, ', a.attname), '' ORDER BY a.attnum) INTO cols
+	FROM pg_attribute a
+	WHERE a.attrelid = def.cells AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('period', 'seg');
+	BEGIN
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cols: %I; _full_cells_sql(): %I, %L and regclass
+		EXECUTE format('CREATE OR REPLACE VIEW %I.%I AS SELECT %s c.period, c.seg FROM %s c',
+		               sch, def.name || '_segments', coalesce(cols, ''), segroll._full_cells_sql(def, 'true'));
+	END;
+	v := format('%I.%I', sch, def.name || '_segments')::regclass;
+	EXECUTE format('COMMENT ON VIEW %s IS %L', v,
+	               format('segroll: the cells of segmentation %s with their full segments, lineage included', def.name));
+	IF (SELECT relowner FROM pg_class WHERE oid = v) <> (SELECT relowner FROM pg_class WHERE oid = def.cells) THEN
+		EXECUTE format('ALTER VIEW %s OWNER TO %s', v, (SELECT relowner::regrole FROM pg_class WHERE oid = def.cells));
+	END IF;
+	EXECUTE format('GRANT SELECT ON %s TO segroll_reader', v);
+	RETURN v;
+END
+$$;
+
+/* The segments view of a segmentation, beside its cells. */
+CREATE OR REPLACE FUNCTION @extschema@._segments_view(def @extschema@.segmentation)
+RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, def.name OPERATOR(pg_catalog.||) '_segments'))
+	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	WHERE c.oid OPERATOR(pg_catalog.=) def.cells
+$$;

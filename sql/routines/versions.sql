@@ -74,6 +74,7 @@ DECLARE
 	def segroll.segmentation := segroll._definition(old_name);
 	adj regclass := segroll._adjustments(def);
 	blocks regclass := segroll._lineage_blocks(def);
+	segments regclass := segroll._segments_view(def);
 BEGIN
 	EXECUTE format('ALTER TABLE %s RENAME TO %I', def.cells, new_name);
 	EXECUTE format('ALTER VIEW %s RENAME TO %I', def.bi_view, new_name || '_v');
@@ -83,6 +84,9 @@ BEGIN
 	END IF;
 	IF blocks IS NOT NULL THEN
 		EXECUTE format('ALTER TABLE %s RENAME TO %I', blocks, new_name || '_lineage');
+	END IF;
+	IF segments IS NOT NULL THEN
+		EXECUTE format('ALTER VIEW %s RENAME TO %I', segments, new_name || '_segments');
 	END IF;
 	UPDATE segroll.segmentation s SET name = new_name WHERE s.name = old_name;
 	-- the roll-up SQL names the tables

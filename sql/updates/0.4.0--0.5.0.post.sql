@@ -16,6 +16,9 @@ BEGIN
 			-- the cells' companion, not a member of the extension
 			EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP TABLE %s', @extschema@._create_lineage_blocks(def));
 		END IF;
+		IF @extschema@._segments_view(def) IS NULL THEN
+			EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP VIEW %s', @extschema@._create_segments_view(def));
+		END IF;
 		UPDATE @extschema@.segmentation s
 		SET apply_sql = @extschema@._generate_apply(def, @extschema@._adjustments(def))
 		WHERE s.name = def.name;

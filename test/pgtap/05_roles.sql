@@ -91,6 +91,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._next_period(segroll.segmentation,timestamp with time zone)',
                  'segroll._adjustments(segroll.segmentation)',
                  'segroll._lineage_blocks(segroll.segmentation)', 'segroll._block_shift()',
+                 'segroll._segments_view(segroll.segmentation)',
                  'segroll._adjusted(segroll.segment,segroll.segment[],segroll.segment[])',
                  'segroll._builtin_base(regtype)', 'segroll._shown_sql(text,regtype)',
                  'segroll._caller_eq_sql(text,regtype,text,regtype,boolean)')

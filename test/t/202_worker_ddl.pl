@@ -105,8 +105,8 @@ is($node->safe_psql('app', q{
 is($node->safe_psql('app', q{
 	SELECT string_agg(regexp_replace(relname, '_[0-9]+$', '_OID') || ':' || relkind::text, ' ' ORDER BY relname)
 	FROM pg_class WHERE relnamespace = 'segroll_data'::regnamespace AND relkind IN ('r', 'v')}),
-	'changes_sales_OID:r live:r live_adjustments:r live_unmapped:v',
-	'segroll_data keeps the change log, the cells and adjustments tables (without segments) and the _unmapped view');
+	'changes_sales_OID:r live:r live_adjustments:r live_lineage:r live_unmapped:v',
+	'segroll_data keeps the change log, the cells, adjustments and lineage tables (without segments) and the _unmapped view');
 is($node->safe_psql('app', q{
 	SELECT count(*) FROM pg_attribute WHERE attrelid = 'segroll_data.live'::regclass AND attname = 'seg' AND NOT attisdropped}),
 	'0', 'the cells lose their segment column');
