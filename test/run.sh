@@ -13,6 +13,8 @@
 #   isolation  test/specs/NAME.spec -> test/expected/NAME.out,
 #              pg_isolation_regress --temp-instance, the Makefile's EXTENSION
 #              created in the test database
+#              and again with segroll.inline_lineage_limit = 2 (iso-blocks),
+#              so that the same specs run with cells keeping lineage in blocks
 #   tap        test/t/*.pl with prove (PostgreSQL::Test::Cluster); cwd is
 #              test/, SEGROLL_SRCDIR is the tree's root, logs go to
 #              $TESTDIR/tmp_check/log
@@ -264,31 +266,46 @@ part_regress() {
 }
 
 part_isolation() {
-	hr "isolation (pg_isolation_regress)"
 	local specs=() f
 	for f in "$W"/src/test/specs/*.spec; do
 		[ -e "$f" ] || continue
 		specs+=("$(basename "$f" .spec)")
 	done
 	if [ "${#specs[@]}" -eq 0 ]; then
+		hr "isolation (pg_isolation_regress)"
 		skip isolation "no test/specs/*.spec"
 		return
 	fi
-	local out="$W/isolation" rc=0 ext load=()
+	run_isolation isolation "$W/src/test/segroll.conf" "${specs[@]}"
+	# the same specs, every cell past two rows keeping its lineage in blocks
+	cat "$W/src/test/segroll.conf" - >"$W/segroll-blocks.conf" <<-'EOF'
+	segroll.inline_lineage_limit = 2
+	EOF
+	chmod a+r "$W/segroll-blocks.conf"
+	run_isolation iso-blocks "$W/segroll-blocks.conf" "${specs[@]}"
+}
+
+# run_isolation LABEL CONF SPEC...: one pg_isolation_regress run
+run_isolation() {
+	local label="$1" conf="$2"
+	shift 2
+	local specs=("$@")
+	hr "$label (pg_isolation_regress, $(basename "$conf"))"
+	local out="$W/$label" rc=0 ext load=()
 	for ext in $(make_var EXTENSION); do
 		load+=("--load-extension=$ext")
 	done
 	segroll_as_pg mkdir -p "$out" "$W/src/test/expected"
 	ensure_expected "$W/src/test/expected" "${specs[@]}"
-	(cd "$W/src/test" && run_logged "$W/isolation.log" 1200 "$PG_ISOLATION_REGRESS" \
+	(cd "$W/src/test" && run_logged "$W/$label.log" 1200 "$PG_ISOLATION_REGRESS" \
 		--temp-instance="$out/instance" \
-		--temp-config="$W/src/test/segroll.conf" \
+		--temp-config="$conf" \
 		--bindir="$SEGROLL_PGBIN" \
 		--inputdir="$W/src/test" --outputdir="$out" \
 		--encoding=UTF8 --no-locale \
 		"${load[@]}" "${specs[@]}") || rc=$?
 	local counts ok bad n="${#specs[@]}"
-	counts="$(count_regress "$W/isolation.log")"
+	counts="$(count_regress "$W/$label.log")"
 	ok="${counts% *}" bad="${counts#* }"
 	if [ "$rc" -ne 0 ] || [ "$bad" -gt 0 ]; then
 		show "$out/regression.diffs" 400
@@ -297,13 +314,13 @@ part_isolation() {
 	if [ "$((ok + bad))" -eq 0 ]; then
 		[ -s "$out/log/postmaster.log" ] || show "$out/log/initdb.log" 40
 		show "$out/log/postmaster.log" 60
-		broken isolation "$n" "pg_isolation_regress exited $rc before running a spec"
+		broken "$label" "$n" "pg_isolation_regress exited $rc before running a spec"
 	elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
 		show "$out/log/postmaster.log" 60
-		PROBLEMS+=("isolation: pg_isolation_regress exited $rc")
-		record isolation "$ok" $((n - ok > 0 ? n - ok : 1)) "exited $rc"
+		PROBLEMS+=("$label: pg_isolation_regress exited $rc")
+		record "$label" "$ok" $((n - ok > 0 ? n - ok : 1)) "exited $rc"
 	else
-		record isolation "$ok" "$bad"
+		record "$label" "$ok" "$bad"
 	fi
 }
 

@@ -17,6 +17,8 @@ $node->init;
 $node->append_conf('postgresql.conf', qq{
 restart_after_crash = on
 max_connections = 20
+# most cells keep their lineage in blocks
+segroll.inline_lineage_limit = 4
 });
 $node->start;
 
@@ -33,9 +35,9 @@ my $oracle = q{
 	WITH fresh AS (SELECT org_id, date_trunc('hour', sold_at, 'Asia/Seoul') AS period,
 	                      segroll.segment_agg(txn_id, sold_at, amount) AS seg FROM src GROUP BY 1, 2)
 	SELECT CASE WHEN count(*) = 0 THEN 'ok' ELSE 'MISMATCH ' || count(*) END FROM (
-		(SELECT * FROM fresh EXCEPT ALL SELECT org_id, period, seg FROM segroll_data.pg)
+		(SELECT * FROM fresh EXCEPT ALL SELECT org_id, period, seg FROM segroll_data.pg_segments)
 		UNION ALL
-		(SELECT org_id, period, seg FROM segroll_data.pg EXCEPT ALL SELECT * FROM fresh)) d};
+		(SELECT org_id, period, seg FROM segroll_data.pg_segments EXCEPT ALL SELECT * FROM fresh)) d};
 my $applied = q{SELECT total_applied FROM segroll.progress WHERE name = 'pg'};
 
 # Writers: one insert per transaction; one in ten corrects a recent row

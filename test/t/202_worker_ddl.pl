@@ -120,7 +120,7 @@ like($stderr, qr/already has a column "segroll_seq".*\n.*ALTER TABLE \.\.\. DROP
 # the clean-up docs/operations.md gives
 $node->safe_psql('app', q{
 	DROP VIEW segroll_data.live_unmapped;
-	DROP TABLE segroll_data.live, segroll_data.live_adjustments;
+	DROP TABLE segroll_data.live, segroll_data.live_adjustments, segroll_data.live_lineage;
 	DO $$ BEGIN
 		EXECUTE (SELECT format('DROP TABLE segroll_data.%I', relname) FROM pg_class
 		         WHERE relnamespace = 'segroll_data'::regnamespace AND relkind = 'r' AND relname LIKE 'changes\_sales\_%');
