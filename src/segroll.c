@@ -36,6 +36,7 @@ PG_MODULE_MAGIC;
 static int	segroll_history_retention_min = 400 * 24 * 60;
 static int	segroll_history_size = 100;
 static int	segroll_inline_lineage_limit = 4096;
+static int	segroll_lineage_block_keys = 1024;
 
 void		_PG_init(void);
 
@@ -87,6 +88,11 @@ _PG_init(void)
 							"Most rows a cell keeps its lineage inline for; a larger cell keeps it in blocks of its lineage table.",
 							"A roll-up then rewrites the cell's figures and the lineage blocks it touches, not the whole lineage.",
 							&segroll_inline_lineage_limit, 4096, 0, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("segroll.lineage_block_keys",
+							"Keys a lineage block is sized for when a cell moves its lineage to blocks.",
+							"A cell keeps the key span it was given; the setting applies to cells moving to blocks afterwards.",
+							&segroll_lineage_block_keys, 1024, 1, 1000000,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 
 	/* a server-start setting: it exists only when the library is preloaded */

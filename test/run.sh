@@ -280,6 +280,7 @@ part_isolation() {
 	# the same specs, every cell past two rows keeping its lineage in blocks
 	cat "$W/src/test/segroll.conf" - >"$W/segroll-blocks.conf" <<-'EOF'
 	segroll.inline_lineage_limit = 2
+	segroll.lineage_block_keys = 2
 	EOF
 	chmod a+r "$W/segroll-blocks.conf"
 	run_isolation iso-blocks "$W/segroll-blocks.conf" "${specs[@]}"

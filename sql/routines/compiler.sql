@@ -480,8 +480,11 @@ DECLARE
 	args text := format('s.%I, s.%I%s', def.key_column, def.time_column, q.meas);
 	grouped text;			-- "segroll_d1 AS d1, "
 	grouping text;			-- "segroll_d1, "
-	blk text;
 	inner_from text;
+	blk text;				-- the block of row s in cell x: its key rounded down to x.span
+	pos_rows text;
+	neg_rows text;
+	block_rows text[];
 	by_keys text[];			-- recompute of x.b0, x.seg0 from their own lineage
 	spill_blocks text;
 	by_period text;			-- recompute of cell x from its period (no lineage)
@@ -500,10 +503,11 @@ BEGIN
 	END LOOP;
 	grouped := regexp_replace(dn, '(d[0-9]+)', 'segroll_\1 AS \1', 'g');
 	grouping := regexp_replace(dn, '(d[0-9]+)', 'segroll_\1', 'g');
-	blk := CASE WHEN def.lineage
-	            THEN format('(s.%I::pg_catalog.int8 OPERATOR(pg_catalog.>>) %s)', def.key_column, segroll._block_shift())
-	            ELSE '0::pg_catalog.int8' END;
-	inner_from := format('SELECT %s %s AS segroll_period, %s AS segroll_block, s.* FROM', q.dim_exprs, q.period, blk);
+	inner_from := format('SELECT %s %s AS segroll_period, s.* FROM', q.dim_exprs, q.period);
+	-- the key rounded down to a multiple of the span (segroll._block(), here
+	-- written out: a function call per row costs more than the arithmetic)
+	blk := format('(s.%1$I::pg_catalog.int8 OPERATOR(pg_catalog.-) ((s.%1$I::pg_catalog.int8 OPERATOR(pg_catalog.%%) x.span OPERATOR(pg_catalog.+) x.span) OPERATOR(pg_catalog.%%) x.span))',
+	              def.key_column);
 	-- a segment recomputed from the rows of its own lineage as they stood at
 	-- $2, found by the key index; kept only when it accounts for every row
 	-- (count and checksum), else the segment stays as it was, min/max unknown
@@ -522,17 +526,19 @@ BEGIN
 			(ARRAY['x.b0', 'x.seg0'])[i], args, def.source, def.key_column, log);
 	END LOOP;
 	-- the rows of a cell's lineage as they stood at $2, by block
-	spill_blocks := format($r$(SELECT (s.%1$I::pg_catalog.int8 OPERATOR(pg_catalog.>>) %2$s) AS block,
-	               segroll.segment_agg(%3$s) AS seg
-	        FROM (SELECT s.* FROM %4$s s
+	spill_blocks := format($r$(SELECT segroll._block(s.%1$I::pg_catalog.int8, sp.span) AS block, sp.span,
+	               segroll.segment_agg(%2$s) AS seg
+	        FROM (SELECT s.* FROM %3$s s
 	              WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg1)))
 	                AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
 	              UNION ALL
-	              SELECT (l.old).* FROM %5$s l
+	              SELECT (l.old).* FROM %4$s l
 	              WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
 	                AND (l.old).%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg1)))) s
-	        GROUP BY 1)$r$,
-		def.key_column, segroll._block_shift(), args, def.source, log);
+	        CROSS JOIN (SELECT segroll._block_span(pg_catalog.min(k), pg_catalog.max(k), pg_catalog.count(*)) AS span
+	                    FROM segroll.keys(x.seg1) k) sp
+	        GROUP BY 1, 2)$r$,
+		def.key_column, args, def.source, log);
 	by_period := format($r$(SELECT %1$s(%2$s)
 	     FROM (SELECT %3$s s.*
 	           FROM (SELECT s.* FROM %4$s s
@@ -561,105 +567,129 @@ BEGIN
 	                                                         AND n.block OPERATOR(pg_catalog.=) k.block)) z) m)$r$,
 		n_nulls, blocks, k_nulls);
 
-	RETURN format($f$
-WITH pos AS (
-	-- the window as it stood at $2: versions numbered in it that are still
+	-- the rows of the window: versions numbered in it that are still
 	-- current, and those that a later change (numbered after $2) already
-	-- replaced or deleted; that later change retracts them in its window
-	SELECT %1$s segroll_period AS period, segroll_block AS block, %2$s(%3$s) AS seg
-	FROM (%4$s (SELECT s.* FROM %5$s s
+	-- replaced or deleted (that later change retracts them in its window);
+	-- and the old versions that changes numbered in it retract
+	pos_rows := format($r$(%1$s (SELECT s.* FROM %2$s s
 	            WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
 	            UNION ALL
-	            SELECT (l.old).* FROM %6$s l
+	            SELECT (l.old).* FROM %3$s l
 	            WHERE l.old_seq OPERATOR(pg_catalog.>) $1 AND l.old_seq OPERATOR(pg_catalog.<=) $2
-	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %7$s) s
-	GROUP BY %8$s segroll_period, segroll_block
-), neg AS (
-	SELECT %1$s segroll_period AS period, segroll_block AS block, %2$s(%3$s) AS seg
-	FROM (%4$s (SELECT (l.old).* FROM %6$s l
+	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %4$s)$r$,
+		inner_from, def.source, log, q.joins);
+	neg_rows := format($r$(%1$s (SELECT (l.old).* FROM %2$s l
 	            WHERE l.log_seq OPERATOR(pg_catalog.>) $1 AND l.log_seq OPERATOR(pg_catalog.<=) $2
-	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %7$s) s
-	GROUP BY %8$s segroll_period, segroll_block
-), bdelta AS (
-	-- per cell and lineage block; cell_added: the rows the cell gains in all
-	SELECT x.*, pg_catalog.sum(segroll.count(x.pos)) OVER (PARTITION BY %9$s x.period) AS cell_added
-	FROM (SELECT %10$s coalesce(p.period, n.period) AS period, coalesce(p.block, n.block) AS block,
-	             p.seg AS pos, n.seg AS neg
-	      FROM pos p FULL JOIN neg n ON %11$s p.period OPERATOR(pg_catalog.=) n.period
-	                                  AND p.block OPERATOR(pg_catalog.=) n.block) x
+	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %3$s)$r$,
+		inner_from, log, q.joins);
+	-- the rows of cells kept in blocks, with their cell's in_blocks: an
+	-- equality join where no dimension is null (hashable), else null-safe
+	FOR i IN 1 .. 2 LOOP
+		block_rows[i] := format($r$(SELECT s.*, x.in_blocks, x.span, %5$s AS segroll_block FROM %1$s s
+	      JOIN (SELECT * FROM bigcells x WHERE %2$s true) x ON %3$s s.segroll_period OPERATOR(pg_catalog.=) x.period
+	      UNION ALL
+	      SELECT s.*, x.in_blocks, x.span, %5$s AS segroll_block FROM %1$s s
+	      JOIN (SELECT * FROM bigcells x WHERE NOT (%2$s true)) x ON %4$s s.segroll_period OPERATOR(pg_catalog.=) x.period)$r$,
+			(ARRAY[pos_rows, neg_rows])[i], all_notnull,
+			regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 OPERATOR(pg_catalog.=) x.\1', 'g'),
+			regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'),
+			blk);
+	END LOOP;
+
+	RETURN format($f$
+WITH pos AS (
+	SELECT %1$s s.segroll_period AS period, %2$s(%3$s) AS seg,
+	       pg_catalog.min(s.%26$I) AS key_min, pg_catalog.max(s.%26$I) AS key_max
+	FROM %4$s s
+	GROUP BY %8$s s.segroll_period
+), neg AS (
+	SELECT %1$s s.segroll_period AS period, %2$s(%3$s) AS seg
+	FROM %5$s s
+	GROUP BY %8$s s.segroll_period
 ), delta AS (
-	SELECT %9$s x.period, %12$s
-	FROM bdelta x %13$s
+	SELECT %10$s coalesce(p.period, n.period) AS period, p.seg AS pos, n.seg AS neg, p.key_min, p.key_max
+	FROM pos p FULL JOIN neg n ON %11$s p.period OPERATOR(pg_catalog.=) n.period
 ), adj AS (
 	-- a closed period's cells stay as they were closed; its changes are
 	-- kept beside them, with the window that brought them
-	INSERT INTO %14$s (%15$s period, added, removed, from_seq, to_seq)
+	INSERT INTO %12$s (%13$s period, added, removed, from_seq, to_seq)
 	SELECT %9$s x.period, x.pos, x.neg, $1, $2 FROM delta x WHERE x.period OPERATOR(pg_catalog.<) $3
 	RETURNING 1
 ), matched AS (
 	SELECT x.*, c.ctid AS cell_ctid, c.seg AS old_seg
-	FROM delta x LEFT JOIN %16$s c ON %17$s c.period OPERATOR(pg_catalog.=) x.period
-	WHERE %18$s x.period OPERATOR(pg_catalog.>=) $3
+	FROM delta x LEFT JOIN %14$s c ON %15$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE %16$s x.period OPERATOR(pg_catalog.>=) $3
 	UNION ALL
 	SELECT x.*, c.ctid AS cell_ctid, c.seg AS old_seg
-	FROM delta x LEFT JOIN %16$s c ON %19$s c.period OPERATOR(pg_catalog.=) x.period
-	WHERE NOT (%18$s true) AND x.period OPERATOR(pg_catalog.>=) $3
-), bx AS (
-	-- the block changes with the cell they land in, as it was
-	SELECT x.*, c.seg AS cell_seg
-	FROM bdelta x LEFT JOIN %16$s c ON %17$s c.period OPERATOR(pg_catalog.=) x.period
-	WHERE %20$s AND %18$s x.period OPERATOR(pg_catalog.>=) $3
-	UNION ALL
-	SELECT x.*, c.seg AS cell_seg
-	FROM bdelta x LEFT JOIN %16$s c ON %19$s c.period OPERATOR(pg_catalog.=) x.period
-	WHERE %20$s AND NOT (%18$s true) AND x.period OPERATOR(pg_catalog.>=) $3
-), bm AS (
-	-- block changes of cells whose lineage is in blocks, with the block
-	SELECT x.*, k.ctid AS block_ctid, k.seg AS old_block
-	FROM bx x LEFT JOIN %21$s k ON %22$s k.period OPERATOR(pg_catalog.=) x.period AND k.block OPERATOR(pg_catalog.=) x.block
-	WHERE x.cell_seg IS NOT NULL AND NOT segroll.has_lineage(x.cell_seg) AND %18$s true
-	UNION ALL
-	SELECT x.*, k.ctid AS block_ctid, k.seg AS old_block
-	FROM bx x LEFT JOIN %21$s k ON %23$s k.period OPERATOR(pg_catalog.=) x.period AND k.block OPERATOR(pg_catalog.=) x.block
-	WHERE x.cell_seg IS NOT NULL AND NOT segroll.has_lineage(x.cell_seg) AND NOT (%18$s true)
-), nb AS (
-	-- the blocks as this run leaves them: retract, add, and recompute from
-	-- the block's own keys when min or max became unknown
-	SELECT x.*, CASE WHEN segroll.count(x.b0) OPERATOR(pg_catalog.>) 0 AND NOT segroll.minmax_known(x.b0)
-	                 THEN %24$s ELSE x.b0 END AS seg
-	FROM (SELECT x.*, CASE WHEN x.pos IS NULL THEN x.kept WHEN x.kept IS NULL THEN x.pos
-	                       ELSE segroll.merge(x.kept, x.pos) END AS b0
-	      FROM (SELECT x.*, CASE WHEN x.neg IS NULL THEN x.old_block
-	                             ELSE segroll.subtract(coalesce(x.old_block, segroll.subtract(x.neg, x.neg)), x.neg) END AS kept
-	            FROM bm x) x) x
+	FROM delta x LEFT JOIN %14$s c ON %17$s c.period OPERATOR(pg_catalog.=) x.period
+	WHERE NOT (%16$s true) AND x.period OPERATOR(pg_catalog.>=) $3
 ), combined AS (
 	-- retract first (an updated row's new version may land in the same cell),
 	-- then add; retracting from a missing cell is an error, never a no-op
 	SELECT m.*,
 	       CASE WHEN m.pos IS NULL THEN kept WHEN kept IS NULL THEN m.pos
 	            ELSE segroll.merge(kept, m.pos) END AS seg0,
-	       %20$s AND m.old_seg IS NOT NULL AND NOT segroll.has_lineage(m.old_seg) AS in_blocks
+	       %18$s AND m.old_seg IS NOT NULL AND NOT segroll.has_lineage(m.old_seg) AS in_blocks
 	FROM (SELECT m.*, CASE WHEN m.neg IS NULL THEN m.old_seg
 	                       ELSE segroll.subtract(coalesce(m.old_seg, segroll.subtract(m.neg, m.neg)), m.neg) END AS kept
 	      FROM matched m) m
+), bigcells AS (
+	-- cells whose changes are written to lineage blocks: those kept in
+	-- blocks (with the span their blocks have), and new cells past $4 rows
+	-- (with a span chosen from the density of their keys)
+	SELECT %9$s x.period, x.in_blocks,
+	       CASE WHEN NOT x.in_blocks THEN segroll._block_span(x.key_min, x.key_max, segroll.count(x.seg0))
+	            WHEN %16$s true THEN (SELECT k.span FROM %19$s k WHERE %20$s k.period OPERATOR(pg_catalog.=) x.period LIMIT 1)
+	            ELSE (SELECT k.span FROM %19$s k WHERE %21$s k.period OPERATOR(pg_catalog.=) x.period LIMIT 1) END AS span
+	FROM combined x
+	WHERE %18$s AND (x.in_blocks OR (x.old_seg IS NULL AND segroll.count(x.seg0) OPERATOR(pg_catalog.>) $4))
+), bdelta AS (
+	-- their changes per lineage block
+	SELECT %10$s coalesce(p.period, n.period) AS period, coalesce(p.block, n.block) AS block,
+	       coalesce(p.in_blocks, n.in_blocks) AS in_blocks, coalesce(p.span, n.span) AS span, p.seg AS pos, n.seg AS neg
+	FROM (SELECT %1$s s.segroll_period AS period, s.segroll_block AS block, s.in_blocks, s.span, segroll.segment_agg(%3$s) AS seg
+	      FROM %6$s s GROUP BY %8$s s.segroll_period, s.segroll_block, s.in_blocks, s.span) p
+	FULL JOIN
+	     (SELECT %1$s s.segroll_period AS period, s.segroll_block AS block, s.in_blocks, s.span, segroll.segment_agg(%3$s) AS seg
+	      FROM %7$s s GROUP BY %8$s s.segroll_period, s.segroll_block, s.in_blocks, s.span) n
+	  ON %11$s p.period OPERATOR(pg_catalog.=) n.period AND p.block OPERATOR(pg_catalog.=) n.block
+), bm AS (
+	-- block changes of cells kept in blocks, with the block
+	SELECT x.*, k.ctid AS block_ctid, k.seg AS old_block
+	FROM bdelta x LEFT JOIN %19$s k ON %20$s k.period OPERATOR(pg_catalog.=) x.period AND k.block OPERATOR(pg_catalog.=) x.block
+	WHERE x.in_blocks AND %16$s true
+	UNION ALL
+	SELECT x.*, k.ctid AS block_ctid, k.seg AS old_block
+	FROM bdelta x LEFT JOIN %19$s k ON %21$s k.period OPERATOR(pg_catalog.=) x.period AND k.block OPERATOR(pg_catalog.=) x.block
+	WHERE x.in_blocks AND NOT (%16$s true)
+), nb AS (
+	-- the blocks as this run leaves them: retract, add, and recompute from
+	-- the block's own keys when min or max became unknown
+	SELECT x.*, CASE WHEN segroll.count(x.b0) OPERATOR(pg_catalog.>) 0 AND NOT segroll.minmax_known(x.b0)
+	                 THEN %22$s ELSE x.b0 END AS seg
+	FROM (SELECT x.*, CASE WHEN x.pos IS NULL THEN x.kept WHEN x.kept IS NULL THEN x.pos
+	                       ELSE segroll.merge(x.kept, x.pos) END AS b0
+	      FROM (SELECT x.*, CASE WHEN x.neg IS NULL THEN x.old_block
+	                             ELSE segroll.subtract(coalesce(x.old_block, segroll.subtract(x.neg, x.neg)), x.neg) END AS kept
+	            FROM bm x) x) x
 ), result AS (
 	SELECT x.*,
 	       CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.=) 0 OR segroll.minmax_known(x.seg0) THEN x.seg0
-	            WHEN x.in_blocks THEN %25$s
-	            WHEN %20$s THEN %26$s
-	            ELSE %27$s END AS seg1
+	            WHEN x.in_blocks THEN %23$s
+	            WHEN %18$s THEN %24$s
+	            ELSE %25$s END AS seg1
 	FROM combined x
 ), spill AS (
 	-- cells with inline lineage growing past $4 rows: their blocks, from
 	-- the rows of their own lineage as they stood at $2
-	SELECT %28$s x.period, x.cell_ctid, b.block, b.seg,
+	SELECT %9$s x.period, x.cell_ctid, b.block, b.span, b.seg,
 	       pg_catalog.sum(segroll.count(b.seg)) OVER (PARTITION BY x.cell_ctid) AS spilled
 	FROM result x
-	CROSS JOIN LATERAL %29$s b
-	WHERE %20$s AND NOT x.in_blocks AND x.old_seg IS NOT NULL AND segroll.count(x.seg1) OPERATOR(pg_catalog.>) $4
+	CROSS JOIN LATERAL %27$s b
+	WHERE %18$s AND NOT x.in_blocks AND x.old_seg IS NOT NULL AND segroll.count(x.seg1) OPERATOR(pg_catalog.>) $4
 ), final AS (
 	SELECT x.*,
-	       %20$s AND NOT x.in_blocks AND segroll.count(x.seg1) OPERATOR(pg_catalog.>) $4
+	       %18$s AND NOT x.in_blocks AND segroll.count(x.seg1) OPERATOR(pg_catalog.>) $4
 	       AND (x.old_seg IS NULL
 	            OR (SELECT pg_catalog.max(s.spilled) FROM spill s WHERE s.cell_ctid OPERATOR(pg_catalog.=) x.cell_ctid)
 	               OPERATOR(pg_catalog.=) segroll.count(x.seg1)) AS to_blocks
@@ -668,38 +698,38 @@ WITH pos AS (
 	SELECT x.*, CASE WHEN x.to_blocks THEN segroll.without_lineage(x.seg1) ELSE x.seg1 END AS seg
 	FROM final x
 ), del AS (
-	DELETE FROM %16$s c USING cells_out x
+	DELETE FROM %14$s c USING cells_out x
 	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
 	  AND segroll.count(x.seg) OPERATOR(pg_catalog.=) 0
 	RETURNING 1
 ), upd AS (
-	UPDATE %16$s c SET seg = x.seg FROM cells_out x
+	UPDATE %14$s c SET seg = x.seg FROM cells_out x
 	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
 	  AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
 	RETURNING 1
 ), ins AS (
-	INSERT INTO %16$s (%15$s period, seg)
+	INSERT INTO %14$s (%13$s period, seg)
 	SELECT %9$s period, seg FROM cells_out x
 	WHERE x.cell_ctid IS NULL AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
 	RETURNING 1
 ), block_del AS (
-	DELETE FROM %21$s k USING nb x
+	DELETE FROM %19$s k USING nb x
 	WHERE x.block_ctid IS NOT NULL AND k.ctid OPERATOR(pg_catalog.=) x.block_ctid
 	  AND segroll.count(x.seg) OPERATOR(pg_catalog.=) 0
 ), block_upd AS (
-	UPDATE %21$s k SET seg = x.seg FROM nb x
+	UPDATE %19$s k SET seg = x.seg FROM nb x
 	WHERE x.block_ctid IS NOT NULL AND k.ctid OPERATOR(pg_catalog.=) x.block_ctid
 	  AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
 ), block_ins AS (
-	INSERT INTO %21$s (%15$s period, block, seg)
-	SELECT %9$s x.period, x.block, x.seg FROM nb x
+	INSERT INTO %19$s (%13$s period, block, span, seg)
+	SELECT %9$s x.period, x.block, x.span, x.seg FROM nb x
 	WHERE x.block_ctid IS NULL AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
 	UNION ALL
 	-- a new cell past $4 rows: the blocks of its rows as aggregated
-	SELECT %9$s x.period, x.block, x.pos FROM bx x
-	WHERE x.cell_seg IS NULL AND x.pos IS NOT NULL AND x.cell_added OPERATOR(pg_catalog.>) $4
+	SELECT %9$s x.period, x.block, x.span, x.pos FROM bdelta x
+	WHERE NOT x.in_blocks AND x.pos IS NOT NULL
 	UNION ALL
-	SELECT %9$s x.period, x.block, x.seg FROM spill x
+	SELECT %9$s x.period, x.block, x.span, x.seg FROM spill x
 	WHERE EXISTS (SELECT FROM final f WHERE f.cell_ctid OPERATOR(pg_catalog.=) x.cell_ctid AND f.to_blocks)
 )
 SELECT (SELECT coalesce(pg_catalog.sum(segroll.count(pos)), 0) FROM delta WHERE pos IS NOT NULL)
@@ -709,33 +739,29 @@ $f$,
 		grouped,                                          -- 1
 		agg,                                              -- 2
 		args,                                             -- 3
-		inner_from,                                       -- 4
-		def.source,                                       -- 5
-		log,                                              -- 6
-		q.joins,                                          -- 7
+		pos_rows,                                         -- 4
+		neg_rows,                                         -- 5
+		block_rows[1],                                    -- 6
+		block_rows[2],                                    -- 7
 		grouping,                                         -- 8
 		x_dn,                                             -- 9
 		regexp_replace(dn, '(d[0-9]+)', 'coalesce(p.\1, n.\1) AS \1', 'g'),  -- 10
 		regexp_replace(dn, '(d[0-9]+), ', 'p.\1 IS NOT DISTINCT FROM n.\1 AND ', 'g'), -- 11
-		-- 12, 13: one block per cell without lineage, so nothing to merge
-		CASE WHEN def.lineage THEN 'segroll.merge(x.pos) AS pos, segroll.merge(x.neg) AS neg'
-		     ELSE 'x.pos, x.neg' END,
-		CASE WHEN def.lineage THEN format('GROUP BY %s x.period', x_dn) ELSE '' END,
-		adjustments,                                      -- 14
-		q.cell_cols,                                      -- 15
-		def.cells,                                        -- 16
-		eq_strict,                                        -- 17
-		all_notnull,                                      -- 18
-		eq_nulls,                                         -- 19
-		lin,                                              -- 20
-		blocks,                                           -- 21
-		k_strict,                                         -- 22
-		k_nulls,                                          -- 23
-		by_keys[1],                                       -- 24: x.b0
-		head_from_blocks,                                 -- 25
-		by_keys[2],                                       -- 26: x.seg0
-		by_period,                                        -- 27
-		x_dn,                                             -- 28
-		spill_blocks);                                    -- 29
+		adjustments,                                      -- 12
+		q.cell_cols,                                      -- 13
+		def.cells,                                        -- 14
+		eq_strict,                                        -- 15
+		all_notnull,                                      -- 16
+		eq_nulls,                                         -- 17
+		lin,                                              -- 18
+		blocks,                                           -- 19
+		k_strict,                                         -- 20
+		k_nulls,                                          -- 21
+		by_keys[1],                                       -- 22: x.b0
+		head_from_blocks,                                 -- 23
+		by_keys[2],                                       -- 24: x.seg0
+		by_period,                                        -- 25
+		def.key_column,                                   -- 26
+		spill_blocks);                                    -- 27
 END
 $$;

@@ -3,20 +3,37 @@
  * it has at most segroll.inline_lineage_limit rows.  A larger cell keeps in
  * the cells table only its head (the segment without lineage: count, sums,
  * min/max, checksum, times), and its lineage in <name>_lineage: one row per
- * block of 1024 consecutive key values (key >> 10), each an exact segment
- * of the cell's rows with keys in that block.  A roll-up then rewrites the
- * head and the blocks its changes fall in, never the whole lineage: its
- * cost follows the change, not the size of the cell (issue 13).
+ * block, each an exact segment of the cell's rows whose keys fall in the
+ * block's key range [block, block + span).  The span is the cell's own,
+ * chosen when the cell moves to blocks so that a block holds about
+ * segroll.lineage_block_keys (1024) of its keys (cells share the key space:
+ * a cell with a tenth of the rows gets a span of about 10240 key values),
+ * and kept for the cell's life, so a
+ * row's block is arithmetic on its key.  A roll-up then rewrites the head
+ * and the blocks its changes fall in, never the whole lineage: its cost
+ * follows the change, not the size of the cell (issue 13).
  *
  * A cell's full segment is the merge of its blocks; _blocks_sql() and
  * _full_cells_sql() give readers that segment, so trace, locate, verify
  * and repair see what they always saw.
  */
 
-/* Key values per block, as a shift: block = key >> 10. */
-CREATE OR REPLACE FUNCTION @extschema@._block_shift()
-RETURNS pg_catalog.int4 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT 10
+/* The block of a key: the key rounded down to a multiple of span. */
+CREATE OR REPLACE FUNCTION @extschema@._block(key pg_catalog.int8, span pg_catalog.int8)
+RETURNS pg_catalog.int8 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT key OPERATOR(pg_catalog.-) ((key OPERATOR(pg_catalog.%) span OPERATOR(pg_catalog.+) span) OPERATOR(pg_catalog.%) span)
+$$;
+
+/*
+ * The span of a cell's blocks: n keys spread over [key_min, key_max],
+ * segroll.lineage_block_keys keys a block.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._block_span(key_min pg_catalog.int8, key_max pg_catalog.int8, n pg_catalog.int8)
+RETURNS pg_catalog.int8 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT GREATEST(b, pg_catalog.ceil(((key_max::pg_catalog.numeric OPERATOR(pg_catalog.-) key_min
+	                                      OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.*) b)
+	                                    OPERATOR(pg_catalog./) GREATEST(n, 1)))::pg_catalog.int8
+	FROM (SELECT pg_catalog.current_setting('segroll.lineage_block_keys')::pg_catalog.int8 AS b) s
 $$;
 
 /* The lineage table of a segmentation, beside its cells. */
@@ -28,8 +45,8 @@ RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg
 $$;
 
 /*
- * Creates the lineage table: the cells' dimension columns, period, block
- * and seg, owned by the cells' owner and readable by whoever the roll-up
+ * Creates the lineage table: the cells' dimension columns, period, block,
+ * span and seg, owned by the cells' owner and readable by whoever the roll-up
  * grants the cells to (segroll_reader).
  */
 CREATE OR REPLACE FUNCTION @extschema@._create_lineage_blocks(def @extschema@.segmentation)
@@ -47,7 +64,7 @@ BEGIN
 	BEGIN
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cols, uniq: %I and format_type() only
 		EXECUTE format('CREATE TABLE %I.%I (%s period pg_catalog.timestamptz NOT NULL, block pg_catalog.int8 NOT NULL,
-		                seg segroll.segment NOT NULL)',
+		                span pg_catalog.int8 NOT NULL, seg segroll.segment NOT NULL)',
 		               sch, def.name || '_lineage', coalesce(cols || ', ', ''));
 		blocks := format('%I.%I', sch, def.name || '_lineage')::regclass;
 		EXECUTE format('CREATE UNIQUE INDEX ON %s (%s period, block) NULLS NOT DISTINCT', blocks, coalesce(uniq || ', ', ''));

@@ -8,6 +8,7 @@ SET client_min_messages = warning;
 \set VERBOSITY terse
 SET TimeZone = 'Asia/Seoul';
 SET segroll.inline_lineage_limit = 40;
+SET segroll.lineage_block_keys = 8;
 CREATE SCHEMA lb;
 CREATE TABLE lb.item (item int PRIMARY KEY, brand text);
 INSERT INTO lb.item SELECT g, 'b' || (g % 3) FROM generate_series(1, 20) g;
@@ -59,10 +60,14 @@ $$;
 -- the build: cells past 40 rows are written straight into blocks
 SELECT * FROM lb.oracle();
 SELECT count(*) AS cells, max(segroll.count(seg)) AS largest FROM segroll_data.lb_daily;
--- a block holds the cell's rows of 1024 consecutive key values, exactly
-SELECT count(*) AS blocks_out_of_range
+-- a block holds the cell's rows with keys in [block, block + span), and a
+-- cell's blocks share one span, chosen for about 8 keys a block here
+SELECT count(*) AS keys_out_of_range
 FROM segroll_data.lb_daily_lineage b, LATERAL segroll.keys(b.seg) k
-WHERE k >> 10 <> b.block;
+WHERE k < b.block OR k >= b.block + b.span;
+SELECT count(*) AS cells_with_two_spans FROM (
+	SELECT org, brand, period FROM segroll_data.lb_daily_lineage GROUP BY 1, 2, 3 HAVING count(DISTINCT span) > 1) x;
+SELECT min(span), max(span) FROM segroll_data.lb_daily_lineage;
 
 -- new rows, late rows for earlier days, a new cell that starts small
 INSERT INTO lb.sales

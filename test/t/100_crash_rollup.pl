@@ -21,7 +21,7 @@ my $node = PostgreSQL::Test::Cluster->new('crash_rollup');
 $node->init;
 # cells past 100 rows keep their lineage in blocks: the crash also hits a
 # roll-up that writes heads and lineage blocks
-$node->append_conf('postgresql.conf', 'segroll.inline_lineage_limit = 100');
+$node->append_conf('postgresql.conf', "segroll.inline_lineage_limit = 100\nsegroll.lineage_block_keys = 16");
 $node->start;
 
 $node->safe_psql('postgres', qq{

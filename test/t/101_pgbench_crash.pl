@@ -19,6 +19,7 @@ restart_after_crash = on
 max_connections = 20
 # most cells keep their lineage in blocks
 segroll.inline_lineage_limit = 4
+segroll.lineage_block_keys = 2
 });
 $node->start;
 
