@@ -557,7 +557,7 @@ BEGIN
 	head_from_blocks := format($r$(SELECT CASE WHEN segroll.count(m.seg) OPERATOR(pg_catalog.=) segroll.count(x.seg0)
 	                          AND segroll.checksum(m.seg) OPERATOR(pg_catalog.=) segroll.checksum(x.seg0)
 	                         THEN m.seg ELSE x.seg0 END
-	        FROM (SELECT segroll.without_lineage(segroll.merge(z.seg)) AS seg
+	        FROM (SELECT segroll.merge(segroll.without_lineage(z.seg)) AS seg
 	              FROM (SELECT n.seg FROM nb n
 	                    WHERE %1$s n.period OPERATOR(pg_catalog.=) x.period AND segroll.count(n.seg) OPERATOR(pg_catalog.>) 0
 	                    UNION ALL

@@ -114,3 +114,24 @@ CREATE INDEX ON day_item (s);
 SET enable_seqscan = off;
 SELECT count(*) FROM day_item a WHERE s OPERATOR(segroll.=) (SELECT s FROM day_item WHERE day = '2026-10-07' AND item = 4);
 RESET enable_seqscan;
+
+-- without_lineage: the same figures without the keys (a large cell's head);
+-- merge and subtract keep working on it, and it never regains lineage
+SELECT bool_and(NOT segroll.has_lineage(segroll.without_lineage(s))) AS no_lineage,
+       bool_and(segroll.count(segroll.without_lineage(s)) = segroll.count(s)
+                AND segroll.sum(segroll.without_lineage(s), 1) IS NOT DISTINCT FROM segroll.sum(s, 1)
+                AND segroll.min(segroll.without_lineage(s), 1) IS NOT DISTINCT FROM segroll.min(s, 1)
+                AND segroll.checksum(segroll.without_lineage(s)) = segroll.checksum(s)) AS same_figures,
+       bool_and(segroll.without_lineage(segroll.without_lineage(s)) OPERATOR(segroll.=) segroll.without_lineage(s)) AS idempotent
+FROM day_item;
+SELECT segroll.without_lineage(NULL) IS NULL AS strict;
+-- head - part + part: the head's count, sums and checksum; min/max unknown
+-- when the part held an extreme (the roll-up then recomputes them)
+SELECT segroll.count(r) = segroll.count(h) AND segroll.sum(r, 1) = segroll.sum(h, 1)
+       AND segroll.checksum(r) = segroll.checksum(h) AS same_figures,
+       segroll.minmax_known(r) AS minmax_known, segroll.has_lineage(r) AS has_lineage,
+       segroll.has_lineage(segroll.merge(h, c)) AS merged_has_lineage
+FROM (SELECT segroll.without_lineage(segroll.merge(s)) AS h FROM day_item WHERE item IN (1, 2)) a,
+     (SELECT segroll.merge(s) AS b FROM day_item WHERE item = 2) b,
+     (SELECT segroll.merge(s) AS c FROM day_item WHERE item = 3) c,
+     LATERAL (SELECT segroll.merge(segroll.subtract(a.h, b.b), b.b) AS r) r;
