@@ -300,17 +300,21 @@ BEGIN
 	INTO cond FROM jsonb_array_elements(def.dimensions) d;
 	BEGIN
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cond: _caller_eq_sql() of %I, %L and format_type()
-		EXECUTE format('SELECT c.seg FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', def.cells, cond)
-			INTO seg USING dimensions, period;
+		IF NOT def.lineage THEN
+			EXECUTE format('SELECT c.seg FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', def.cells, cond)
+				INTO seg USING dimensions, period;
+		ELSE
+			-- a large cell: its head in the cells table, its lineage in
+			-- blocks (lineage.sql); both read in one statement, so from one
+			-- snapshot, whatever roll-up commits meanwhile
+			blocks := segroll._caller_reads_blocks(def);
+			EXECUTE format('SELECT c.seg, CASE WHEN NOT segroll.has_lineage(c.seg) THEN
+			                    (SELECT segroll.merge(c.seg) FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2) END
+			                FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', blocks, cond, def.cells, cond)
+				INTO seg, full_seg USING dimensions, period;
+		END IF;
 	END;
-	-- a large cell: its head here, its lineage in blocks (lineage.sql)
 	IF def.lineage AND seg IS NOT NULL AND NOT segroll.has_lineage(seg) THEN
-		blocks := segroll._caller_reads_blocks(def);
-		BEGIN
-			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cond: as above, over the blocks
-			EXECUTE format('SELECT segroll.merge(c.seg) FROM %s c WHERE %s c.period OPERATOR(pg_catalog.=) $2', blocks, cond)
-				INTO full_seg USING dimensions, period;
-		END;
 		IF full_seg IS NULL OR segroll.without_lineage(full_seg) OPERATOR(segroll.<>) seg THEN
 			RAISE EXCEPTION 'the lineage blocks of cell % at % of segmentation "%" do not match its figures',
 				dimensions, period, def.name

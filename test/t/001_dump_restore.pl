@@ -62,8 +62,15 @@ $node->safe_psql('src', q{
 	FROM generate_series(1, 3000) g;
 	SELECT segroll.create_segmentation('sales_daily', 'public.sales', 'txn_id', 'sold_at', 'day', 'Asia/Seoul',
 	                                   '{org_id}', '{amount}');
+	-- the same cells with their lineage in blocks (heads and <name>_lineage)
+	SET segroll.inline_lineage_limit = 20;
+	SET segroll.lineage_block_keys = 8;
+	SELECT segroll.create_segmentation('sales_blocks', 'public.sales', 'txn_id', 'sold_at', 'day', 'Asia/Seoul',
+	                                   '{org_id}', '{amount}');
 	INSERT INTO public.sales VALUES (5001, '2026-11-02 10:00+09', 1, 9.99);	-- pending at dump time
 });
+is($node->safe_psql('src', q{SELECT count(*) > 10 FROM segroll_data.sales_blocks_lineage}), 't',
+	'cells in blocks before the dump');
 my $oracle = q{
 	WITH fresh AS (SELECT org_id, date_trunc('day', sold_at, 'Asia/Seoul') AS period,
 	                      segroll.segment_agg(txn_id, sold_at, amount) AS seg FROM public.sales GROUP BY 1, 2)
@@ -78,6 +85,11 @@ is($node->safe_psql('dst_seg', q{SELECT segroll.rollup('sales_daily')}), '1', 'r
 $node->safe_psql('dst_seg', q{UPDATE public.sales SET amount = 0 WHERE txn_id = 7; DELETE FROM public.sales WHERE txn_id = 8;});
 is($node->safe_psql('dst_seg', q{SELECT segroll.rollup('sales_daily')}), '3', 'capture triggers restored');
 is($node->safe_psql('dst_seg', $oracle), '0', 'restored cells equal a from-scratch GROUP BY');
+is($node->safe_psql('dst_seg', q{SELECT segroll.rollup('sales_blocks')}), '4', 'roll-up of cells in blocks resumes after restore');
+(my $oracle_blocks = $oracle) =~ s/segroll_data\.sales_daily/segroll_data.sales_blocks_segments/g;
+is($node->safe_psql('dst_seg', $oracle_blocks), '0', 'restored cells in blocks equal a from-scratch GROUP BY');
+is($node->safe_psql('dst_seg', q{SELECT count(*) FROM segroll.verify('sales_blocks', '-infinity', 'infinity', 'full')}), '0',
+	'verify (full) of the restored cells in blocks finds nothing');
 
 $node->stop;
 done_testing();
