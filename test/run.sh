@@ -33,6 +33,7 @@
 #   SEGROLL_KEEP_TMP=1     keep the work directory even when all passed
 #   SEGROLL_TMPDIR=DIR     where work directories go (default /tmp)
 #   SEGROLL_ONLY="a b"     run only these parts (regress isolation tap pgtap fuzz)
+#   SEGROLL_TAP_FILES=GLOB run only the TAP files test/t/GLOB.pl (e.g. "00[14]_*")
 #   SEGROLL_PG_CFLAGS      override the compiler flags (see test/lib.sh)
 #   SEGROLL_PGBIN=DIR      bin directory of the PostgreSQL 15 to build and test
 #                          against (default /usr/lib/postgresql/15/bin); a
@@ -328,7 +329,7 @@ run_isolation() {
 part_tap() {
 	hr "tap (prove test/t/*.pl)"
 	local files=() f
-	for f in "$W"/src/test/t/*.pl; do
+	for f in "$W"/src/test/t/${SEGROLL_TAP_FILES:-*}.pl; do
 		[ -e "$f" ] && files+=("t/$(basename "$f")")
 	done
 	if [ "${#files[@]}" -eq 0 ]; then
