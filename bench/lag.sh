@@ -9,6 +9,7 @@
 #   SECONDS_   duration of the load in seconds [60]
 #   NAPTIME    segroll.naptime [1s]
 #   PORT       port of the throw-away cluster [5510]
+#   PGBIN      bin directory of the PostgreSQL 15 to run [/usr/lib/postgresql/15/bin]
 #
 # Starts its own throw-away cluster with shared_preload_libraries = 'segroll',
 # a source of back-office transactions with an item -> brand reference table,
@@ -27,7 +28,7 @@ RATE=${RATE:-20000}
 DURATION=${SECONDS_:-60}
 NAPTIME=${NAPTIME:-1s}
 PORT=${PORT:-5510}
-bin=/usr/lib/postgresql/15/bin
+bin=${PGBIN:-/usr/lib/postgresql/15/bin}
 dir=$(mktemp -d /tmp/segroll-lag.XXXXXX)
 chmod 755 "$dir"
 asuser() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -39,9 +39,7 @@ $$;
 /* The lineage table of a segmentation, beside its cells. */
 CREATE OR REPLACE FUNCTION @extschema@._lineage_blocks(def @extschema@.segmentation)
 RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, def.name OPERATOR(pg_catalog.||) '_lineage'))
-	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-	WHERE c.oid OPERATOR(pg_catalog.=) def.cells
+	SELECT @extschema@._beside_cells(def, '_lineage')
 $$;
 
 /*
@@ -71,11 +69,7 @@ BEGIN
 	END;
 	EXECUTE format('COMMENT ON TABLE %s IS %L', blocks,
 	               format('segroll: lineage blocks of the cells of segmentation %s larger than segroll.inline_lineage_limit', def.name));
-	IF (SELECT relowner FROM pg_class WHERE oid = blocks) <> (SELECT relowner FROM pg_class WHERE oid = def.cells) THEN
-		EXECUTE format('ALTER TABLE %s OWNER TO %s', blocks, (SELECT relowner::regrole FROM pg_class WHERE oid = def.cells));
-	END IF;
-	EXECUTE format('GRANT SELECT ON %s TO segroll_reader', blocks);
-	RETURN blocks;
+	RETURN segroll._like_cells(def, blocks);
 END
 $$;
 
@@ -139,18 +133,12 @@ BEGIN
 	v := format('%I.%I', sch, def.name || '_segments')::regclass;
 	EXECUTE format('COMMENT ON VIEW %s IS %L', v,
 	               format('segroll: the cells of segmentation %s with their full segments, lineage included', def.name));
-	IF (SELECT relowner FROM pg_class WHERE oid = v) <> (SELECT relowner FROM pg_class WHERE oid = def.cells) THEN
-		EXECUTE format('ALTER VIEW %s OWNER TO %s', v, (SELECT relowner::regrole FROM pg_class WHERE oid = def.cells));
-	END IF;
-	EXECUTE format('GRANT SELECT ON %s TO segroll_reader', v);
-	RETURN v;
+	RETURN segroll._like_cells(def, v);
 END
 $$;
 
 /* The segments view of a segmentation, beside its cells. */
 CREATE OR REPLACE FUNCTION @extschema@._segments_view(def @extschema@.segmentation)
 RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, def.name OPERATOR(pg_catalog.||) '_segments'))
-	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-	WHERE c.oid OPERATOR(pg_catalog.=) def.cells
+	SELECT @extschema@._beside_cells(def, '_segments')
 $$;

@@ -86,3 +86,27 @@ BEGIN
 	RETURN nsp;
 END
 $$;
+
+/*
+ * The companions of a segmentation's cells table, named <name><suffix> in
+ * its schema (_adjustments, _lineage, _segments): where they are, and who
+ * they belong to.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._beside_cells(def @extschema@.segmentation, suffix pg_catalog.text)
+RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, def.name OPERATOR(pg_catalog.||) suffix))
+	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+	WHERE c.oid OPERATOR(pg_catalog.=) def.cells
+$$;
+
+/* A new companion: the cells' owner owns it, and readers read it. */
+CREATE OR REPLACE FUNCTION @extschema@._like_cells(def @extschema@.segmentation, rel pg_catalog.regclass)
+RETURNS pg_catalog.regclass LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF (SELECT relowner FROM pg_class WHERE oid = rel) <> (SELECT relowner FROM pg_class WHERE oid = def.cells) THEN
+		EXECUTE format('ALTER TABLE %s OWNER TO %s', rel, (SELECT relowner::regrole FROM pg_class WHERE oid = def.cells));
+	END IF;
+	EXECUTE format('GRANT SELECT ON %s TO segroll_reader', rel);
+	RETURN rel;
+END
+$$;

@@ -10,9 +10,7 @@
 /* The adjustments table of a segmentation, beside its cells. */
 CREATE OR REPLACE FUNCTION @extschema@._adjustments(def @extschema@.segmentation)
 RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, def.name OPERATOR(pg_catalog.||) '_adjustments'))
-	FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-	WHERE c.oid OPERATOR(pg_catalog.=) def.cells
+	SELECT @extschema@._beside_cells(def, '_adjustments')
 $$;
 
 CREATE OR REPLACE FUNCTION @extschema@._create_adjustments(def @extschema@.segmentation)
