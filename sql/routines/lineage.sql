@@ -55,10 +55,8 @@ DECLARE
 	uniq text;
 	blocks regclass;
 BEGIN
-	SELECT string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum),
-	       string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum)
-	INTO cols, uniq FROM pg_attribute a
-	WHERE a.attrelid = def.cells AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('period', 'seg');
+	SELECT string_agg(format('%I %s', d.name, d.type), ', '), string_agg(format('%I', d.name), ', ')
+	INTO cols, uniq FROM segroll._cell_dimensions(def) d;
 	BEGIN
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cols, uniq: %I and format_type() only
 		EXECUTE format('CREATE TABLE %I.%I (%s period pg_catalog.timestamptz NOT NULL, block pg_catalog.int8 NOT NULL,
@@ -88,9 +86,7 @@ DECLARE
 	blocks regclass := segroll._lineage_blocks(def);
 	cols text;
 BEGIN
-	SELECT string_agg(format('c.%I', a.attname), ', ' ORDER BY a.attnum) INTO cols
-	FROM pg_attribute a
-	WHERE a.attrelid = def.cells AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('period', 'seg');
+	SELECT string_agg(format('c.%I', d.name), ', ') INTO cols FROM segroll._cell_dimensions(def) d;
 	IF NOT def.lineage OR blocks IS NULL THEN
 		RETURN format('(SELECT c.*, c.ctid AS cell_ctid FROM %s c WHERE %s)', def.cells, cond);
 	END IF;
@@ -122,9 +118,7 @@ DECLARE
 	cols text;
 	v regclass;
 BEGIN
-	SELECT string_agg(format('c.%I, ', a.attname), '' ORDER BY a.attnum) INTO cols
-	FROM pg_attribute a
-	WHERE a.attrelid = def.cells AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('period', 'seg');
+	SELECT string_agg(format('c.%I, ', d.name), '') INTO cols FROM segroll._cell_dimensions(def) d;
 	BEGIN
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cols: %I; _full_cells_sql(): %I, %L and regclass
 		EXECUTE format('CREATE OR REPLACE VIEW %I.%I AS SELECT %s c.period, c.seg FROM %s c',

@@ -110,3 +110,14 @@ BEGIN
 	RETURN rel;
 END
 $$;
+
+/* The cells table's dimension columns, in table order, with their types. */
+CREATE OR REPLACE FUNCTION @extschema@._cell_dimensions(def @extschema@.segmentation)
+RETURNS TABLE (name pg_catalog.name, type pg_catalog.text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)
+	FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid OPERATOR(pg_catalog.=) def.cells AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+	  AND a.attname OPERATOR(pg_catalog.<>) ALL (ARRAY['period', 'seg']::pg_catalog.name[])
+	ORDER BY a.attnum
+$$;

@@ -20,9 +20,7 @@ DECLARE
 	cols text;
 	adj regclass;
 BEGIN
-	SELECT string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum)
-	INTO cols FROM pg_attribute a
-	WHERE a.attrelid = def.cells AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('period', 'seg');
+	SELECT string_agg(format('%I %s', d.name, d.type), ', ') INTO cols FROM segroll._cell_dimensions(def) d;
 	BEGIN
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- cols: %I and format_type() only
 		EXECUTE format('CREATE TABLE %I.%I (%s, period pg_catalog.timestamptz NOT NULL, added segroll.segment, removed segroll.segment,
