@@ -113,3 +113,54 @@ BEGIN
 	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'delete'));
 END
 $$;
+
+/*
+ * Keeps the capture index (BRIN on segroll_seq) summarized up to the last
+ * full page range.  A roll-up finds its window through that index, and an
+ * unsummarized range is read for every window: without this, each roll-up
+ * would read every row inserted since the source's last VACUUM.  Called
+ * after a roll-up has read the window, so the pages are in cache.  Ranges
+ * are summarized from the last full one backwards until one is already
+ * summarized (ranges fill in order); the partial last range is left alone,
+ * so inserts into it do not update a summary.  It waits at most 10 ms for
+ * its lock (a VACUUM of the source holds it): the next roll-up catches up.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._summarize_capture(src pg_catalog.regclass)
+RETURNS pg_catalog.int4
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '10ms'
+AS $$
+DECLARE
+	idx regclass;
+	per_range int;
+	blk bigint;
+	n int := 0;
+BEGIN
+	SELECT c.oid, coalesce((SELECT o.option_value::int FROM pg_options_to_table(c.reloptions) o
+	                        WHERE o.option_name = 'pages_per_range'), 128)
+	INTO idx, per_range
+	FROM pg_index i
+	JOIN pg_class c ON c.oid = i.indexrelid
+	JOIN pg_am a ON a.oid = c.relam
+	JOIN pg_attribute t ON t.attrelid = i.indrelid AND t.attnum = i.indkey[0]
+	WHERE i.indrelid = src AND a.amname = 'brin' AND t.attname = 'segroll_seq' AND i.indnatts = 1
+	ORDER BY c.oid LIMIT 1;
+	IF idx IS NULL THEN
+		RETURN 0;
+	END IF;
+	blk := (pg_relation_size(src) / current_setting('block_size')::bigint / per_range - 1) * per_range;
+	BEGIN
+		WHILE blk >= 0 LOOP
+			EXIT WHEN brin_summarize_range(idx, blk) = 0;
+			n := n + 1;
+			blk := blk - per_range;
+		END LOOP;
+	EXCEPTION WHEN lock_not_available THEN
+		RETURN n;
+	END;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._summarize_capture(pg_catalog.regclass) IS
+	'summarizes the capture index''s full page ranges a roll-up has read; called by _rollup()';

@@ -44,6 +44,7 @@ BEGIN
 				'@extschema@.rebuild(pg_catalog.text)',
 				'@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb)',
 				'@extschema@._install_capture(pg_catalog.regclass)',
+				'@extschema@._summarize_capture(pg_catalog.regclass)',
 				'@extschema@._remove_capture(pg_catalog.regclass)',
 				'@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)',
 				'@extschema@._rebuild_cells(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text, pg_catalog.jsonb)',

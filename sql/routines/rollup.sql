@@ -150,6 +150,9 @@ BEGIN
 	RAISE DEBUG 'segroll: segmentation "%" applied % changes: % cells deleted, % updated, % inserted',
 		_rollup.name, applied, n_del, n_upd, n_ins;
 
+	-- the next window is found through the capture index: keep it summarized
+	PERFORM segroll._summarize_capture(def.source);
+
 	-- log entries every segmentation of the source has applied are done with
 	SELECT change_log INTO logrel FROM segroll.source WHERE relid = def.source;
 	IF has_table_privilege(logrel, 'DELETE') THEN

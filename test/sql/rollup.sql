@@ -292,3 +292,15 @@ INSERT INTO front.dom VALUES (51, '2026-11-04 00:00+09', 1, 3, 'x');
 SELECT segroll.rollup('dom_daily') AS applied;
 SELECT last_run_at > :'progress_run' AS progress_recorded, last_applied FROM segroll.progress WHERE name = 'dom_daily';
 SELECT segroll.drop_segmentation('dom_daily');
+
+-- a roll-up keeps the capture index (BRIN) summarized up to the last full
+-- page range, so the next window is found without reading every row
+-- inserted since the last VACUUM
+CREATE TABLE front.brin_src (id bigint PRIMARY KEY, at timestamptz NOT NULL, org int, amount numeric) WITH (autovacuum_enabled = off);
+SELECT segroll.create_segmentation('brin_daily', 'front.brin_src', 'id', 'at', 'day', 'Asia/Seoul', '{org}', '{amount}') IS NOT NULL;
+INSERT INTO front.brin_src SELECT g, '2026-11-01 00:00+09'::timestamptz + g * interval '1 second', g % 3, g FROM generate_series(1, 20000) g;
+SELECT segroll.rollup('brin_daily');
+SELECT brin_summarize_new_values(i.indexrelid) <= 1 AS summarized_up_to_the_last_range
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'front.brin_src'::regclass AND c.relam = (SELECT oid FROM pg_am WHERE amname = 'brin');
+SELECT segroll.drop_segmentation('brin_daily');
