@@ -114,6 +114,8 @@ BEGIN
 	cells := format('%s.%I', sch, seg_name)::regclass;
 	EXECUTE format('CREATE UNIQUE INDEX ON %s (%s period) NULLS NOT DISTINCT', cells, uniq);
 	EXECUTE format('CREATE INDEX ON %s (period)', cells);
+	-- no planner statistics on segments (see _create_lineage_blocks)
+	EXECUTE format('ALTER TABLE %s ALTER COLUMN seg SET STATISTICS 0', cells);
 
 	-- the plain view BI tools read
 	FOR i IN 1 .. coalesce(array_length(meas, 1), 0) LOOP

@@ -65,6 +65,9 @@ BEGIN
 		blocks := format('%I.%I', sch, def.name || '_lineage')::regclass;
 		EXECUTE format('CREATE UNIQUE INDEX ON %s (%s period, block) NULLS NOT DISTINCT', blocks, coalesce(uniq || ', ', ''));
 	END;
+	-- no planner statistics on segments: no query filters on them, and
+	-- ANALYZE would compare every sampled value (seconds per table)
+	EXECUTE format('ALTER TABLE %s ALTER COLUMN seg SET STATISTICS 0', blocks);
 	EXECUTE format('COMMENT ON TABLE %s IS %L', blocks,
 	               format('segroll: lineage blocks of the cells of segmentation %s larger than segroll.inline_lineage_limit', def.name));
 	RETURN segroll._like_cells(def, blocks);

@@ -22,6 +22,8 @@ BEGIN
 		UPDATE @extschema@.segmentation s
 		SET apply_sql = @extschema@._generate_apply(def, @extschema@._adjustments(def))
 		WHERE s.name = def.name;
+		-- no planner statistics on segments, as new cells tables have
+		EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN seg SET STATISTICS 0', def.cells);
 	END LOOP;
 END
 $$;
