@@ -447,7 +447,8 @@ $$;
  * The SQL of one roll-up window of a segmentation ($1 = applied_upto, $2 =
  * upper, $3 = the end of the closed periods, -infinity when none is
  * closed, $4 = segroll.inline_lineage_limit).  The changes of closed
- * periods go to the adjustments table, not to the cells.
+ * periods go to the adjustments table, not to the cells.  A build from
+ * change 0 is generated with read_window_once false (why: at the end).
  *
  * Changes are aggregated per cell and lineage block (lineage.sql).  A cell
  * with its lineage inline is rewritten whole, as a small cell always was;
@@ -459,7 +460,7 @@ $$;
  * segmentation without lineage, which knows no keys, scans its period.
  */
 CREATE OR REPLACE FUNCTION @extschema@._generate_apply(def @extschema@.segmentation,
-	adjustments pg_catalog.regclass)
+	adjustments pg_catalog.regclass, read_window_once pg_catalog.bool DEFAULT true)
 RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	q segroll._segmentation_sql := segroll._sql(def);
@@ -590,21 +591,25 @@ BEGIN
 	      UNION ALL
 	      SELECT s.*, x.in_blocks, x.span, %5$s AS segroll_block FROM %1$s s
 	      JOIN (SELECT * FROM bigcells x WHERE NOT (%2$s true)) x ON %4$s s.segroll_period OPERATOR(pg_catalog.=) x.period)$r$,
-			(ARRAY[pos_rows, neg_rows])[i], all_notnull,
+			(ARRAY['window_pos', 'window_neg'])[i], all_notnull,
 			regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 OPERATOR(pg_catalog.=) x.\1', 'g'),
 			regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'),
 			blk);
 	END LOOP;
 
 	RETURN format($f$
-WITH pos AS (
+WITH window_pos AS %28$s (
+	SELECT * FROM %4$s s
+), window_neg AS %28$s (
+	SELECT * FROM %5$s s
+), pos AS (
 	SELECT %1$s s.segroll_period AS period, %2$s(%3$s) AS seg,
 	       pg_catalog.min(s.%26$I) AS key_min, pg_catalog.max(s.%26$I) AS key_max
-	FROM %4$s s
+	FROM window_pos s
 	GROUP BY %8$s s.segroll_period
 ), neg AS (
 	SELECT %1$s s.segroll_period AS period, %2$s(%3$s) AS seg
-	FROM %5$s s
+	FROM window_neg s
 	GROUP BY %8$s s.segroll_period
 ), delta AS (
 	SELECT %10$s coalesce(p.period, n.period) AS period, p.seg AS pos, n.seg AS neg, p.key_min, p.key_max
@@ -762,6 +767,13 @@ $f$,
 		by_keys[2],                                       -- 24: x.seg0
 		by_period,                                        -- 25
 		def.key_column,                                   -- 26
-		spill_blocks);                                    -- 27
+		spill_blocks,                                     -- 27
+		-- 28: the window is read by the cells' pass and again by the lineage
+		-- blocks' pass.  Its row estimate comes from statistics that end
+		-- before the newest rows, so an incremental window looks like one
+		-- row, and the planner may read it again for every large cell:
+		-- read it once into a tuplestore.  A build (from change 0) is
+		-- estimated right and is cheaper read twice than stored.
+		CASE WHEN read_window_once THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END);
 END
 $$;

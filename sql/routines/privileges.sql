@@ -61,7 +61,7 @@ BEGIN
 				'@extschema@._replace_bi_view(@extschema@.segmentation)',
 				'@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz)',
 				'@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz)',
-				'@extschema@._generate_apply(@extschema@.segmentation, pg_catalog.regclass)',
+				'@extschema@._generate_apply(@extschema@.segmentation, pg_catalog.regclass, pg_catalog.bool)',
 				'@extschema@._reference_fingerprint(@extschema@.segmentation)',
 				'@extschema@._snapshot_reference(@extschema@.segmentation)',
 				'@extschema@._moved_values(@extschema@.segmentation)',

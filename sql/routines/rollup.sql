@@ -132,9 +132,12 @@ BEGIN
 
 	-- a new snapshot: every number <= upper_seq is now committed or aborted
 	BEGIN
-		-- apply_sql: written by segroll._generate_apply() only (%I, %L, regclass)
+		-- apply_sql: written by segroll._generate_apply() only (%I, %L, regclass);
+		-- a build from change 0 reads its window twice rather than storing it
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
-		EXECUTE def.apply_sql INTO applied, n_del, n_upd, n_ins
+		EXECUTE CASE WHEN prog.applied_upto = 0 THEN segroll._generate_apply(def, segroll._adjustments(def), false)
+		             ELSE def.apply_sql END
+			INTO applied, n_del, n_upd, n_ins
 			USING prog.applied_upto, upper_seq,
 			      coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity'),
 			      current_setting('segroll.inline_lineage_limit')::bigint;
