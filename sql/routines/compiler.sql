@@ -530,14 +530,14 @@ BEGIN
 	spill_blocks := format($r$(SELECT segroll._block(s.%1$I::pg_catalog.int8, sp.span) AS block, sp.span,
 	               segroll.segment_agg(%2$s) AS seg
 	        FROM (SELECT s.* FROM %3$s s
-	              WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg1)))
+	              WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg0)))
 	                AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
 	              UNION ALL
 	              SELECT (l.old).* FROM %4$s l
 	              WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
-	                AND (l.old).%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg1)))) s
+	                AND (l.old).%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg0)))) s
 	        CROSS JOIN (SELECT segroll._block_span(pg_catalog.min(k), pg_catalog.max(k), pg_catalog.count(*)) AS span
-	                    FROM segroll.keys(x.seg1) k) sp
+	                    FROM segroll.keys(x.seg0) k) sp
 	        GROUP BY 1, 2)$r$,
 		def.key_column, args, def.source, log);
 	by_period := format($r$(SELECT %1$s(%2$s)
@@ -584,13 +584,17 @@ BEGIN
 	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %3$s)$r$,
 		inner_from, log, q.joins);
 	-- the rows of cells kept in blocks, with their cell's in_blocks: an
-	-- equality join where no dimension is null (hashable), else null-safe
+	-- equality join where no dimension is null (hashable), else null-safe;
+	-- not even read when no cell is in blocks (the planner may have chosen
+	-- to sort the whole window for a merge join before it finds that out)
 	FOR i IN 1 .. 2 LOOP
 		block_rows[i] := format($r$(SELECT s.*, x.in_blocks, x.span, %5$s AS segroll_block FROM %1$s s
 	      JOIN (SELECT * FROM bigcells x WHERE %2$s true) x ON %3$s s.segroll_period OPERATOR(pg_catalog.=) x.period
+	      WHERE EXISTS (SELECT FROM bigcells)
 	      UNION ALL
 	      SELECT s.*, x.in_blocks, x.span, %5$s AS segroll_block FROM %1$s s
-	      JOIN (SELECT * FROM bigcells x WHERE NOT (%2$s true)) x ON %4$s s.segroll_period OPERATOR(pg_catalog.=) x.period)$r$,
+	      JOIN (SELECT * FROM bigcells x WHERE NOT (%2$s true)) x ON %4$s s.segroll_period OPERATOR(pg_catalog.=) x.period
+	      WHERE EXISTS (SELECT FROM bigcells x WHERE NOT (%2$s true)))$r$,
 			(ARRAY['window_pos', 'window_neg'])[i], all_notnull,
 			regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 OPERATOR(pg_catalog.=) x.\1', 'g'),
 			regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'),
@@ -677,44 +681,43 @@ WITH window_pos AS %28$s (
 	      FROM (SELECT x.*, CASE WHEN x.neg IS NULL THEN x.old_block
 	                             ELSE segroll.subtract(coalesce(x.old_block, segroll.subtract(x.neg, x.neg)), x.neg) END AS kept
 	            FROM bm x) x) x
-), result AS (
-	SELECT x.*,
-	       CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.=) 0 OR segroll.minmax_known(x.seg0) THEN x.seg0
-	            WHEN x.in_blocks THEN %23$s
-	            WHEN %18$s THEN %24$s
-	            ELSE %25$s END AS seg1
-	FROM combined x
 ), spill AS (
 	-- cells with inline lineage growing past $4 rows: their blocks, from
-	-- the rows of their own lineage as they stood at $2
+	-- the rows of their own lineage (the keys of seg0) as they stood at $2
 	SELECT %9$s x.period, x.cell_ctid, b.block, b.span, b.seg,
 	       pg_catalog.sum(segroll.count(b.seg)) OVER (PARTITION BY x.cell_ctid) AS spilled
-	FROM result x
+	FROM combined x
 	CROSS JOIN LATERAL %27$s b
-	WHERE %18$s AND NOT x.in_blocks AND x.old_seg IS NOT NULL AND segroll.count(x.seg1) OPERATOR(pg_catalog.>) $4
-), final AS (
-	SELECT x.*,
-	       %18$s AND NOT x.in_blocks AND segroll.count(x.seg1) OPERATOR(pg_catalog.>) $4
-	       AND (x.old_seg IS NULL
-	            OR (SELECT pg_catalog.max(s.spilled) FROM spill s WHERE s.cell_ctid OPERATOR(pg_catalog.=) x.cell_ctid)
-	               OPERATOR(pg_catalog.=) segroll.count(x.seg1)) AS to_blocks
-	FROM result x
-), cells_out AS (
+	WHERE %18$s AND NOT x.in_blocks AND x.old_seg IS NOT NULL AND segroll.count(x.seg0) OPERATOR(pg_catalog.>) $4
+), result AS (
+	-- seg1: seg0 with min/max recomputed when a retraction left them unknown;
+	-- to_blocks: the cell moves to blocks (it passes $4 rows and, had it
+	-- inline lineage, its own rows accounted for every key); seg: what the
+	-- cells table gets
 	SELECT x.*, CASE WHEN x.to_blocks THEN segroll.without_lineage(x.seg1) ELSE x.seg1 END AS seg
-	FROM final x
+	FROM (SELECT x.*,
+	             CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.=) 0 OR segroll.minmax_known(x.seg0) THEN x.seg0
+	                  WHEN x.in_blocks THEN %23$s
+	                  WHEN %18$s THEN %24$s
+	                  ELSE %25$s END AS seg1,
+	             %18$s AND NOT x.in_blocks AND segroll.count(x.seg0) OPERATOR(pg_catalog.>) $4
+	             AND (x.old_seg IS NULL
+	                  OR (SELECT pg_catalog.max(s.spilled) FROM spill s WHERE s.cell_ctid OPERATOR(pg_catalog.=) x.cell_ctid)
+	                     OPERATOR(pg_catalog.=) segroll.count(x.seg0)) AS to_blocks
+	      FROM combined x) x
 ), del AS (
-	DELETE FROM %14$s c USING cells_out x
+	DELETE FROM %14$s c USING result x
 	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
 	  AND segroll.count(x.seg) OPERATOR(pg_catalog.=) 0
 	RETURNING 1
 ), upd AS (
-	UPDATE %14$s c SET seg = x.seg FROM cells_out x
+	UPDATE %14$s c SET seg = x.seg FROM result x
 	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
 	  AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
 	RETURNING 1
 ), ins AS (
 	INSERT INTO %14$s (%13$s period, seg)
-	SELECT %9$s period, seg FROM cells_out x
+	SELECT %9$s period, seg FROM result x
 	WHERE x.cell_ctid IS NULL AND segroll.count(x.seg) OPERATOR(pg_catalog.>) 0
 	RETURNING 1
 ), block_del AS (
@@ -735,7 +738,7 @@ WITH window_pos AS %28$s (
 	WHERE NOT x.in_blocks AND x.pos IS NOT NULL
 	UNION ALL
 	SELECT %9$s x.period, x.block, x.span, x.seg FROM spill x
-	WHERE EXISTS (SELECT FROM final f WHERE f.cell_ctid OPERATOR(pg_catalog.=) x.cell_ctid AND f.to_blocks)
+	WHERE EXISTS (SELECT FROM result f WHERE f.cell_ctid OPERATOR(pg_catalog.=) x.cell_ctid AND f.to_blocks)
 )
 SELECT (SELECT coalesce(pg_catalog.sum(segroll.count(pos)), 0) FROM delta WHERE pos IS NOT NULL)
      OPERATOR(pg_catalog.+) (SELECT coalesce(pg_catalog.sum(segroll.count(neg)), 0) FROM delta WHERE neg IS NOT NULL),
