@@ -65,6 +65,7 @@ DECLARE
 	whole boolean;
 	fingerprint text;
 	only_values jsonb;
+	read_once boolean;
 	t0 timestamptz := clock_timestamp();
 BEGIN
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -132,11 +133,15 @@ BEGIN
 
 	-- a new snapshot: every number <= upper_seq is now committed or aborted
 	BEGIN
-		-- apply_sql: written by segroll._generate_apply() only (%I, %L, regclass);
-		-- a build from change 0 reads its window twice rather than storing it
+		-- apply_sql: written by segroll._generate_apply() only (%I, %L, regclass).
+		-- It reads the window once into a tuplestore, which pays off when
+		-- cells are kept in lineage blocks (their pass reads it again); a
+		-- build from change 0, or a segmentation with no cell in blocks,
+		-- reads it twice at most, cheaper than storing it
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
-		EXECUTE CASE WHEN prog.applied_upto = 0 THEN segroll._generate_apply(def, segroll._adjustments(def), false)
-		             ELSE def.apply_sql END
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', segroll._lineage_blocks(def)) INTO read_once;
+		EXECUTE CASE WHEN prog.applied_upto > 0 AND read_once THEN def.apply_sql
+		             ELSE segroll._generate_apply(def, segroll._adjustments(def), false) END
 			INTO applied, n_del, n_upd, n_ins
 			USING prog.applied_upto, upper_seq,
 			      coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity'),
