@@ -8,14 +8,16 @@
  * chosen when the cell moves to blocks so that a block holds about
  * segroll.lineage_block_keys (1024) of its keys (cells share the key space:
  * a cell with a tenth of the rows gets a span of about 10240 key values),
- * and kept for the cell's life, so a
- * row's block is arithmetic on its key.  A roll-up then rewrites the head
- * and the blocks its changes fall in, never the whole lineage: its cost
- * follows the change, not the size of the cell (issue 13).
+ * and kept for the cell's life, so a row's block is arithmetic on its key.
+ * A roll-up then rewrites the head and the blocks its changes fall in,
+ * never the whole lineage: its cost follows the change, not the size of
+ * the cell (issue 13).  The roll-up SQL is _generate_apply() in
+ * compiler.sql.
  *
- * A cell's full segment is the merge of its blocks; _blocks_sql() and
- * _full_cells_sql() give readers that segment, so trace, locate, verify
- * and repair see what they always saw.
+ * A cell's full segment is the merge of its blocks: _full_cells_sql()
+ * (verify, repair, the <name>_segments view) and _cell_segment() in
+ * trace.sql (cell, locate, trace) give readers that segment, so they see
+ * what they always saw.
  */
 
 /* The block of a key: the key rounded down to a multiple of span. */
