@@ -186,8 +186,10 @@ BEGIN
 	IF segroll.minmax_known(seg) AND segroll.first_time(seg) >= horizon THEN
 		RETURN 'false';
 	END IF;
-	-- the keys of cells in blocks are in their lineage table
-	RETURN format('%s IN (SELECT segroll.keys(c.seg) FROM (SELECT c.period, c.seg FROM %s c UNION ALL SELECT c.period, c.seg FROM %s c) c
+	-- the keys of cells in blocks are in their lineage table, not in
+	-- their heads
+	RETURN format('%s IN (SELECT segroll.keys(c.seg) FROM (SELECT c.period, c.seg FROM %s c WHERE segroll.has_lineage(c.seg)
+	                                                       UNION ALL SELECT c.period, c.seg FROM %s c) c
 	                      WHERE c.period OPERATOR(pg_catalog.<) %L::pg_catalog.timestamptz%s)',
 	              key_expr, def.cells, segroll._lineage_blocks(def), horizon,
 	              CASE WHEN segroll.minmax_known(seg)

@@ -161,6 +161,14 @@ SELECT * FROM lb.oracle();
 SELECT segroll.rebuild('lb_daily') > 0 AS rebuilt;
 SELECT * FROM lb.oracle();
 
+-- purged rows: a trace straddling the purge horizon finds them in the
+-- lineage of cells in blocks too
+SELECT rows_deleted > 0 AS purged FROM segroll.purge_source('lb_daily', now() - '2026-11-03 00:00+09'::timestamptz);
+SELECT origin, count(*) FROM segroll.trace('lb_daily',
+	(SELECT segroll.merge(seg) FROM segroll_data.lb_daily_segments WHERE org = 1)) GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS purged_by_hand FROM segroll_data.lb_daily_segments c, LATERAL segroll.keys(c.seg) k
+WHERE c.org = 1 AND NOT EXISTS (SELECT FROM lb.sales s WHERE s.id = k);
+
 -- a segmentation without lineage knows no keys: a retracted extreme is
 -- recomputed from its period
 SELECT segroll.create_segmentation('lb_nolin', 'lb.sales', 'id', 'at', 'day', 'Asia/Seoul', '{org}', '{amount}', false) IS NOT NULL;
