@@ -603,6 +603,9 @@ BEGIN
 
 	RETURN format($f$
 WITH window_pos AS %28$s (
+	-- OFFSET 0 below: a subquery whose columns are computed (merge,
+	-- subtract, a recompute) and used more than once above is kept apart,
+	-- so each is computed once per row, not once per use
 	SELECT * FROM %4$s s
 ), window_neg AS %28$s (
 	SELECT * FROM %5$s s
@@ -616,8 +619,16 @@ WITH window_pos AS %28$s (
 	FROM window_neg s
 	GROUP BY %8$s s.segroll_period
 ), delta AS (
-	SELECT %10$s coalesce(p.period, n.period) AS period, p.seg AS pos, n.seg AS neg, p.key_min, p.key_max
-	FROM pos p FULL JOIN neg n ON %11$s p.period OPERATOR(pg_catalog.=) n.period
+	-- a cell's additions and retractions side by side: grouped, not joined
+	-- (a join on dimensions that may be null hashes on the period alone)
+	SELECT %9$s x.period,
+	       (pg_catalog.array_agg(x.seg) FILTER (WHERE x.added))[1] AS pos,
+	       (pg_catalog.array_agg(x.seg) FILTER (WHERE NOT x.added))[1] AS neg,
+	       pg_catalog.min(x.key_min) AS key_min, pg_catalog.max(x.key_max) AS key_max
+	FROM (SELECT %29$s p.period, p.seg, p.key_min, p.key_max, true AS added FROM pos p
+	      UNION ALL
+	      SELECT %30$s n.period, n.seg, NULL, NULL, false FROM neg n) x
+	GROUP BY %9$s x.period
 ), adj AS (
 	-- a closed period's cells stay as they were closed; its changes are
 	-- kept beside them, with the window that brought them
@@ -641,7 +652,7 @@ WITH window_pos AS %28$s (
 	       %18$s AND m.old_seg IS NOT NULL AND NOT segroll.has_lineage(m.old_seg) AS in_blocks
 	FROM (SELECT m.*, CASE WHEN m.neg IS NULL THEN m.old_seg
 	                       ELSE segroll.subtract(coalesce(m.old_seg, segroll.subtract(m.neg, m.neg)), m.neg) END AS kept
-	      FROM matched m) m
+	      FROM matched m OFFSET 0) m
 ), bigcells AS (
 	-- cells whose changes are written to lineage blocks: those kept in
 	-- blocks (with the span their blocks have), and new cells past $4 rows
@@ -680,7 +691,7 @@ WITH window_pos AS %28$s (
 	                       ELSE segroll.merge(x.kept, x.pos) END AS b0
 	      FROM (SELECT x.*, CASE WHEN x.neg IS NULL THEN x.old_block
 	                             ELSE segroll.subtract(coalesce(x.old_block, segroll.subtract(x.neg, x.neg)), x.neg) END AS kept
-	            FROM bm x) x) x
+	            FROM bm x OFFSET 0) x OFFSET 0) x
 ), spill AS (
 	-- cells with inline lineage growing past $4 rows: their blocks, from
 	-- the rows of their own lineage (the keys of seg0) as they stood at $2
@@ -704,7 +715,7 @@ WITH window_pos AS %28$s (
 	             AND (x.old_seg IS NULL
 	                  OR (SELECT pg_catalog.max(s.spilled) FROM spill s WHERE s.cell_ctid OPERATOR(pg_catalog.=) x.cell_ctid)
 	                     OPERATOR(pg_catalog.=) segroll.count(x.seg0)) AS to_blocks
-	      FROM combined x) x
+	      FROM combined x OFFSET 0) x
 ), del AS (
 	DELETE FROM %14$s c USING result x
 	WHERE x.cell_ctid IS NOT NULL AND c.ctid OPERATOR(pg_catalog.=) x.cell_ctid
@@ -777,6 +788,8 @@ $f$,
 		-- row, and the planner may read it again for every large cell:
 		-- read it once into a tuplestore.  A build (from change 0) is
 		-- estimated right and is cheaper read twice than stored.
-		CASE WHEN read_window_once THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END);
+		CASE WHEN read_window_once THEN 'MATERIALIZED' ELSE 'NOT MATERIALIZED' END,
+		regexp_replace(dn, '(d[0-9]+)', 'p.\1', 'g'),   -- 29
+		regexp_replace(dn, '(d[0-9]+)', 'n.\1', 'g'));  -- 30
 END
 $$;
