@@ -447,10 +447,12 @@ $$;
  * The SQL of one roll-up window of a segmentation ($1 = applied_upto, $2 =
  * upper, $3 = the end of the closed periods, -infinity when none is
  * closed, $4 = segroll.inline_lineage_limit).  The changes of closed
- * periods go to the adjustments table, not to the cells.  A build from
- * change 0 is generated with read_window_once false (why: at the end).
+ * periods go to the adjustments table, not to the cells.  _rollup() runs
+ * it with read_window_once false for a build from change 0 and for a
+ * segmentation with no cell in blocks (why: at the end).
  *
- * Changes are aggregated per cell and lineage block (lineage.sql).  A cell
+ * Changes are aggregated per cell, then, for the cells kept in lineage
+ * blocks and new cells past $4 rows, per lineage block (lineage.sql).  A cell
  * with its lineage inline is rewritten whole, as a small cell always was;
  * it moves its lineage to blocks when it grows past $4 rows.  A cell with
  * its lineage in blocks has its head and the blocks the changes fall in
