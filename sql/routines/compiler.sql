@@ -488,6 +488,7 @@ DECLARE
 	pos_rows text;
 	neg_rows text;
 	block_rows text[];
+	lineage_rows text[];	-- the rows of x.b0's, x.seg0's lineage at $2
 	by_keys text[];			-- recompute of x.b0, x.seg0 from their own lineage
 	spill_blocks text;
 	by_period text;			-- recompute of cell x from its period (no lineage)
@@ -507,41 +508,34 @@ BEGIN
 	grouped := regexp_replace(dn, '(d[0-9]+)', 'segroll_\1 AS \1', 'g');
 	grouping := regexp_replace(dn, '(d[0-9]+)', 'segroll_\1', 'g');
 	inner_from := format('SELECT %s %s AS segroll_period, s.* FROM', q.dim_exprs, q.period);
-	-- the key rounded down to a multiple of the span (segroll._block(), here
-	-- written out: a function call per row costs more than the arithmetic)
-	blk := format('(s.%1$I::pg_catalog.int8 OPERATOR(pg_catalog.-) ((s.%1$I::pg_catalog.int8 OPERATOR(pg_catalog.%%) x.span OPERATOR(pg_catalog.+) x.span) OPERATOR(pg_catalog.%%) x.span))',
-	              def.key_column);
-	-- a segment recomputed from the rows of its own lineage as they stood at
-	-- $2, found by the key index; kept only when it accounts for every row
-	-- (count and checksum), else the segment stays as it was, min/max unknown
+	-- the row's block in cell x
+	blk := segroll._block_sql(format('s.%I', def.key_column), 'x.span');
+	-- the rows of x.b0's and x.seg0's own lineage as they stood at $2,
+	-- found by the key index
 	FOR i IN 1 .. 2 LOOP
+		lineage_rows[i] := format($r$(SELECT s.* FROM %1$s s
+	                    WHERE s.%2$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s)))
+	                      AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	                    UNION ALL
+	                    SELECT (l.old).* FROM %3$s l
+	                    WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
+	                      AND (l.old).%2$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s))))$r$,
+			def.source, def.key_column, log, (ARRAY['x.b0', 'x.seg0'])[i]);
+		-- the segment recomputed from them, kept only when it accounts for
+		-- every row (count and checksum); else it stays, min/max unknown
 		by_keys[i] := format($r$(SELECT CASE WHEN segroll.count(r.seg) OPERATOR(pg_catalog.=) segroll.count(%1$s)
 	                          AND segroll.checksum(r.seg) OPERATOR(pg_catalog.=) segroll.checksum(%1$s)
 	                         THEN r.seg ELSE %1$s END
-	        FROM (SELECT segroll.segment_agg(%2$s) AS seg
-	              FROM (SELECT s.* FROM %3$s s
-	                    WHERE s.%4$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%1$s)))
-	                      AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
-	                    UNION ALL
-	                    SELECT (l.old).* FROM %5$s l
-	                    WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
-	                      AND (l.old).%4$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%1$s)))) s) r)$r$,
-			(ARRAY['x.b0', 'x.seg0'])[i], args, def.source, def.key_column, log);
+	        FROM (SELECT segroll.segment_agg(%2$s) AS seg FROM %3$s s) r)$r$,
+			(ARRAY['x.b0', 'x.seg0'])[i], args, lineage_rows[i]);
 	END LOOP;
 	-- the rows of a cell's lineage as they stood at $2, by block
-	spill_blocks := format($r$(SELECT segroll._block(s.%1$I::pg_catalog.int8, sp.span) AS block, sp.span,
-	               segroll.segment_agg(%2$s) AS seg
-	        FROM (SELECT s.* FROM %3$s s
-	              WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg0)))
-	                AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
-	              UNION ALL
-	              SELECT (l.old).* FROM %4$s l
-	              WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
-	                AND (l.old).%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(x.seg0)))) s
+	spill_blocks := format($r$(SELECT %1$s AS block, sp.span, segroll.segment_agg(%2$s) AS seg
+	        FROM %3$s s
 	        CROSS JOIN (SELECT segroll._block_span(pg_catalog.min(k), pg_catalog.max(k), pg_catalog.count(*)) AS span
 	                    FROM segroll.keys(x.seg0) k) sp
 	        GROUP BY 1, 2)$r$,
-		def.key_column, args, def.source, log);
+		segroll._block_sql(format('s.%I', def.key_column), 'sp.span'), args, lineage_rows[2]);
 	by_period := format($r$(SELECT %1$s(%2$s)
 	     FROM (SELECT %3$s s.*
 	           FROM (SELECT s.* FROM %4$s s

@@ -20,10 +20,15 @@
  * what they always saw.
  */
 
-/* The block of a key: the key rounded down to a multiple of span. */
-CREATE OR REPLACE FUNCTION @extschema@._block(key pg_catalog.int8, span pg_catalog.int8)
-RETURNS pg_catalog.int8 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT key OPERATOR(pg_catalog.-) ((key OPERATOR(pg_catalog.%) span OPERATOR(pg_catalog.+) span) OPERATOR(pg_catalog.%) span)
+/*
+ * The SQL of a key's block: the key rounded down to a multiple of span
+ * (written into the roll-up SQL, where a function call per row would cost
+ * more than the arithmetic).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._block_sql(key_expr pg_catalog.text, span_expr pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.format('(%1$s::pg_catalog.int8 OPERATOR(pg_catalog.-) ((%1$s::pg_catalog.int8 OPERATOR(pg_catalog.%%) %2$s'
+	                         ' OPERATOR(pg_catalog.+) %2$s) OPERATOR(pg_catalog.%%) %2$s))', key_expr, span_expr)
 $$;
 
 /*
