@@ -521,11 +521,8 @@ BEGIN
 	                    WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
 	                      AND (l.old).%2$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s))))$r$,
 			def.source, def.key_column, log, (ARRAY['x.b0', 'x.seg0'])[i]);
-		-- the segment recomputed from them, kept only when it accounts for
-		-- every row (count and checksum); else it stays, min/max unknown
-		by_keys[i] := format($r$(SELECT CASE WHEN segroll.count(r.seg) OPERATOR(pg_catalog.=) segroll.count(%1$s)
-	                          AND segroll.checksum(r.seg) OPERATOR(pg_catalog.=) segroll.checksum(%1$s)
-	                         THEN r.seg ELSE %1$s END
+		-- the segment recomputed from them (_recomputed_or)
+		by_keys[i] := format($r$(SELECT segroll._recomputed_or(r.seg, %1$s)
 	        FROM (SELECT segroll.segment_agg(%2$s) AS seg FROM %3$s s) r)$r$,
 			(ARRAY['x.b0', 'x.seg0'])[i], args, lineage_rows[i]);
 	END LOOP;
@@ -551,9 +548,7 @@ BEGIN
 		regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'));
 	-- the head of a cell in blocks whose min or max a retraction made
 	-- unknown: the merge of its blocks as this run leaves them
-	head_from_blocks := format($r$(SELECT CASE WHEN segroll.count(m.seg) OPERATOR(pg_catalog.=) segroll.count(x.seg0)
-	                          AND segroll.checksum(m.seg) OPERATOR(pg_catalog.=) segroll.checksum(x.seg0)
-	                         THEN m.seg ELSE x.seg0 END
+	head_from_blocks := format($r$(SELECT segroll._recomputed_or(m.seg, x.seg0)
 	        FROM (SELECT segroll.merge(segroll.without_lineage(z.seg)) AS seg
 	              FROM (SELECT n.seg FROM nb n
 	                    WHERE %1$s n.period OPERATOR(pg_catalog.=) x.period AND segroll.count(n.seg) OPERATOR(pg_catalog.>) 0

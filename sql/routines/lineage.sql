@@ -32,6 +32,19 @@ RETURNS pg_catalog.text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_p
 $$;
 
 /*
+ * A segment whose min/max a retraction left unknown, recomputed from its
+ * rows: the recomputation if it accounts for every row (same count and
+ * checksum), else the segment as it was, min/max still unknown (a purged
+ * row is never dropped from a cell this way).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._recomputed_or(recomputed @extschema@.segment, seg @extschema@.segment)
+RETURNS @extschema@.segment LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN @extschema@.count(recomputed) OPERATOR(pg_catalog.=) @extschema@.count(seg)
+	             AND @extschema@.checksum(recomputed) OPERATOR(pg_catalog.=) @extschema@.checksum(seg)
+	            THEN recomputed ELSE seg END
+$$;
+
+/*
  * The span of a cell's blocks: n keys spread over [key_min, key_max],
  * segroll.lineage_block_keys keys a block.
  */

@@ -90,7 +90,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._period_sql(text,text,text)',
                  'segroll._next_period(segroll.segmentation,timestamp with time zone)',
                  'segroll._adjustments(segroll.segmentation)',
-                 'segroll._lineage_blocks(segroll.segmentation)', 'segroll._block_sql(text,text)',
+                 'segroll._lineage_blocks(segroll.segmentation)', 'segroll._block_sql(text,text)', 'segroll._recomputed_or(segroll.segment,segroll.segment)',
                  'segroll._block_span(bigint,bigint,bigint)',
                  'segroll._segments_view(segroll.segmentation)', 'segroll._beside_cells(segroll.segmentation,text)',
                  'segroll._cell_dimensions(segroll.segmentation)',
