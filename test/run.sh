@@ -35,6 +35,7 @@
 #   SEGROLL_ONLY="a b"     run only these parts (regress isolation tap pgtap fuzz)
 #   SEGROLL_TAP_FILES=GLOB run only the TAP files test/t/GLOB.pl (e.g. "00[14]_*")
 #   SEGROLL_PG_CFLAGS      override the compiler flags (see test/lib.sh)
+#   SEGROLL_PGTAP_PORT=N   port of the pgtap part's server (default 54329; parallel runs)
 #   SEGROLL_PGBIN=DIR      bin directory of the PostgreSQL 15 to build and test
 #                          against (default /usr/lib/postgresql/15/bin); a
 #                          relocated copy keeps two runs from sharing files
@@ -47,7 +48,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PGXS_DIR=""              # set once PostgreSQL is installed
 PG_REGRESS=""
 PG_ISOLATION_REGRESS=""
-PGTAP_PORT=54329
+PGTAP_PORT="${SEGROLL_PGTAP_PORT:-54329}"
 TMP_BASE="${SEGROLL_TMPDIR:-/tmp}"
 ONLY="${SEGROLL_ONLY:-regress isolation tap pgtap fuzz}"
 
