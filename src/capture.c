@@ -26,6 +26,20 @@
 #include "utils/acl.h"
 #include "catalog/objectaddress.h"
 #include "utils/lsyscache.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
 
 /* Is the backend running vxid a (auto)vacuum that cannot add rows? */
 static bool
@@ -54,7 +68,8 @@ segroll_wait_for_writers(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	LOCKTAG		tag;
-	VirtualTransactionId *holders;
+	List	   *relids;
+	ListCell   *lc;
 	int			waited = 0;
 	AclResult	acl;
 
@@ -66,16 +81,241 @@ segroll_wait_for_writers(PG_FUNCTION_ARGS)
 	if (acl != ACLCHECK_OK)
 		aclcheck_error(acl, get_relkind_objtype(get_rel_relkind(relid)), get_rel_name(relid));
 
-	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
-	holders = GetLockConflicts(&tag, ShareLock, NULL);
-	for (; VirtualTransactionIdIsValid(*holders); holders++)
+	/*
+	 * A writer into a partition locks the partition, not the partitioned
+	 * table, so the lockers of every partition (at any depth) are waited
+	 * for.  A partition attached after this list was taken was attached by
+	 * a transaction that held a lock conflicting with ShareLock on the
+	 * parent: it is waited for, and the rows its partition brought are
+	 * numbered after U (_number_attached).
+	 */
+	relids = find_all_inheritors(relid, NoLock, NULL);
+	foreach(lc, relids)
 	{
-		if (vxid_is_vacuum(*holders))
-			continue;
-		/* shows as wait event Lock/virtualxid, like CREATE INDEX CONCURRENTLY */
-		(void) VirtualXactLock(*holders, true);
-		CHECK_FOR_INTERRUPTS();
-		waited++;
+		VirtualTransactionId *holders;
+
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, lfirst_oid(lc));
+		holders = GetLockConflicts(&tag, ShareLock, NULL);
+		for (; VirtualTransactionIdIsValid(*holders); holders++)
+		{
+			if (vxid_is_vacuum(*holders))
+				continue;
+			/* shows as wait event Lock/virtualxid, like CREATE INDEX CONCURRENTLY */
+			(void) VirtualXactLock(*holders, true);
+			CHECK_FOR_INTERRUPTS();
+			waited++;
+		}
 	}
 	PG_RETURN_INT32(waited);
+}
+
+/*
+ * The numbering of row versions.
+ *
+ * A source's capture column segroll_seq is a plain int8 column: adding it
+ * with a constant default does not rewrite the table, and every row that was
+ * there before it gets that default, 1, the number of "rows before capture"
+ * (the capture sequence gives 2 and up).  From then on the trigger
+ * capture_number (BEFORE INSERT OR UPDATE FOR EACH ROW, ENABLE ALWAYS) gives
+ * each new row version the next number, whatever the statement said: an
+ * INSERT ... SELECT * that copies numbers from elsewhere cannot pass rows off
+ * as already rolled up.  On a partitioned source it is cloned to every
+ * partition, present and future.
+ *
+ * The capture sequence is the one owned by (OWNED BY) the segroll_seq
+ * column of the source: of the relation itself, or of the partitioned table
+ * at the root of its tree.  It is found through pg_depend, not named in the
+ * trigger, so that the trigger survives pg_dump and restore (new OIDs) and
+ * renames, and cannot be pointed at another sequence.  It is read without a
+ * permission check: whoever may write into the source may number its rows.
+ */
+static Oid
+capture_sequence_of(Oid relid)
+{
+	Oid			root = relid;
+	AttrNumber	attnum;
+	List	   *owned;
+	ListCell   *lc;
+
+	if (get_rel_relispartition(relid))
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		root = llast_oid(ancestors);
+		list_free(ancestors);
+	}
+	attnum = get_attnum(root, "segroll_seq");
+	if (attnum != InvalidAttrNumber)
+	{
+		owned = getOwnedSequences(root);
+		foreach(lc, owned)
+		{
+			Oid			table;
+			int32		column;
+
+			if (sequenceIsOwned(lfirst_oid(lc), DEPENDENCY_AUTO, &table, &column) &&
+				table == root && column == attnum)
+				return lfirst_oid(lc);
+		}
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("\"%s\" has no capture sequence", get_rel_name(relid)),
+			 errdetail("The sequence owned by its column segroll_seq numbers its rows."),
+			 errhint("Capture triggers are created by segroll.create_segmentation.")));
+	return InvalidOid;			/* keep compiler quiet */
+}
+
+/* segroll._capture_sequence(regclass): the capture sequence of a source or of a partition of one */
+PG_FUNCTION_INFO_V1(segroll_capture_sequence);
+Datum
+segroll_capture_sequence(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(capture_sequence_of(PG_GETARG_OID(0)));
+}
+
+/* the last trigger and relation capture_number looked the sequence up for */
+static Oid	cached_trigger = InvalidOid;
+static Oid	cached_relation = InvalidOid;
+static Oid	cached_sequence = InvalidOid;
+
+PG_FUNCTION_INFO_V1(segroll_capture_number);
+Datum
+segroll_capture_number(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Oid			relid;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	int			attnum;
+	Datum		value;
+	bool		isnull = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("capture_number() was not called by the trigger manager")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("capture_number() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+	relid = RelationGetRelid(trigdata->tg_relation);
+	if (trigdata->tg_trigger->tgoid != cached_trigger || relid != cached_relation)
+	{
+		cached_trigger = InvalidOid;
+		cached_sequence = capture_sequence_of(relid);
+		cached_trigger = trigdata->tg_trigger->tgoid;
+		cached_relation = relid;
+	}
+
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	attnum = SPI_fnumber(tupdesc, "segroll_seq");
+	if (attnum <= 0 || TupleDescAttr(tupdesc, attnum - 1)->atttypid != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("\"%s\" has no bigint column \"segroll_seq\"",
+						RelationGetRelationName(trigdata->tg_relation))));
+
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	value = Int64GetDatum(nextval_internal(cached_sequence, false));
+	PG_RETURN_POINTER(heap_modify_tuple_by_cols(tuple, tupdesc, 1, &attnum, &value, &isnull));
+}
+
+/*
+ * Rows that enter a source without being written through it (the rows of a
+ * table attached as a partition) are numbered by an UPDATE that the
+ * numbering trigger above turns into fresh numbers.  Their old versions were
+ * never rolled up, so the capture must not log them: while this backend's
+ * current transaction numbers rows, _logging_on() is false, and the WHEN
+ * clause of the triggers that log old versions skips them.
+ */
+static LocalTransactionId numbering_lxid = InvalidLocalTransactionId;
+
+PG_FUNCTION_INFO_V1(segroll_logging_on);
+Datum
+segroll_logging_on(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(numbering_lxid != MyProc->lxid);
+}
+
+/*
+ * segroll._number_rows(regclass, limit int8): gives every row of a table (a
+ * partition just attached to a source) a fresh number, without logging old
+ * versions; with a limit, at most that many of the rows numbered 1 (rows
+ * there before the capture, which no segmentation has rolled up yet).
+ * Only the table's owner may: the owner could as well disable the capture
+ * triggers.  Triggers that the UPDATE fires and that write into other
+ * sources are not logged either while it runs.
+ */
+PG_FUNCTION_INFO_V1(segroll_number_rows);
+Datum
+segroll_number_rows(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char		relkind;
+	StringInfoData sql;
+	int			rc;
+	uint64		numbered;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"rel\" of _number_rows must not be null")));
+	relid = PG_GETARG_OID(0);
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("relation with OID %u is not a table", relid)));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "UPDATE %s s SET segroll_seq = 0",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)));
+	if (!PG_ARGISNULL(1))
+		appendStringInfo(&sql, " WHERE s.ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+						 "SELECT x.ctid FROM %s x WHERE x.segroll_seq OPERATOR(pg_catalog.=) 1 LIMIT " INT64_FORMAT "))",
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+													get_rel_name(relid)),
+						 Max(PG_GETARG_INT64(1), 0));
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	numbering_lxid = MyProc->lxid;
+	PG_TRY();
+	{
+		rc = SPI_execute(sql.data, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+		numbered = SPI_processed;
+	}
+	PG_FINALLY();
+	{
+		numbering_lxid = InvalidLocalTransactionId;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_INT64((int64) numbered);
+}
+
+/* segroll._in_current_xact(xid): was xid assigned by this transaction or one of its subtransactions? */
+PG_FUNCTION_INFO_V1(segroll_in_current_xact);
+Datum
+segroll_in_current_xact(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(TransactionIdIsCurrentTransactionId(DatumGetTransactionId(PG_GETARG_DATUM(0))));
+}
+
+/*
+ * segroll._creating_extension(): is an extension script running?  The event
+ * triggers leave what such a script does alone: an update script converts
+ * sources itself, before the privileges its routines need are granted.
+ */
+PG_FUNCTION_INFO_V1(segroll_creating_extension);
+Datum
+segroll_creating_extension(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(creating_extension);
 }

@@ -2,7 +2,9 @@
  *
  * rollup.c
  *	  Run the maintenance of a segmentation as its owner: rollup(),
- *	  rebuild(), verify(), repair(), purge_source() and resegment().
+ *	  rebuild(), verify(), repair(), purge_source() and resegment(), and
+ *	  what a source's DDL asks of its segmentations (_follow and
+ *	  _note_partition_purge, called by segroll's event triggers).
  *
  * The work itself is SQL (segroll._rollup, _rebuild, _verify, _repair,
  * _purge_source and _resegment, in the extension scripts).  These entry
@@ -37,7 +39,9 @@ typedef enum OwnerTask
 	TASK_VERIFY,
 	TASK_REPAIR,
 	TASK_PURGE,
-	TASK_RESEGMENT
+	TASK_RESEGMENT,
+	TASK_FOLLOW,
+	TASK_PARTITION_PURGE
 } OwnerTask;
 
 typedef struct OwnerTaskInfo
@@ -48,6 +52,7 @@ typedef struct OwnerTaskInfo
 	Oid			argtypes[4];
 	bool		returns_set;
 	bool		readers_may;	/* SELECT on the cells is enough */
+	bool		source_owner_may;	/* owning the source is enough */
 } OwnerTaskInfo;
 
 static const OwnerTaskInfo tasks[] = {
@@ -61,6 +66,11 @@ static const OwnerTaskInfo tasks[] = {
 	{TEXTOID, INTERVALOID}, true, false},
 	[TASK_RESEGMENT] = {"resegment", "SELECT * FROM segroll._resegment($1, $2, $3)", 3,
 	{TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}, true, false},
+	/* DDL on the source (source_ddl.sql): its owner altered it */
+	[TASK_FOLLOW] = {"follow the source of", "SELECT 0::pg_catalog.int8 FROM segroll._follow_source($1, $2)", 2,
+	{TEXTOID, INT2OID}, false, false, true},
+	[TASK_PARTITION_PURGE] = {"record a purge of", "SELECT 0::pg_catalog.int8 FROM segroll._record_partition_purge($1)", 1,
+	{TEXTOID}, false, false, true},
 };
 
 static Datum
@@ -70,6 +80,7 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 	text	   *name;
 	Oid			owner;
 	Oid			cells;
+	Oid			source;
 	bool		isnull;
 	Oid			save_userid;
 	int			save_sec_context;
@@ -113,7 +124,7 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 	if (rc != SPI_OK_UTILITY)
 		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
 	args[0] = PointerGetDatum(name);
-	rc = SPI_execute_with_args("SELECT owner, cells FROM segroll.segmentation WHERE name OPERATOR(pg_catalog.=) $1",
+	rc = SPI_execute_with_args("SELECT owner, cells, source FROM segroll.segmentation WHERE name OPERATOR(pg_catalog.=) $1",
 							   1, &nametype, args, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
@@ -123,13 +134,18 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 				 errmsg("segmentation \"%s\" does not exist", text_to_cstring(name))));
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	cells = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	if (!is_member_of_role(GetUserId(), owner) &&
-		!(ti->readers_may && pg_class_aclcheck(cells, GetUserId(), ACL_SELECT) == ACLCHECK_OK))
+		!(ti->readers_may && pg_class_aclcheck(cells, GetUserId(), ACL_SELECT) == ACLCHECK_OK) &&
+		!(ti->source_owner_may && pg_class_ownercheck(source, GetUserId())))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s segmentation \"%s\"", ti->verb, text_to_cstring(name)),
 				 ti->readers_may
 				 ? errhint("Only roles that can read its cells (%s) may do so.", get_rel_name(cells))
+				 : ti->source_owner_may
+				 ? errhint("Only the owner of its source and members of its owner role %s may do so.",
+						   GetUserNameFromId(owner, false))
 				 : errhint("Only members of its owner role %s may do so.", GetUserNameFromId(owner, false))));
 
 	for (int i = 0; i < ti->nargs; i++)
@@ -206,4 +222,20 @@ Datum
 segroll_resegment(PG_FUNCTION_ARGS)
 {
 	return run_as_owner(fcinfo, TASK_RESEGMENT);
+}
+
+PG_FUNCTION_INFO_V1(segroll_follow);
+Datum
+segroll_follow(PG_FUNCTION_ARGS)
+{
+	(void) run_as_owner(fcinfo, TASK_FOLLOW);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(segroll_note_partition_purge);
+Datum
+segroll_note_partition_purge(PG_FUNCTION_ARGS)
+{
+	(void) run_as_owner(fcinfo, TASK_PARTITION_PURGE);
+	PG_RETURN_VOID();
 }

@@ -1,10 +1,22 @@
 /*
  * Change capture, per source table (shared by every segmentation over it):
- *	- an identity column segroll_seq (GENERATED ALWAYS, CACHE 1) numbers
- *	  every row version in ingest order; inserts pay only nextval();
+ *	- a column segroll_seq numbers every row version in ingest order, from
+ *	  the source's capture sequence (CACHE 1).  The column is added with the
+ *	  constant default 1, so adding it rewrites nothing: rows that were
+ *	  there before the capture read as number 1 (the sequence starts at 2)
+ *	  and the first roll-up takes them in.  New versions are numbered by the
+ *	  C trigger capture_number (BEFORE INSERT OR UPDATE FOR EACH ROW);
  *	- UPDATE gives the new version a new number and logs the old version
- *	  with the same number; DELETE logs the old version with a new number;
- *	- TRUNCATE is refused.
+ *	  with the same number; DELETE logs the old version with a new number.
+ *	  The change log keeps old versions as jsonb, so the source's columns
+ *	  may be added, dropped and retyped under it;
+ *	- TRUNCATE of the source is refused.
+ * A partitioned source has the same triggers, cloned to every partition; its
+ * deletes are logged row by row (a statement trigger on the parent does not
+ * see a DELETE on a partition), and the rows of a table attached as a
+ * partition are numbered as they join (_number_attached).
+ * Every capture trigger is ENABLE ALWAYS: rows applied by logical
+ * replication (session_replication_role = replica) are numbered too.
  * A roll-up applies the window (applied_upto, U] where U is the sequence's
  * last value, after segroll.wait_for_writers() has waited out every writer
  * that could still hold a number <= U.  Cells and progress are updated in
@@ -32,6 +44,27 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT true';
 COMMENT ON FUNCTION @extschema@._capture_on() IS
 	'the WHEN clause of capture triggers: ties them to the extension';
 
+CREATE OR REPLACE FUNCTION @extschema@.capture_number() RETURNS trigger
+AS 'MODULE_PATHNAME', 'segroll_capture_number' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.capture_number() IS
+	'capture trigger: numbers each new row version of a source from its capture sequence';
+
+CREATE OR REPLACE FUNCTION @extschema@._capture_sequence(pg_catalog.regclass) RETURNS pg_catalog.regclass
+AS 'MODULE_PATHNAME', 'segroll_capture_sequence' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@._capture_sequence(pg_catalog.regclass) IS
+	'the capture sequence of a source or of one of its partitions: the sequence owned by its (root''s) segroll_seq';
+
+CREATE OR REPLACE FUNCTION @extschema@._logging_on() RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'segroll_logging_on' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION @extschema@._logging_on() IS
+	'the WHEN clause of the triggers that log old versions: false while _number_rows numbers rows no roll-up has seen';
+
+DROP FUNCTION IF EXISTS @extschema@._number_rows(pg_catalog.regclass);	-- an earlier 0.5.0 draft's
+CREATE OR REPLACE FUNCTION @extschema@._number_rows(rel pg_catalog.regclass, before_capture pg_catalog.int8 DEFAULT NULL)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segroll_number_rows' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@._number_rows(pg_catalog.regclass, pg_catalog.int8) IS
+	'gives rows of a table its owner attached to a source (or, with a limit, that many rows there before the capture) fresh numbers, logging no old version';
+
 CREATE OR REPLACE FUNCTION @extschema@._capture_function(src pg_catalog.regclass, what pg_catalog.text)
 RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT pg_catalog.format('%I.%I', n.nspname, 'segroll_capture_' OPERATOR(pg_catalog.||) what
@@ -41,78 +74,154 @@ RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_tem
 	WHERE s.relid OPERATOR(pg_catalog.=) src
 $$;
 
+/*
+ * (Re)creates the capture triggers of a source and the functions they call,
+ * owned by the source's owner.  The generated functions find the source's
+ * sequence from TG_RELID, so that a dump and restore does not break them;
+ * they name the log, and on a partitioned source the source and its key,
+ * so a rename re-creates them (_follow_source).
+ */
 CREATE OR REPLACE FUNCTION @extschema@._install_capture(src pg_catalog.regclass)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $install$
 DECLARE
 	r segroll.source;
 	owner name := (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = src);
-	f_update text := segroll._capture_function(src, 'update');
+	partitioned bool := (SELECT relkind = 'p' FROM pg_class WHERE oid = src);
 	f_update_log text := segroll._capture_function(src, 'update_log');
 	f_delete text := segroll._capture_function(src, 'delete');
 	f text;
+	t text;
 BEGIN
 	SELECT * INTO r FROM segroll.source WHERE relid = src;
 	EXECUTE format($f$
 CREATE OR REPLACE FUNCTION %s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
-	-- the new version is a new change (harmless if a later trigger cancels)
-	NEW.segroll_seq := pg_catalog.nextval(%L::pg_catalog.regclass);
-	RETURN NEW;
-END
-$body$$f$, f_update, r.seq::text);
-	EXECUTE format($f$
-CREATE OR REPLACE FUNCTION %s() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
-BEGIN
 	-- AFTER, so only updates that happened retract their old version
-	INSERT INTO %s (log_seq, old_seq, old) VALUES (NEW.segroll_seq, OLD.segroll_seq, OLD);
+	INSERT INTO %s (log_seq, old_seq, old) VALUES (NEW.segroll_seq, OLD.segroll_seq, pg_catalog.to_jsonb(OLD));
 	RETURN NULL;
 END
 $body$$f$, f_update_log, r.change_log);
+	-- a DELETE logs each old version with a new number, unless it is a purge
+	-- (the cells keep what they summarise); on a partitioned source row by
+	-- row, as the parent's statement triggers do not see its partitions.
+	-- The body names no OID: it must survive pg_dump and restore.
 	EXECUTE format($f$
 CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+DECLARE
+	source regclass := COALESCE(pg_catalog.pg_partition_root(TG_RELID), TG_RELID::pg_catalog.regclass);
+	seq regclass := segroll._capture_sequence(TG_RELID);
 BEGIN
 	IF EXISTS (SELECT 1 FROM segroll.purging p
-	              WHERE p.relid OPERATOR(pg_catalog.=) %2$L::pg_catalog.regclass
+	              WHERE p.relid OPERATOR(pg_catalog.=) source
 	                AND p.xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()) THEN
-		RETURN NULL;	-- a purge: the cells keep what they summarise
+		RETURN NULL;
 	END IF;
-	INSERT INTO %3$s (log_seq, old_seq, old)
-	SELECT pg_catalog.nextval(%4$L::pg_catalog.regclass), o.segroll_seq, ROW(o.*)::%2$s FROM segroll_old_rows o;
+	%2$s
 	RETURN NULL;
 END
-$body$$f$, f_delete, src, r.change_log, r.seq::text);
-	FOREACH f IN ARRAY ARRAY[f_update, f_update_log, f_delete] LOOP
+$body$$f$, f_delete,
+		CASE WHEN partitioned
+		     THEN format($i$-- an UPDATE that moved the row to another partition is a DELETE
+	-- and an INSERT: the old version is retracted under the new version's
+	-- number, as an UPDATE's is, so that no window sees both versions
+	INSERT INTO %1$s (log_seq, old_seq, old)
+	VALUES (COALESCE((SELECT s.segroll_seq FROM %2$s s
+	                  WHERE s.%3$I OPERATOR(pg_catalog.=) OLD.%3$I
+	                    AND s.segroll_seq OPERATOR(pg_catalog.>) OLD.segroll_seq
+	                    AND segroll._in_current_xact(s.xmin)
+	                  ORDER BY s.segroll_seq DESC LIMIT 1),
+	                 pg_catalog.nextval(seq)),
+	        OLD.segroll_seq, pg_catalog.to_jsonb(OLD));$i$, r.change_log, src, r.key_column)
+		     ELSE format($i$INSERT INTO %s (log_seq, old_seq, old)
+	SELECT pg_catalog.nextval(seq), o.segroll_seq, pg_catalog.to_jsonb(o) FROM segroll_old_rows o;$i$, r.change_log) END);
+	FOREACH f IN ARRAY ARRAY[f_update_log, f_delete] LOOP
 		EXECUTE format('ALTER FUNCTION %s() OWNER TO %I', f, owner);
 		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s() FROM PUBLIC', f);
 	END LOOP;
-	EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update ON %s', src);
-	EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update_log ON %s', src);
-	EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_delete ON %s', src);
-	EXECUTE format('CREATE TRIGGER segroll_capture_update BEFORE UPDATE ON %s FOR EACH ROW WHEN (segroll._capture_on()) EXECUTE FUNCTION %s()',
-	               src, f_update);
-	EXECUTE format('CREATE TRIGGER segroll_capture_update_log AFTER UPDATE ON %s FOR EACH ROW WHEN (segroll._capture_on()) EXECUTE FUNCTION %s()',
+	FOREACH t IN ARRAY ARRAY['segroll_capture_number', 'segroll_capture_update', 'segroll_capture_update_log',
+	                         'segroll_capture_delete', 'segroll_capture_truncate'] LOOP
+		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, src);
+	END LOOP;
+	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'update'));	-- 0.4.0's
+	EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_truncate()', src);
+	EXECUTE format('CREATE TRIGGER segroll_capture_number BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_number()',
+	               src);
+	EXECUTE format('CREATE TRIGGER segroll_capture_update_log AFTER UPDATE ON %s FOR EACH ROW WHEN (segroll._logging_on()) EXECUTE FUNCTION %s()',
 	               src, f_update_log);
-	EXECUTE format('CREATE TRIGGER segroll_capture_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS segroll_old_rows FOR EACH STATEMENT WHEN (segroll._capture_on()) EXECUTE FUNCTION %s()',
-	               src, f_delete);
+	IF partitioned THEN
+		EXECUTE format('CREATE TRIGGER segroll_capture_delete AFTER DELETE ON %s FOR EACH ROW WHEN (segroll._logging_on()) EXECUTE FUNCTION %s()',
+		               src, f_delete);
+	ELSE
+		EXECUTE format('CREATE TRIGGER segroll_capture_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS segroll_old_rows FOR EACH STATEMENT WHEN (segroll._capture_on()) EXECUTE FUNCTION %s()',
+		               src, f_delete);
+	END IF;
+	FOREACH t IN ARRAY ARRAY['segroll_capture_number', 'segroll_capture_update_log', 'segroll_capture_delete'] LOOP
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', src, t);
+	END LOOP;
 END
 $install$;
 COMMENT ON FUNCTION @extschema@._install_capture(pg_catalog.regclass) IS
 	'(re)creates the capture functions and triggers of a source, owned by its owner';
 
 CREATE OR REPLACE FUNCTION @extschema@._remove_capture(src pg_catalog.regclass)
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+DECLARE
+	t text;
 BEGIN
-	EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update ON %s', src);
-	EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update_log ON %s', src);
-	EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_delete ON %s', src);
+	FOREACH t IN ARRAY ARRAY['segroll_capture_number', 'segroll_capture_update', 'segroll_capture_update_log',
+	                         'segroll_capture_delete', 'segroll_capture_truncate'] LOOP
+		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, src);
+	END LOOP;
 	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'update'));
 	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'update_log'));
 	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'delete'));
 END
 $$;
+
+/*
+ * Adds the capture to a source: the capture sequence, the column segroll_seq
+ * (default 1: rows already there are "before capture", and nothing is
+ * rewritten), its BRIN index, the change log and the triggers.  The longest
+ * lock is the ACCESS EXCLUSIVE of ADD COLUMN, a catalog change; the index
+ * build holds a SHARE lock (writers wait) for one scan of the table.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._add_capture(src pg_catalog.regclass, key pg_catalog.text, sch pg_catalog.regnamespace)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	relname name := (SELECT c.relname FROM pg_class c WHERE c.oid = src);
+	relschema name := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = src);
+	seq regclass;
+	log regclass;
+BEGIN
+	IF segroll._column_type(src, 'segroll_seq') IS NOT NULL THEN
+		RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column',
+			HINT = 'A column left behind by DROP EXTENSION segroll can be dropped with ALTER TABLE ... DROP COLUMN segroll_seq.';
+	END IF;
+	-- beside the source, as an identity column's sequence would be (OWNED BY
+	-- requires it): dropped with the column
+	EXECUTE format('CREATE SEQUENCE %I.%I AS pg_catalog.int8 START 1 CACHE 1', relschema, 'segroll_seq_' || src::oid);
+	seq := format('%I.%I', relschema, 'segroll_seq_' || src::oid)::regclass;
+	PERFORM setval(seq, 1, true);	-- 1 is the rows before capture; new versions from 2
+	-- nullable: a table made LIKE the source, to be attached, needs no value
+	EXECUTE format('ALTER TABLE %s ADD COLUMN segroll_seq pg_catalog.int8 DEFAULT 1', src);
+	EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT 0', src);
+	EXECUTE format('ALTER SEQUENCE %s OWNER TO %s', seq, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
+	EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.segroll_seq', seq, src);
+	-- BRIN: numbers follow the physical order of appended rows, so a window
+	-- is a few block ranges, and inserts pay almost nothing
+	EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
+	EXECUTE format('CREATE TABLE %s.%I (log_seq pg_catalog.int8 NOT NULL, old_seq pg_catalog.int8 NOT NULL, old pg_catalog.jsonb NOT NULL)',
+	               sch, 'changes_' || relname || '_' || src::oid);
+	log := format('%s.%I', sch, 'changes_' || relname || '_' || src::oid)::regclass;
+	EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
+	INSERT INTO segroll.source VALUES (src, key, seq, log);
+	PERFORM segroll._install_capture(src);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._add_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace) IS
+	'adds the capture column, sequence, index, change log and triggers to a new source';
 
 /*
  * Keeps the capture index (BRIN on segroll_seq) summarized up to the last
@@ -137,6 +246,11 @@ DECLARE
 	blk bigint;
 	n int := 0;
 BEGIN
+	IF (SELECT relkind FROM pg_class WHERE oid = src) = 'p' THEN
+		-- each partition has its own (the partitioned index's) BRIN
+		RETURN coalesce((SELECT sum(segroll._summarize_capture(t.relid))::int FROM pg_partition_tree(src) t
+		                 WHERE t.isleaf AND t.relid <> src), 0);
+	END IF;
 	SELECT c.oid, coalesce((SELECT o.option_value::int FROM pg_options_to_table(c.reloptions) o
 	                        WHERE o.option_name = 'pages_per_range'), 128)
 	INTO idx, per_range

@@ -145,22 +145,46 @@ BEGIN
 END
 $$;
 
-/* What a source can be: a plain table (not yet a partitioned one or a partition). */
+/*
+ * What a source can be: a plain or a partitioned table (any partitioning
+ * method, any depth), not a partition of one (its parent is the source).
+ */
 CREATE OR REPLACE FUNCTION @extschema@._check_source_kind(src pg_catalog.regclass)
 RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF (SELECT relkind FROM pg_class WHERE oid = src) = 'p' THEN
-		RAISE EXCEPTION 'partitioned table "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
-			HINT = 'Define the segmentation over each partition, or over a plain table.';
-	END IF;
-	IF (SELECT relkind FROM pg_class WHERE oid = src) <> 'r' THEN
+	IF (SELECT relkind FROM pg_class WHERE oid = src) NOT IN ('r', 'p') THEN
 		RAISE EXCEPTION '"%" is not a table', src USING ERRCODE = 'wrong_object_type';
 	END IF;
-	IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = src) THEN
-		RAISE EXCEPTION 'partition "%" cannot be a source yet', src USING ERRCODE = 'feature_not_supported',
-			HINT = 'Attach the segmentation to a plain table.';
+	IF (SELECT relispartition FROM pg_class WHERE oid = src) THEN
+		RAISE EXCEPTION '"%" is a partition of "%"', src,
+			(SELECT pg_catalog.pg_partition_root(src)) USING ERRCODE = 'feature_not_supported',
+			HINT = 'Define the segmentation over the partitioned table: its capture covers every partition.';
 	END IF;
 END
+$$;
+
+/*
+ * Is key unique in src?  A unique index on the key alone, or, on a
+ * partitioned table, a unique index on the key and partition key columns
+ * (PostgreSQL cannot enforce more).  segroll assumes the key alone is
+ * unique (a transaction number); a duplicate within a cell stops the
+ * roll-up (docs/rollup.md).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._key_is_unique(src pg_catalog.regclass, key pg_catalog.text)
+RETURNS pg_catalog.bool LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT @extschema@._has_unique_index(src, key) OR EXISTS (
+		SELECT 1
+		FROM pg_catalog.pg_index i
+		JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid OPERATOR(pg_catalog.=) i.indrelid
+		CROSS JOIN LATERAL (SELECT (i.indkey::pg_catalog.int2[])[0 : i.indnkeyatts - 1] AS cols) k
+		WHERE i.indrelid OPERATOR(pg_catalog.=) src AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+		  AND (SELECT a.attnum FROM pg_catalog.pg_attribute a
+		       WHERE a.attrelid OPERATOR(pg_catalog.=) src AND a.attname OPERATOR(pg_catalog.=) key)
+		      OPERATOR(pg_catalog.=) ANY (k.cols)
+		  AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(k.cols) c(attnum)
+		                  WHERE c.attnum OPERATOR(pg_catalog.<>) ALL (pt.partattrs::pg_catalog.int2[])
+		                    AND c.attnum OPERATOR(pg_catalog.<>) (SELECT a.attnum FROM pg_catalog.pg_attribute a
+		                        WHERE a.attrelid OPERATOR(pg_catalog.=) src AND a.attname OPERATOR(pg_catalog.=) key)))
 $$;
 
 /*
@@ -184,9 +208,9 @@ BEGIN
 		RAISE EXCEPTION 'key column "%" is nullable', key USING ERRCODE = 'invalid_table_definition',
 			HINT = 'Declare it NOT NULL (a primary key is).';
 	END IF;
-	IF NOT segroll._has_unique_index(src, key) THEN
+	IF NOT segroll._key_is_unique(src, key) THEN
 		RAISE EXCEPTION 'key column "%" is not unique', key USING ERRCODE = 'invalid_table_definition',
-			HINT = 'Declare a primary key or a unique index on the key column alone.';
+			HINT = 'Declare a primary key or a unique index on the key column alone (on a partitioned table, on the key and the partition key).';
 	END IF;
 	IF timetype IS NULL THEN
 		RAISE EXCEPTION 'time column "%" does not exist in "%"', time_col, src USING ERRCODE = 'undefined_column';
@@ -390,6 +414,22 @@ END
 $$;
 
 /*
+ * The source columns def reads (key, time, dimension and lookup columns,
+ * measures), in table order, as a select list of alias's columns.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._used_columns_sql(def @extschema@.segmentation, alias pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', alias, a.attname), ', ' ORDER BY a.attnum)
+	FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid OPERATOR(pg_catalog.=) def.source AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+	  AND a.attname OPERATOR(pg_catalog.=) ANY (
+	      ARRAY[def.key_column, def.time_column]::pg_catalog.text[]
+	      OPERATOR(pg_catalog.||) def.measures::pg_catalog.text[]
+	      OPERATOR(pg_catalog.||) ARRAY(SELECT COALESCE(d->>'column', d->>'on')
+	                                    FROM pg_catalog.jsonb_array_elements(def.dimensions) d))
+$$;
+
+/*
  * The first period start at or after t: rows with times in [boundary(from),
  * boundary(to)) are exactly the rows of the periods that start in
  * [from, to), and a plain range on the time column finds them (its index
@@ -409,6 +449,21 @@ END
 $$;
 
 /*
+ * The change log of def's source as a FROM item: each logged old version
+ * (l, with log_seq and old_seq) and its row (o), read from jsonb into the
+ * source's row type as it is now.  The log keeps old versions as jsonb so
+ * that the source's columns may be added, dropped and retyped under it; a
+ * column added since reads as null in versions logged before, and a
+ * renamed column's key is renamed in the log with it (_follow_ddl).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._old_versions_sql(def @extschema@.segmentation)
+RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.format('%s l CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(NULL::%s, l.old) o',
+	                         s.change_log, s.relid)
+	FROM @extschema@.source s WHERE s.relid OPERATOR(pg_catalog.=) def.source
+$$;
+
+/*
  * The cells of the rows with times in [$4, $5) (period boundaries), as they
  * stood when the roll-up had applied every change numbered up to $1,
  * recomputed from the source and the change log: rows numbered <= $1, and
@@ -421,7 +476,8 @@ RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	q segroll._segmentation_sql := segroll._sql(def);
-	log regclass := (SELECT change_log FROM segroll.source WHERE relid = def.source);
+	-- old versions: the change log's rows, as rows of the source (o)
+	log text := segroll._old_versions_sql(def);
 BEGIN
 	RETURN format($f$
 	SELECT %1$s s.segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
@@ -430,9 +486,9 @@ BEGIN
 	            WHERE s.segroll_seq OPERATOR(pg_catalog.<=) $1
 	              AND s.%4$I OPERATOR(pg_catalog.>=) $4 AND s.%4$I OPERATOR(pg_catalog.<) $5
 	            UNION ALL
-	            SELECT (l.old).* FROM %9$s l
+	            SELECT o.* FROM %9$s
 	            WHERE l.old_seq OPERATOR(pg_catalog.<=) $1 AND l.log_seq OPERATOR(pg_catalog.>) $1
-	              AND (l.old).%4$I OPERATOR(pg_catalog.>=) $4 AND (l.old).%4$I OPERATOR(pg_catalog.<) $5) s
+	              AND o.%4$I OPERATOR(pg_catalog.>=) $4 AND o.%4$I OPERATOR(pg_catalog.<) $5) s
 	      %10$s) s
 	GROUP BY %1$s s.segroll_period$f$,
 		q.dim_names, CASE WHEN with_lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END,
@@ -466,7 +522,8 @@ CREATE OR REPLACE FUNCTION @extschema@._generate_apply(def @extschema@.segmentat
 RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	q segroll._segmentation_sql := segroll._sql(def);
-	log regclass := (SELECT src.change_log FROM segroll.source src WHERE src.relid = def.source);
+	-- old versions: the change log's rows, as rows of the source (o)
+	log text := segroll._old_versions_sql(def);
 	blocks regclass := segroll._lineage_blocks(def);
 	lin text := CASE WHEN def.lineage THEN 'true' ELSE 'false' END;
 	d jsonb;
@@ -517,9 +574,9 @@ BEGIN
 	                    WHERE s.%2$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s)))
 	                      AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
 	                    UNION ALL
-	                    SELECT (l.old).* FROM %3$s l
+	                    SELECT o.* FROM %3$s
 	                    WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
-	                      AND (l.old).%2$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s))))$r$,
+	                      AND o.%2$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s))))$r$,
 			def.source, def.key_column, log, (ARRAY['x.b0', 'x.seg0'])[i]);
 		-- the segment recomputed from them (_recomputed_or)
 		by_keys[i] := format($r$(SELECT segroll._recomputed_or(r.seg, %1$s)
@@ -539,10 +596,10 @@ BEGIN
 	                 WHERE s.%5$I OPERATOR(pg_catalog.>=) x.period AND s.%5$I OPERATOR(pg_catalog.<) %6$s
 	                   AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
 	                 UNION ALL
-	                 SELECT (l.old).* FROM %7$s l
+	                 SELECT o.* FROM %7$s
 	                 WHERE l.old_seq OPERATOR(pg_catalog.<=) $2 AND l.log_seq OPERATOR(pg_catalog.>) $2
-	                   AND (l.old).%5$I OPERATOR(pg_catalog.>=) x.period
-	                   AND (l.old).%5$I OPERATOR(pg_catalog.<) %6$s) s %8$s) s
+	                   AND o.%5$I OPERATOR(pg_catalog.>=) x.period
+	                   AND o.%5$I OPERATOR(pg_catalog.<) %6$s) s %8$s) s
 	     WHERE %9$s true)$r$,
 		agg, args, q.dim_exprs, def.source, def.time_column, segroll._next_period_sql(def, 'x.period'), log, q.joins,
 		regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'));
@@ -566,11 +623,11 @@ BEGIN
 	pos_rows := format($r$(%1$s (SELECT s.* FROM %2$s s
 	            WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
 	            UNION ALL
-	            SELECT (l.old).* FROM %3$s l
+	            SELECT o.* FROM %3$s
 	            WHERE l.old_seq OPERATOR(pg_catalog.>) $1 AND l.old_seq OPERATOR(pg_catalog.<=) $2
 	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %4$s)$r$,
 		inner_from, def.source, log, q.joins);
-	neg_rows := format($r$(%1$s (SELECT (l.old).* FROM %2$s l
+	neg_rows := format($r$(%1$s (SELECT o.* FROM %2$s
 	            WHERE l.log_seq OPERATOR(pg_catalog.>) $1 AND l.log_seq OPERATOR(pg_catalog.<=) $2
 	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %3$s)$r$,
 		inner_from, log, q.joins);

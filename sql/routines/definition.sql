@@ -15,6 +15,37 @@ BEGIN
 END
 $$;
 
+/*
+ * The view of the source rows a dimension of def has no value for, with the
+ * columns def reads (not s.*: the view would pin every column of the
+ * source, and no unused column could be dropped or retyped).  With replace,
+ * an existing view is dropped and created again, owned and granted as before.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._create_unmapped_view(def @extschema@.segmentation, replace pg_catalog.bool)
+RETURNS pg_catalog.regclass LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	q segroll._segmentation_sql := segroll._sql(def);
+	sch name := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = def.cells);
+	v name := def.name || '_unmapped';
+BEGIN
+	IF replace THEN
+		EXECUTE format('DROP VIEW %s', def.unmapped_view);
+	END IF;
+	BEGIN
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- q: fragments of segroll._sql()
+		EXECUTE format('CREATE VIEW %I.%I AS SELECT %s FROM %s s %s WHERE NOT (%s)',
+		               sch, v, segroll._used_columns_sql(def, 's'), def.source, q.joins, q.mapped);
+	END;
+	IF replace THEN
+		EXECUTE format('ALTER VIEW %I.%I OWNER TO %s', sch, v, def.owner);
+		EXECUTE format('GRANT SELECT ON %I.%I TO segroll_reader', sch, v);
+	END IF;
+	RETURN format('%I.%I', sch, v)::regclass;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._create_unmapped_view(@extschema@.segmentation, pg_catalog.bool) IS
+	'creates (or re-creates) the view of the source rows a segmentation''s dimensions have no value for';
+
 CREATE OR REPLACE FUNCTION @extschema@.create_segmentation(
 	name pg_catalog.text,
 	source pg_catalog.regclass,
@@ -38,8 +69,6 @@ DECLARE
 	dims jsonb := '[]'::jsonb;
 	dj jsonb;
 	meas name[];
-	seq regclass;
-	log regclass;
 	cells regclass;
 	bi regclass;
 	unmapped regclass;
@@ -47,7 +76,6 @@ DECLARE
 	bi_cols text := '';
 	bi_meas text := '';
 	uniq text := '';
-	q segroll._segmentation_sql;
 	def segroll.segmentation;
 	sch text;
 BEGIN
@@ -79,23 +107,7 @@ BEGIN
 
 	-- capture, once per source
 	IF NOT EXISTS (SELECT FROM segroll.source WHERE relid = src) THEN
-		IF segroll._column_type(src, 'segroll_seq') IS NOT NULL THEN
-			RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column',
-				HINT = 'A column left behind by DROP EXTENSION segroll can be dropped with ALTER TABLE ... DROP COLUMN segroll_seq.';
-		END IF;
-		-- existing rows are numbered in physical order by the rewrite
-		EXECUTE format('ALTER TABLE %s ADD COLUMN segroll_seq pg_catalog.int8 GENERATED ALWAYS AS IDENTITY (CACHE 1)', src);
-		seq := pg_get_serial_sequence(src::text, 'segroll_seq')::regclass;
-		-- BRIN: numbers follow the physical order of appended rows, so a
-		-- window is a few block ranges, and inserts pay almost nothing
-		EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
-		EXECUTE format('CREATE TABLE %s.%I (log_seq pg_catalog.int8 NOT NULL, old_seq pg_catalog.int8 NOT NULL, old %s NOT NULL)',
-		               sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid, src);
-		log := format('%s.%I', sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid)::regclass;
-		EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
-		EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_truncate()', src);
-		INSERT INTO segroll.source VALUES (src, key, seq, log);
-		PERFORM segroll._install_capture(src);
+		PERFORM segroll._add_capture(src, key, sch::regnamespace);
 	END IF;
 
 	-- cells: one row per dimension values x period
@@ -108,7 +120,6 @@ BEGIN
 	def.name := seg_name; def.source := src; def.key_column := key; def.time_column := time_col;
 	def.grain := g; def.time_zone := time_zone; def.dimensions := dims; def.measures := meas;
 	def.lineage := lineage; def.owner := current_user::regrole; def.schedule := schedule;
-	q := segroll._sql(def);
 	EXECUTE format('CREATE TABLE %s.%I (%s period pg_catalog.timestamptz NOT NULL, seg segroll.segment NOT NULL)',
 	               sch, seg_name, cols);
 	cells := format('%s.%I', sch, seg_name)::regclass;
@@ -125,13 +136,8 @@ BEGIN
 	EXECUTE format('CREATE VIEW %s.%I AS SELECT %s c.period, segroll.count(c.seg) AS count%s FROM %s c',
 	               sch, seg_name || '_v', bi_cols, bi_meas, cells);
 	bi := format('%s.%I', sch, seg_name || '_v')::regclass;
-	-- the source rows a dimension has no value for
-	BEGIN
-		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- q: fragments of segroll._sql()
-		EXECUTE format('CREATE VIEW %s.%I AS SELECT s.* FROM %s s %s WHERE NOT (%s)',
-		               sch, seg_name || '_unmapped', src, q.joins, q.mapped);
-	END;
-	unmapped := format('%s.%I', sch, seg_name || '_unmapped')::regclass;
+	def.cells := cells;
+	unmapped := segroll._create_unmapped_view(def, false);
 
 	EXECUTE format('CREATE TABLE %s.%I (%s period pg_catalog.timestamptz NOT NULL, added segroll.segment, removed segroll.segment,
 	                adjusted_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -197,10 +203,6 @@ BEGIN
 	-- the last segmentation of a source takes its capture with it
 	IF NOT EXISTS (SELECT 1 FROM segroll.segmentation s WHERE s.source = def.source) THEN
 		SELECT * INTO src FROM segroll.source WHERE relid = def.source;
-		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update ON %s', def.source);
-		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_update_log ON %s', def.source);
-		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_delete ON %s', def.source);
-		EXECUTE format('DROP TRIGGER IF EXISTS segroll_capture_truncate ON %s', def.source);
 		PERFORM segroll._remove_capture(def.source);
 		EXECUTE format('DROP TABLE IF EXISTS %s', src.change_log);
 		EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS segroll_seq', def.source);

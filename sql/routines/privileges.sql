@@ -44,6 +44,13 @@ BEGIN
 				'@extschema@.rebuild(pg_catalog.text)',
 				'@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb)',
 				'@extschema@._install_capture(pg_catalog.regclass)',
+				'@extschema@._add_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace)',
+				'@extschema@.capture_number()',
+				'@extschema@._key_is_unique(pg_catalog.regclass, pg_catalog.text)',
+				'@extschema@._used_columns_sql(@extschema@.segmentation, pg_catalog.text)',
+				'@extschema@._create_unmapped_view(@extschema@.segmentation, pg_catalog.bool)',
+				'@extschema@._follow_source(pg_catalog.text, pg_catalog.int2)',
+				'@extschema@._record_partition_purge(pg_catalog.text)',
 				'@extschema@._summarize_capture(pg_catalog.regclass)',
 				'@extschema@._remove_capture(pg_catalog.regclass)',
 				'@extschema@._verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)',
@@ -86,7 +93,8 @@ BEGIN
 				'@extschema@._owned_definition(pg_catalog.text)',
 				'@extschema@._cells_schema(pg_catalog.name)',
 				'@extschema@._require_owner_context(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)',
-				'@extschema@.backfill(pg_catalog.text, pg_catalog.int8)']::pg_catalog.regprocedure[]),
+				'@extschema@.backfill(pg_catalog.text, pg_catalog.int8)',
+				'@extschema@._number_before_capture(pg_catalog.text, pg_catalog.int8)']::pg_catalog.regprocedure[]),
 		-- tracing and verifying
 		('segroll_auditor', ARRAY[
 				'@extschema@._caller_reads(pg_catalog.regclass, pg_catalog."char"[], pg_catalog.text)',
@@ -109,7 +117,9 @@ BEGIN
 				'@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)']::pg_catalog.regprocedure[]),
 		-- called by triggers only: nobody
 		(NULL, ARRAY[
-				'@extschema@._trim_logs()']::pg_catalog.regprocedure[])) AS d(duty, routines)
+				'@extschema@._trim_logs()',
+				'@extschema@._follow_ddl()',
+				'@extschema@._guard_drop()']::pg_catalog.regprocedure[])) AS d(duty, routines)
 	LOOP
 		FOREACH routine IN ARRAY grant_list.routines LOOP
 			-- schema-qualified, whatever the search_path
@@ -137,6 +147,9 @@ GRANT INSERT, DELETE ON @extschema@.source, @extschema@.segmentation, @extschema
 	@extschema@.run_history TO segroll_admin;
 GRANT UPDATE (archive) ON @extschema@.source TO segroll_admin;
 GRANT UPDATE (name, schedule, apply_sql, mapping) ON @extschema@.segmentation TO segroll_admin;
+-- a renamed source column is renamed in the definitions (source_ddl.sql)
+GRANT UPDATE (key_column, time_column, dimensions, measures) ON @extschema@.segmentation TO segroll_admin;
+GRANT UPDATE (key_column) ON @extschema@.source TO segroll_admin;
 GRANT UPDATE (applied_upto, last_run_at, last_run_ms, last_applied, total_applied,
 	caught_up_at, last_error, last_error_at, failures, mapping_fingerprint) ON @extschema@.progress TO segroll_admin;
 GRANT SELECT ON @extschema@.purging, @extschema@.closed_period, @extschema@.reference_snapshot,

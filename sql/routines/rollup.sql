@@ -221,6 +221,37 @@ $$;
 COMMENT ON FUNCTION @extschema@._rebuild(pg_catalog.text) IS
 	'the rebuild itself; called by segroll.rebuild() as the segmentation''s owner';
 
+/*
+ * Gives up to batch of the rows that were in the source of segmentation
+ * name before its capture (number 1) a fresh number, while no segmentation
+ * of the source has rolled them up: then no old version needs logging
+ * (_number_rows), and a first backfill can take them batch by batch.
+ * Returns how many (0 when they are all numbered, or some segmentation has
+ * rolled them up already: then they are one window).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._number_before_capture(name pg_catalog.text, batch pg_catalog.int8)
+RETURNS pg_catalog.int8 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation := segroll._owned_definition(name);
+	rel regclass;
+	total int8 := 0;
+BEGIN
+	IF EXISTS (SELECT FROM segroll.segmentation s JOIN segroll.progress p ON p.name = s.name
+	           WHERE s.source = def.source AND p.applied_upto >= 1) THEN
+		RETURN 0;
+	END IF;
+	FOR rel IN SELECT t.relid FROM pg_partition_tree(def.source) t
+	           WHERE t.isleaf AND (SELECT relkind FROM pg_class WHERE oid = t.relid) = 'r'
+	           UNION ALL SELECT def.source WHERE (SELECT relkind FROM pg_class WHERE oid = def.source) = 'r' LOOP
+		EXIT WHEN total >= batch;
+		total := total + segroll._number_rows(rel, batch - total);
+	END LOOP;
+	RETURN total;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._number_before_capture(pg_catalog.text, pg_catalog.int8) IS
+	'numbers afresh up to batch rows that were in the source before its capture, while none is rolled up; for backfill()';
+
 -- no SET clause: a procedure with one cannot COMMIT
 -- A procedure that commits cannot pin its search_path with SET, so every
 -- name in it is qualified: it runs under its caller's search_path.
@@ -234,6 +265,16 @@ DECLARE
 BEGIN
 	IF batch IS NULL OR batch OPERATOR(pg_catalog.<) 1 THEN
 		RAISE EXCEPTION 'batch must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- the rows that were there before the capture all carry number 1, one
+	-- window: before a first roll-up, they are numbered afresh in batches
+	-- (committed each), so that the roll-ups below go batch by batch too
+	IF started OPERATOR(pg_catalog.<) 1 THEN
+		LOOP
+			EXIT WHEN segroll._number_before_capture(name, batch) OPERATOR(pg_catalog.=) 0;
+			COMMIT;
+		END LOOP;
+		target := segroll.pending_upper(name);
 	END IF;
 	LOOP
 		PERFORM segroll.rollup(name, batch);

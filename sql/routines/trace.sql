@@ -50,7 +50,7 @@ DECLARE
 BEGIN
 	IF kind IS NULL OR NOT kind = ANY (kinds) THEN
 		RAISE EXCEPTION '% % is not a table', what, rel USING ERRCODE = 'wrong_object_type',
-			DETAIL = 'trace(), trace_rows(), cell() and locate() run as you, so they read only tables: reading a view would run its owner''s code as you.';
+			DETAIL = 'trace(), trace_rows(), cell() and locate() run as you, so they read only tables (plain or partitioned): reading a view would run its owner''s code as you.';
 	END IF;
 	PERFORM segroll._lock_for_read(rel);
 	IF to_regclass(rel::text) IS DISTINCT FROM rel
@@ -100,7 +100,7 @@ CREATE OR REPLACE FUNCTION @extschema@._caller_reads_trace(def @extschema@.segme
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	PERFORM segroll._caller_reads(def.source, '{r}', 'source');
+	PERFORM segroll._caller_reads(def.source, '{r,p}', 'source');
 	PERFORM segroll._caller_column(def.source, def.key_column, '{int8,int4}', 'key column');
 	PERFORM segroll._caller_reads(def.cells, '{r}', 'cells table');
 	PERFORM segroll._caller_column(def.cells, 'period', '{timestamptz}', 'column');
@@ -509,7 +509,7 @@ BEGIN
 	 * they are now (_caller_eq_sql, _shown_sql), not as the roll-up's
 	 * fragments have them.
 	 */
-	PERFORM segroll._caller_reads(def.source, '{r}', 'source');
+	PERFORM segroll._caller_reads(def.source, '{r,p}', 'source');
 	PERFORM segroll._caller_column(def.source, def.key_column, '{int8,int4}', 'key column');
 	PERFORM segroll._caller_column(def.source, def.time_column, '{timestamptz}', 'time column');
 	PERFORM segroll._caller_column(def.source, 'segroll_seq', '{int8}', 'column');

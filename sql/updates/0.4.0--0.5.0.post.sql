@@ -27,3 +27,53 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- Capture without an identity column (issue 14): each source's segroll_seq
+-- becomes a plain column numbered by the capture_number trigger from a
+-- sequence of its own that continues where the identity stopped; the change
+-- log keeps old versions as jsonb; unmapped views read only the columns
+-- their segmentation uses (so unused columns can be dropped and retyped).
+DO $$
+DECLARE
+	src @extschema@.source;
+	def @extschema@.segmentation;
+	sch pg_catalog.text;
+	last_number pg_catalog.int8;
+	new_seq pg_catalog.regclass;
+BEGIN
+	FOR src IN SELECT * FROM @extschema@.source LOOP
+		EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', src.relid);
+		EXECUTE pg_catalog.format('SELECT CASE WHEN is_called THEN last_value ELSE 1 END FROM %s', src.seq) INTO last_number;
+		SELECT pg_catalog.quote_ident(n.nspname) INTO sch FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		WHERE c.oid OPERATOR(pg_catalog.=) src.relid;
+		EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN segroll_seq DROP IDENTITY', src.relid);
+		EXECUTE pg_catalog.format('CREATE SEQUENCE %s.%I AS pg_catalog.int8 CACHE 1', sch,
+		                          'segroll_seq_' OPERATOR(pg_catalog.||) src.relid::pg_catalog.oid);
+		new_seq := pg_catalog.format('%s.%I', sch,
+		                             'segroll_seq_' OPERATOR(pg_catalog.||) src.relid::pg_catalog.oid)::pg_catalog.regclass;
+		PERFORM pg_catalog.setval(new_seq, GREATEST(last_number, 1), true);
+		EXECUTE pg_catalog.format('ALTER SEQUENCE %s OWNER TO %I', new_seq,
+		                          (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) src.relid));
+		EXECUTE pg_catalog.format('ALTER SEQUENCE %s OWNED BY %s.segroll_seq', new_seq, src.relid);
+		EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT 0', src.relid);
+		EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN old TYPE pg_catalog.jsonb USING pg_catalog.to_jsonb(old)', src.change_log);
+		UPDATE @extschema@.source s SET seq = new_seq WHERE s.relid OPERATOR(pg_catalog.=) src.relid;
+		-- objects created by an update script would become members of the
+		-- extension: the source's capture is its own, as create_segmentation
+		-- makes it
+		EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP SEQUENCE %s', new_seq);
+		PERFORM @extschema@._remove_capture(src.relid);
+		PERFORM @extschema@._install_capture(src.relid);
+		EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP FUNCTION %s()', @extschema@._capture_function(src.relid, 'update_log'));
+		EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP FUNCTION %s()', @extschema@._capture_function(src.relid, 'delete'));
+	END LOOP;
+	FOR def IN SELECT * FROM @extschema@.segmentation LOOP
+		def.unmapped_view := @extschema@._create_unmapped_view(def, true);
+		EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP VIEW %s', def.unmapped_view);
+		UPDATE @extschema@.segmentation s
+		SET apply_sql = @extschema@._generate_apply(def, @extschema@._adjustments(def)), unmapped_view = def.unmapped_view
+		WHERE s.name OPERATOR(pg_catalog.=) def.name;
+	END LOOP;
+END
+$$;

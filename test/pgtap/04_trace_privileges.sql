@@ -114,7 +114,7 @@ SELECT ok(NOT has_table_privilege('tp4_rls', 'segroll.trace_log', 'UPDATE')
           AND NOT has_table_privilege('tp4_rls', 'segroll.trace_log', 'DELETE'), 'nor changeable by an auditor');
 SELECT is((SELECT count(*) FROM pg_proc p WHERE p.proname LIKE 'segroll_capture_%'
            AND p.prosecdef AND p.proowner = 'tp4_owner'::regrole
-           AND 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)), 3::bigint,
+           AND 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)), 2::bigint,
           'capture functions run as the table owner with a pinned search_path');
 SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
            WHERE n.nspname = 'segroll' AND p.prosecdef

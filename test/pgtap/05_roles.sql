@@ -81,6 +81,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
              AND p.oid::regprocedure::text NOT IN (
                  'segroll._owns_table(regclass)', 'segroll._capture_on()', 'segroll.pending_upper(text)',
                  'segroll.capture_update()', 'segroll.capture_update_log()', 'segroll.capture_delete()',
+                 'segroll._old_versions_sql(segroll.segmentation)', 'segroll._number_attached(regclass)',
                  'segroll.capture_truncate()', 'segroll._column_type(regclass,text)',
                  'segroll._has_unique_index(regclass,name)', 'segroll._warn_without_workers(text)',
                  'segroll._capture_function(regclass,text)', 'segroll._definition(text)',

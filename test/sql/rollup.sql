@@ -223,7 +223,7 @@ REVOKE ALL ON ref.item FROM segroll_reg_owner;
 DROP ROLE segroll_reg_owner;
 DROP ROLE segroll_reg_other;
 
--- partitioned sources are refused up front
+-- a partitioned source needs a unique key (with the partition key; see sources.sql)
 CREATE TABLE front.parted (id bigint NOT NULL, t timestamptz NOT NULL, c int) PARTITION BY RANGE (t);
 SELECT segroll.create_segmentation('p1', 'front.parted', 'id', 't', 'day', 'UTC', '{c}');
 
@@ -234,6 +234,7 @@ SELECT segroll.create_segmentation('sup', 'front.sup', 'id', 'ts', 'day', 'UTC',
 INSERT INTO front.sup VALUES (1, '2026-11-01', 1, 10), (2, '2026-11-01', 1, 20);
 UPDATE front.sup SET g = 2 WHERE id = 1;
 DELETE FROM front.sup WHERE id = 2;
+-- the first window is number 1, the rows there before the capture: none
 SELECT segroll.rollup('sup', 1) AS applied;
 SELECT segroll.rollup('sup', 1) AS applied;
 SELECT segroll.rollup('sup') AS applied;
