@@ -107,7 +107,7 @@ DECLARE
 	local_sql CONSTANT text := $s$%1$s(((%2$s) OPERATOR(pg_catalog.-) '48 hours'::pg_catalog.interval) AT TIME ZONE %3$L OPERATOR(pg_catalog.+) '48 hours'::pg_catalog.interval, ((%2$s) OPERATOR(pg_catalog.+) '48 hours'::pg_catalog.interval) AT TIME ZONE %3$L OPERATOR(pg_catalog.-) '48 hours'::pg_catalog.interval)$s$;
 	lo text;
 	hi text;
-	conds text[] := '{}';
+	conds text[] := '{}'::text[];
 BEGIN
 	IF t = 'timestamptz'::regtype THEN
 		IF lower IS NOT NULL THEN
