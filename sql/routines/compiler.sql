@@ -39,11 +39,102 @@ BEGIN
 END
 $$;
 
-/* The period of a row: its time truncated to the grain in the time zone. */
+/* The period of a row: its absolute time (_time_sql) truncated to the grain in the time zone. */
 CREATE OR REPLACE FUNCTION @extschema@._period_sql(grain pg_catalog.text, time_zone pg_catalog.text,
 	time_expr pg_catalog.text)
 RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT pg_catalog.format('pg_catalog.date_trunc(%L, %s, %L)', grain, time_expr, time_zone)
+$$;
+
+/*
+ * The time column: timestamptz, an absolute time; or timestamp or date, a
+ * local time in the segmentation's time zone (a date is its local
+ * midnight), whatever the session's TimeZone.  A local time in an hour that
+ * a daylight-saving change skips or repeats is read as AT TIME ZONE reads
+ * it.  These three give the type, the absolute time of a row and a range
+ * condition on the column; every statement takes the time column through
+ * them.
+ */
+
+/* The type of the time column of def: timestamptz, timestamp or date. */
+CREATE OR REPLACE FUNCTION @extschema@._time_type(def @extschema@.segmentation)
+RETURNS pg_catalog.regtype LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t regtype := segroll._column_type(def.source, def.time_column);
+BEGIN
+	IF t IS NULL OR t NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+		RAISE EXCEPTION 'time column "%" of % is %, not timestamp with time zone, timestamp or date',
+			def.time_column, def.source, coalesce(t::text, 'missing')
+			USING ERRCODE = 'datatype_mismatch',
+			      DETAIL = 'Its type was changed after the segmentation was defined.';
+	END IF;
+	RETURN t;
+END
+$$;
+
+/* The absolute time (timestamptz) of a row whose time column's value is expr. */
+CREATE OR REPLACE FUNCTION @extschema@._time_sql(def @extschema@.segmentation, expr pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE @extschema@._time_type(def)
+	       WHEN 'timestamptz'::pg_catalog.regtype THEN expr
+	       WHEN 'timestamp'::pg_catalog.regtype THEN pg_catalog.format('(%s AT TIME ZONE %L)', expr, def.time_zone)
+	       ELSE pg_catalog.format('(%s::pg_catalog.timestamp AT TIME ZONE %L)', expr, def.time_zone) END
+$$;
+
+/*
+ * The condition "the absolute time of the row whose time column is col lies
+ * in [lower, upper)" (lower, upper: timestamptz expressions; a null one is
+ * no bound).  It compares col with values of col's own type, so an index on
+ * the time column serves it: for timestamptz, with lower and upper
+ * themselves.  A local time column is compared with the bounds read as
+ * local times, widened across a UTC offset change within two days of the
+ * bound (the earlier of the local times under the offsets of two days
+ * before and after, for the lower bound; the later, for the upper), because
+ * a local time in a skipped hour reads as an absolute time after the change
+ * while it sorts before local times that read as earlier ones; then the
+ * absolute time itself is compared, which makes the condition exact.  (This
+ * assumes no two offset changes of the zone lie within two days of each
+ * other, and no zone's offsets differ by 48 hours.)
+ */
+CREATE OR REPLACE FUNCTION @extschema@._time_range_sql(def @extschema@.segmentation, col pg_catalog.text,
+	lower pg_catalog.text, upper pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t regtype := segroll._time_type(def);
+	abs_time text := segroll._time_sql(def, col);
+	-- lower and upper read as local times under the offsets of two days before and after
+	-- (hours, not days: timestamptz plus days would count days in the session's TimeZone)
+	local_sql CONSTANT text := $s$%1$s(((%2$s) OPERATOR(pg_catalog.-) '48 hours'::pg_catalog.interval) AT TIME ZONE %3$L OPERATOR(pg_catalog.+) '48 hours'::pg_catalog.interval, ((%2$s) OPERATOR(pg_catalog.+) '48 hours'::pg_catalog.interval) AT TIME ZONE %3$L OPERATOR(pg_catalog.-) '48 hours'::pg_catalog.interval)$s$;
+	lo text;
+	hi text;
+	conds text[] := '{}'::text[];
+BEGIN
+	IF t = 'timestamptz'::regtype THEN
+		IF lower IS NOT NULL THEN
+			conds := conds || format('%s OPERATOR(pg_catalog.>=) %s', col, lower);
+		END IF;
+		IF upper IS NOT NULL THEN
+			conds := conds || format('%s OPERATOR(pg_catalog.<) %s', col, upper);
+		END IF;
+	ELSE
+		IF lower IS NOT NULL THEN
+			lo := format(local_sql, 'LEAST', lower, def.time_zone);
+			conds := conds || CASE WHEN t = 'date'::regtype
+			                       THEN format('%s OPERATOR(pg_catalog.>=) (%s)::pg_catalog.date', col, lo)
+			                       ELSE format('%s OPERATOR(pg_catalog.>=) %s', col, lo) END
+			               || format('%s OPERATOR(pg_catalog.>=) %s', abs_time, lower);
+		END IF;
+		IF upper IS NOT NULL THEN
+			hi := format(local_sql, 'GREATEST', upper, def.time_zone);
+			-- a date before the later local bound: at most the date of the instant before it
+			conds := conds || CASE WHEN t = 'date'::regtype
+			                       THEN format('%s OPERATOR(pg_catalog.<=) (%s OPERATOR(pg_catalog.-) ''00:00:00.000001''::pg_catalog.interval)::pg_catalog.date', col, hi)
+			                       ELSE format('%s OPERATOR(pg_catalog.<) %s', col, hi) END
+			               || format('%s OPERATOR(pg_catalog.<) %s', abs_time, upper);
+		END IF;
+	END IF;
+	RETURN coalesce(array_to_string(conds, ' AND '), 'true');
+END
 $$;
 
 /* The start of the period after the one that starts at p (an expression). */
@@ -189,7 +280,8 @@ $$;
 
 /*
  * The key and time columns a segmentation needs in its source: a unique,
- * NOT NULL bigint or integer key, and a NOT NULL timestamptz time.
+ * NOT NULL bigint or integer key, and a NOT NULL time: timestamptz, or a
+ * timestamp or date read in the segmentation's time zone (_time_sql).
  */
 CREATE OR REPLACE FUNCTION @extschema@._check_key_and_time(src pg_catalog.regclass, key pg_catalog.text,
 	time_col pg_catalog.text)
@@ -215,14 +307,29 @@ BEGIN
 	IF timetype IS NULL THEN
 		RAISE EXCEPTION 'time column "%" does not exist in "%"', time_col, src USING ERRCODE = 'undefined_column';
 	END IF;
-	IF timetype <> 'timestamptz'::regtype THEN
-		RAISE EXCEPTION 'time column "%" is %, not timestamp with time zone', time_col, timetype
+	IF timetype NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN
+		RAISE EXCEPTION 'time column "%" is %, not timestamp with time zone, timestamp or date', time_col, timetype
 			USING ERRCODE = 'datatype_mismatch',
-			      HINT = 'Periods are computed in the segmentation''s time zone from an absolute time.';
+			      HINT = 'A timestamp or date column is read as local time in the segmentation''s time zone.';
 	END IF;
 	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = time_col) THEN
 		RAISE EXCEPTION 'time column "%" is nullable', time_col USING ERRCODE = 'invalid_table_definition',
 			HINT = 'Every transaction needs a time to fall into a period: declare the column NOT NULL.';
+	END IF;
+END
+$$;
+
+/* A date time column has no time of day: periods of a day or longer only. */
+CREATE OR REPLACE FUNCTION @extschema@._check_time_grain(src pg_catalog.regclass, time_col pg_catalog.text,
+	grain pg_catalog.text)
+RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	g segroll.grain := segroll._grain(grain);
+BEGIN
+	IF segroll._column_type(src, time_col) = 'date'::regtype AND g.step < '1 day'::interval THEN
+		RAISE EXCEPTION 'grain "%" is finer than a day, and time column "%" is a date', g.name, time_col
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'A date column takes grain day, week, month or quarter; for hours use a timestamp column.';
 	END IF;
 END
 $$;
@@ -407,7 +514,7 @@ BEGIN
 	FOR i IN 1 .. coalesce(array_length(def.measures, 1), 0) LOOP
 		r.meas := r.meas || format(', s.%I', def.measures[i]);
 	END LOOP;
-	r.period := segroll._period_sql(def.grain, def.time_zone, format('s.%I', def.time_column));
+	r.period := segroll._period_sql(def.grain, def.time_zone, segroll._time_sql(def, format('s.%I', def.time_column)));
 	r.bound := (SELECT g.bound FROM segroll.grain g WHERE g.name = def.grain);
 	RETURN r;
 END
@@ -480,22 +587,24 @@ DECLARE
 	log text := segroll._old_versions_sql(def);
 BEGIN
 	RETURN format($f$
-	SELECT %1$s s.segroll_period AS period, %2$s(s.%3$I, s.%4$I%5$s) AS seg
+	SELECT %1$s s.segroll_period AS period, %2$s(s.%3$I, %4$s%5$s) AS seg
 	FROM (SELECT %6$s %7$s AS segroll_period, s.*
 	      FROM (SELECT s.* FROM %8$s s
 	            WHERE s.segroll_seq OPERATOR(pg_catalog.<=) $1
-	              AND s.%4$I OPERATOR(pg_catalog.>=) $4 AND s.%4$I OPERATOR(pg_catalog.<) $5
+	              AND %11$s
 	            UNION ALL
 	            SELECT o.* FROM %9$s
 	            WHERE l.old_seq OPERATOR(pg_catalog.<=) $1 AND l.log_seq OPERATOR(pg_catalog.>) $1
-	              AND o.%4$I OPERATOR(pg_catalog.>=) $4 AND o.%4$I OPERATOR(pg_catalog.<) $5) s
+	              AND %12$s) s
 	      %10$s) s
 	GROUP BY %1$s s.segroll_period$f$,
 		q.dim_names, CASE WHEN with_lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END,
-		def.key_column, def.time_column, q.meas, q.dim_exprs,
+		def.key_column, segroll._time_sql(def, format('s.%I', def.time_column)), q.meas, q.dim_exprs,
 		-- [$4, $5) is one period: its start, without a time zone conversion per row
 		CASE WHEN one_period THEN '$4::pg_catalog.timestamptz' ELSE q.period END,
-		def.source, log, q.joins);
+		def.source, log, q.joins,
+		segroll._time_range_sql(def, format('s.%I', def.time_column), '$4', '$5'),
+		segroll._time_range_sql(def, format('o.%I', def.time_column), '$4', '$5'));
 END
 $$;
 
@@ -537,7 +646,7 @@ DECLARE
 	k_nulls text := '';
 	n_nulls text := '';		-- over n (new blocks) and x
 	agg text := CASE WHEN def.lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END;
-	args text := format('s.%I, s.%I%s', def.key_column, def.time_column, q.meas);
+	args text := format('s.%I, %s%s', def.key_column, segroll._time_sql(def, format('s.%I', def.time_column)), q.meas);
 	grouped text;			-- "segroll_d1 AS d1, "
 	grouping text;			-- "segroll_d1, "
 	inner_from text;
@@ -593,15 +702,17 @@ BEGIN
 	by_period := format($r$(SELECT %1$s(%2$s)
 	     FROM (SELECT %3$s s.*
 	           FROM (SELECT s.* FROM %4$s s
-	                 WHERE s.%5$I OPERATOR(pg_catalog.>=) x.period AND s.%5$I OPERATOR(pg_catalog.<) %6$s
+	                 WHERE %5$s
 	                   AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
 	                 UNION ALL
 	                 SELECT o.* FROM %7$s
 	                 WHERE l.old_seq OPERATOR(pg_catalog.<=) $2 AND l.log_seq OPERATOR(pg_catalog.>) $2
-	                   AND o.%5$I OPERATOR(pg_catalog.>=) x.period
-	                   AND o.%5$I OPERATOR(pg_catalog.<) %6$s) s %8$s) s
+	                   AND %6$s) s %8$s) s
 	     WHERE %9$s true)$r$,
-		agg, args, q.dim_exprs, def.source, def.time_column, segroll._next_period_sql(def, 'x.period'), log, q.joins,
+		agg, args, q.dim_exprs, def.source,
+		segroll._time_range_sql(def, format('s.%I', def.time_column), 'x.period', segroll._next_period_sql(def, 'x.period')),
+		segroll._time_range_sql(def, format('o.%I', def.time_column), 'x.period', segroll._next_period_sql(def, 'x.period')),
+		log, q.joins,
 		regexp_replace(all_notnull, 'x\.(d[0-9]+) IS NOT NULL', 's.segroll_\1 IS NOT DISTINCT FROM x.\1', 'g'));
 	-- the head of a cell in blocks whose min or max a retraction made
 	-- unknown: the merge of its blocks as this run leaves them

@@ -99,6 +99,7 @@ BEGIN
 	-- grain, time zone, dimensions and measures
 	compiled := segroll._compile_definition(src, grain, time_zone, dimensions, measures);
 	g := compiled->>'grain';
+	PERFORM segroll._check_time_grain(src, time_col, g);
 	dims := compiled->'dimensions';
 	meas := ARRAY(SELECT jsonb_array_elements_text(compiled->'measures'))::name[];
 	PERFORM segroll._check_schedule(schedule);

@@ -199,12 +199,12 @@ BEGIN
 			             segroll.segment_agg(s.segroll_key, s.segroll_time%4$s) AS seg_l,
 			             segroll.segment_agg_nolineage(s.segroll_key, s.segroll_time%4$s) AS seg_n
 			      FROM (SELECT %5$s %6$s AS segroll_period,
-			                   s.%7$I AS segroll_key, s.%8$I AS segroll_time%9$s
+			                   s.%7$I AS segroll_key, %8$s AS segroll_time%9$s
 			            FROM %10$s s %11$s WHERE %12$s) s
 			      GROUP BY %13$s %14$s) x$q$,
 			format(hash_fn, CASE WHEN by_cell THEN names || 'period' ELSE rtrim(names, ', ') END),
 			format(hash_fn, names || 'period'),
-			names, meas_args, exprs, period_expr, key_col, time_col, meas, src, joins,
+			names, meas_args, exprs, period_expr, key_col, segroll._time_sql(shape, format('s.%I', time_col)), meas, src, joins,
 			-- hashes are uniform over int8
 			CASE WHEN theta >= 1 THEN 'true'
 			     ELSE format('%s OPERATOR(pg_catalog.<) %s::pg_catalog.int8',
@@ -358,6 +358,7 @@ BEGIN
 	-- every candidate is checked before any is estimated
 	FOR cand IN SELECT * FROM jsonb_array_elements(candidates) LOOP
 		defs := defs || segroll._estimate_candidate(src, cand, time_zone, measures);
+		PERFORM segroll._check_time_grain(src, tcol, defs[cardinality(defs)]->>'grain');
 	END LOOP;
 
 	IF sample_percent IS NOT NULL THEN

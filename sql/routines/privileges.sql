@@ -87,6 +87,7 @@ BEGIN
 				'@extschema@._compile_definition(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[])',
 				'@extschema@._check_schedule(pg_catalog.text)',
 				'@extschema@._check_key_and_time(pg_catalog.regclass, pg_catalog.text, pg_catalog.text)',
+				'@extschema@._check_time_grain(pg_catalog.regclass, pg_catalog.text, pg_catalog.text)',
 				'@extschema@._check_source_kind(pg_catalog.regclass)',
 				'@extschema@._dimension_type(pg_catalog.regclass, pg_catalog.jsonb)',
 				'@extschema@._next_period_sql(@extschema@.segmentation, pg_catalog.text)',

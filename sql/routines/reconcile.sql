@@ -377,8 +377,8 @@ BEGIN
 	END LOOP;
 
 	INSERT INTO segroll.purging VALUES (def.source, pg_current_xact_id());
-	EXECUTE format('DELETE FROM %s s WHERE s.%I OPERATOR(pg_catalog.<) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2',
-	               def.source, def.time_column)
+	EXECUTE format('DELETE FROM %s s WHERE %s AND s.segroll_seq OPERATOR(pg_catalog.<=) $2',
+	               def.source, segroll._time_range_sql(def, format('s.%I', def.time_column), NULL, '$1'))
 		USING horizon, upto;
 	GET DIAGNOSTICS deleted = ROW_COUNT;
 	DELETE FROM segroll.purging p WHERE p.relid = def.source;

@@ -511,7 +511,7 @@ BEGIN
 	 */
 	PERFORM segroll._caller_reads(def.source, '{r,p}', 'source');
 	PERFORM segroll._caller_column(def.source, def.key_column, '{int8,int4}', 'key column');
-	PERFORM segroll._caller_column(def.source, def.time_column, '{timestamptz}', 'time column');
+	PERFORM segroll._caller_column(def.source, def.time_column, ARRAY[segroll._time_type(def)], 'time column');
 	PERFORM segroll._caller_column(def.source, 'segroll_seq', '{int8}', 'column');
 	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
 		i := i + 1;

@@ -89,6 +89,8 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._check_range(timestamp with time zone,timestamp with time zone)',
                  'segroll._boundary(segroll.segmentation,timestamp with time zone)',
                  'segroll._period_sql(text,text,text)',
+                 'segroll._time_type(segroll.segmentation)', 'segroll._time_sql(segroll.segmentation,text)',
+                 'segroll._time_range_sql(segroll.segmentation,text,text,text)',
                  'segroll._next_period(segroll.segmentation,timestamp with time zone)',
                  'segroll._adjustments(segroll.segmentation)',
                  'segroll._lineage_blocks(segroll.segmentation)', 'segroll._block_sql(text,text)', 'segroll._recomputed_or(segroll.segment,segroll.segment)',

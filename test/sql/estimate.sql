@@ -116,7 +116,7 @@ CREATE TABLE est.parted (txn_id bigint, sold_at timestamptz NOT NULL) PARTITION 
 CREATE TABLE est.part1 PARTITION OF est.parted FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 CREATE TABLE est.nokey (id bigint, sold_at timestamptz NOT NULL, org_id int);
 CREATE TABLE est.twotimes (id bigint PRIMARY KEY, a timestamptz NOT NULL, b timestamptz NOT NULL, org_id int);
-CREATE TABLE est.oddkeys (id bigint PRIMARY KEY, t timestamp NOT NULL, tn timestamptz, txt text UNIQUE,
+CREATE TABLE est.oddkeys (id bigint PRIMARY KEY, t time NOT NULL, tn timestamptz, txt text UNIQUE,
                           nul bigint, dup bigint, f float8, org_id int, code text);
 CREATE ROLE regress_segroll_estimate;
 GRANT segroll_admin TO regress_segroll_estimate;   -- may estimate, but not read est.sales

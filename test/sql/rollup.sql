@@ -142,7 +142,7 @@ SELECT count(*) AS monthly_mismatches FROM (
 SELECT segroll.has_lineage(seg) FROM segroll_data.sales_monthly_org LIMIT 1;
 
 -- definitions are validated, and nothing is half-created on error
-CREATE TABLE front.bad (id bigint, id2 bigint NOT NULL, t timestamptz NOT NULL, tl timestamp NOT NULL,
+CREATE TABLE front.bad (id bigint, id2 bigint NOT NULL, t timestamptz NOT NULL, tl time NOT NULL,
                         nt timestamptz, amt float8, note text, c int);
 CREATE UNIQUE INDEX ON front.bad (id2);
 SELECT segroll.create_segmentation('Bad Name', 'front.bad', 'id2', 't', 'day', 'UTC', '{c}');
