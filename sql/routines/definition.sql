@@ -50,6 +50,7 @@ DECLARE
 	q segroll._segmentation_sql;
 	def segroll.segmentation;
 	sch text;
+	log_name text;
 BEGIN
 	-- name
 	IF seg_name IS NULL OR seg_name !~ '^[a-z_][a-z0-9_]{0,39}$' THEN
@@ -66,7 +67,9 @@ BEGIN
 		RAISE EXCEPTION 'must be owner of table %', src USING ERRCODE = 'insufficient_privilege',
 			HINT = 'Segmentations add a capture column and triggers to their source.';
 	END IF;
-	-- key and time columns
+	-- key and time columns, given as written or double-quoted (_column_named)
+	key := coalesce(segroll._column_named(src, key), key);
+	time_col := coalesce(segroll._column_named(src, time_col), time_col);
 	PERFORM segroll._check_key_and_time(src, key, time_col);
 	-- grain, time zone, dimensions and measures
 	compiled := segroll._compile_definition(src, grain, time_zone, dimensions, measures);
@@ -89,9 +92,16 @@ BEGIN
 		-- BRIN: numbers follow the physical order of appended rows, so a
 		-- window is a few block ranges, and inserts pay almost nothing
 		EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
+		-- changes_<table>_<oid>, the table's name shortened (by whole
+		-- characters) so that the OID, which makes it unique, is never cut
+		log_name := (SELECT relname FROM pg_class WHERE oid = src);
+		WHILE octet_length('changes_' || log_name || '_' || src::oid) > current_setting('max_identifier_length')::int LOOP
+			log_name := left(log_name, -1);
+		END LOOP;
+		log_name := 'changes_' || log_name || '_' || src::oid;
 		EXECUTE format('CREATE TABLE %s.%I (log_seq pg_catalog.int8 NOT NULL, old_seq pg_catalog.int8 NOT NULL, old %s NOT NULL)',
-		               sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid, src);
-		log := format('%s.%I', sch, 'changes_' || (SELECT relname FROM pg_class WHERE oid = src) || '_' || src::oid)::regclass;
+		               sch, log_name, src);
+		log := format('%s.%I', sch, log_name)::regclass;
 		EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
 		EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_truncate()', src);
 		INSERT INTO segroll.source VALUES (src, key, seq, log);
