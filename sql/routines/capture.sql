@@ -50,9 +50,15 @@ DECLARE
 	f_update_log text := segroll._capture_function(src, 'update_log');
 	f_delete text := segroll._capture_function(src, 'delete');
 	f text;
+	tag text := '$body$';	-- the bodies' dollar quote: one no name below holds
+	n int := 0;
 BEGIN
 	SELECT * INTO r FROM segroll.source WHERE relid = src;
-	EXECUTE format($f$
+	WHILE strpos(concat_ws(' ', src, r.change_log, r.seq, f_update, f_update_log, f_delete), tag) > 0 LOOP
+		n := n + 1;
+		tag := '$body' || n || '$';
+	END LOOP;
+	EXECUTE format(replace($f$
 CREATE OR REPLACE FUNCTION %s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
@@ -60,8 +66,8 @@ BEGIN
 	NEW.segroll_seq := pg_catalog.nextval(%L::pg_catalog.regclass);
 	RETURN NEW;
 END
-$body$$f$, f_update, r.seq::text);
-	EXECUTE format($f$
+$body$$f$, '$body$', tag), f_update, r.seq::text);
+	EXECUTE format(replace($f$
 CREATE OR REPLACE FUNCTION %s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
@@ -69,8 +75,8 @@ BEGIN
 	INSERT INTO %s (log_seq, old_seq, old) VALUES (NEW.segroll_seq, OLD.segroll_seq, OLD);
 	RETURN NULL;
 END
-$body$$f$, f_update_log, r.change_log);
-	EXECUTE format($f$
+$body$$f$, '$body$', tag), f_update_log, r.change_log);
+	EXECUTE format(replace($f$
 CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
@@ -83,7 +89,7 @@ BEGIN
 	SELECT pg_catalog.nextval(%4$L::pg_catalog.regclass), o.segroll_seq, ROW(o.*)::%2$s FROM segroll_old_rows o;
 	RETURN NULL;
 END
-$body$$f$, f_delete, src, r.change_log, r.seq::text);
+$body$$f$, '$body$', tag), f_delete, src, r.change_log, r.seq::text);
 	FOREACH f IN ARRAY ARRAY[f_update, f_update_log, f_delete] LOOP
 		EXECUTE format('ALTER FUNCTION %s() OWNER TO %I', f, owner);
 		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s() FROM PUBLIC', f);

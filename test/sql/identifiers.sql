@@ -185,3 +185,14 @@ DROP VIEW "판매 데이터".oracle;
 SELECT segroll.drop_segmentation(name) FROM segroll.segmentation WHERE name ~ '^(ident_daily|long_)' ORDER BY name;
 SELECT count(*) AS capture_left FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 WHERE a.attname = 'segroll_seq' AND NOT a.attisdropped AND c.relnamespace = '"판매 데이터"'::regnamespace;
+
+-- a source whose name holds what the capture functions' bodies are quoted with
+CREATE TABLE "판매 데이터"."x$body$y" (id bigint PRIMARY KEY, t timestamptz NOT NULL, org int, v int);
+INSERT INTO "판매 데이터"."x$body$y" SELECT g, '2026-11-01'::timestamptz + g * interval '1 hour', g % 2, g FROM generate_series(1, 50) g;
+SELECT segroll.create_segmentation('dollar', '"판매 데이터"."x$body$y"', 'id', 't', 'day', 'UTC', '{org}', '{v}');
+UPDATE "판매 데이터"."x$body$y" SET org = 1 WHERE id <= 10;
+DELETE FROM "판매 데이터"."x$body$y" WHERE id > 45;
+SELECT segroll.rollup('dollar') AS applied;
+SELECT org, sum(count) AS rows, sum(v_sum) AS v FROM segroll_data.dollar_v GROUP BY org ORDER BY org;
+SELECT org, count(*) AS rows, sum(v) AS v FROM "판매 데이터"."x$body$y" GROUP BY org ORDER BY org;
+SELECT segroll.drop_segmentation('dollar');
