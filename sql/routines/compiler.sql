@@ -108,9 +108,9 @@ RETURNS pg_catalog.text[] LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalo
 DECLARE
 	m text[];
 	seen text := '';
-	toks text[] := '{}';
+	toks text[] := '{}'::text[];
 BEGIN
-	FOR m IN SELECT regexp_matches(spec, '(\s*(?:("(?:[^"]|"")+")|([.=])|([^\s.="]+)))', 'g') LOOP
+	FOR m IN SELECT x.m FROM regexp_matches(spec, '(\s*(?:("(?:[^"]|"")+")|([.=])|([^\s.="]+)))', 'g') AS x(m) LOOP
 		seen := seen || m[1];
 		toks := toks || CASE WHEN m[2] IS NOT NULL THEN ARRAY['i', replace(substr(m[2], 2, length(m[2]) - 2), '""', '"'), m[2]]
 		                     WHEN m[3] IS NOT NULL THEN ARRAY[m[3], m[3], m[3]]
