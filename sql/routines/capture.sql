@@ -91,9 +91,15 @@ DECLARE
 	f_delete text := segroll._capture_function(src, 'delete');
 	f text;
 	t text;
+	tag text := '$body$';	-- the bodies' dollar quote: one no name below holds
+	n int := 0;
 BEGIN
 	SELECT * INTO r FROM segroll.source WHERE relid = src;
-	EXECUTE format($f$
+	WHILE strpos(concat_ws(' ', src, r.change_log, r.key_column, f_update_log, f_delete), tag) > 0 LOOP
+		n := n + 1;
+		tag := '$body' || n || '$';
+	END LOOP;
+	EXECUTE format(replace($f$
 CREATE OR REPLACE FUNCTION %s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 BEGIN
@@ -101,12 +107,12 @@ BEGIN
 	INSERT INTO %s (log_seq, old_seq, old) VALUES (NEW.segroll_seq, OLD.segroll_seq, pg_catalog.to_jsonb(OLD));
 	RETURN NULL;
 END
-$body$$f$, f_update_log, r.change_log);
+$body$$f$, '$body$', tag), f_update_log, r.change_log);
 	-- a DELETE logs each old version with a new number, unless it is a purge
 	-- (the cells keep what they summarise); on a partitioned source row by
 	-- row, as the parent's statement triggers do not see its partitions.
 	-- The body names no OID: it must survive pg_dump and restore.
-	EXECUTE format($f$
+	EXECUTE format(replace($f$
 CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
 DECLARE
@@ -121,7 +127,7 @@ BEGIN
 	%2$s
 	RETURN NULL;
 END
-$body$$f$, f_delete,
+$body$$f$, '$body$', tag), f_delete,
 		CASE WHEN partitioned
 		     THEN format($i$-- an UPDATE that moved the row to another partition is a DELETE
 	-- and an INSERT: the old version is retracted under the new version's
@@ -190,7 +196,7 @@ $$;
 CREATE OR REPLACE FUNCTION @extschema@._add_capture(src pg_catalog.regclass, key pg_catalog.text, sch pg_catalog.regnamespace)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	relname name := (SELECT c.relname FROM pg_class c WHERE c.oid = src);
+	relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = src);
 	relschema name := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = src);
 	seq regclass;
 	log regclass;
@@ -212,6 +218,11 @@ BEGIN
 	-- BRIN: numbers follow the physical order of appended rows, so a window
 	-- is a few block ranges, and inserts pay almost nothing
 	EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
+	-- changes_<table>_<oid>, the table's name shortened (by whole
+	-- characters) so that the OID, which makes it unique, is never cut
+	WHILE octet_length('changes_' || relname || '_' || src::oid) > current_setting('max_identifier_length')::int LOOP
+		relname := left(relname, -1);
+	END LOOP;
 	EXECUTE format('CREATE TABLE %s.%I (log_seq pg_catalog.int8 NOT NULL, old_seq pg_catalog.int8 NOT NULL, old pg_catalog.jsonb NOT NULL)',
 	               sch, 'changes_' || relname || '_' || src::oid);
 	log := format('%s.%I', sch, 'changes_' || relname || '_' || src::oid)::regclass;

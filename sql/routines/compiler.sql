@@ -172,40 +172,112 @@ RETURNS pg_catalog.regtype LANGUAGE sql STABLE SET search_path = pg_catalog, pg_
 $$;
 
 /*
+ * The column of src that spec names, or null: a name is taken exactly as
+ * written (Korean, mixed case, spaces: what %I quotes), or, written as one
+ * double-quoted identifier ("Mixed Case", "say ""hi"""), as what it quotes.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._column_named(src pg_catalog.regclass, spec pg_catalog.text)
+RETURNS pg_catalog.name LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT a.attname FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid OPERATOR(pg_catalog.=) src AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+	  AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY (ARRAY[spec, pg_catalog.btrim(spec),
+	        pg_catalog.replace((pg_catalog.regexp_match(spec, '^\s*"((?:[^"]|"")+)"\s*$'))[1], '""', '"')])
+	ORDER BY a.attname::pg_catalog.text OPERATOR(pg_catalog.=) spec DESC,
+	         a.attname::pg_catalog.text OPERATOR(pg_catalog.=) pg_catalog.btrim(spec) DESC
+	LIMIT 1
+$$;
+
+/*
+ * The tokens of a dimension spec, in order: {kind, value, as written}, kind
+ * 'i' for an identifier (double-quoted: what it quotes; otherwise as
+ * written, which is what a name with no space, dot, "=" or quote in it
+ * needs), '.' or '='.  Null when the spec is not a sequence of these
+ * (an unterminated quote, say).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._dimension_tokens(spec pg_catalog.text)
+RETURNS pg_catalog.text[] LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m text[];
+	seen text := '';
+	toks text[] := '{}'::text[];
+BEGIN
+	FOR m IN SELECT x.m FROM regexp_matches(spec, '(\s*(?:("(?:[^"]|"")+")|([.=])|([^\s.="]+)))', 'g') AS x(m) LOOP
+		seen := seen || m[1];
+		toks := toks || CASE WHEN m[2] IS NOT NULL THEN ARRAY['i', replace(substr(m[2], 2, length(m[2]) - 2), '""', '"'), m[2]]
+		                     WHEN m[3] IS NOT NULL THEN ARRAY[m[3], m[3], m[3]]
+		                     ELSE ARRAY['i', m[4], m[4]] END;
+	END LOOP;
+	IF seen IS DISTINCT FROM rtrim(spec, E' \t\n\r\f\v') THEN
+		RETURN NULL;
+	END IF;
+	RETURN toks;
+END
+$$;
+
+/*
  * Parses and validates one dimension:
- *	'col'                                  a source column
+ *	'col'                                  a source column (_column_named)
  *	'name=schema.table.value ON col'       value looked up in a reference
  *	'name=schema.table.value ON col=refcol' table by a unique key
+ * In the lookup form every name may be double-quoted ("거래 채널"=ref."채널
+ * 표".이름 ON 채널코드); a column or dimension name is taken as written,
+ * the table's name as SQL reads it (pg_catalog.parse_ident: unquoted is
+ * lower-cased).
  */
 CREATE OR REPLACE FUNCTION @extschema@._parse_dimension(src pg_catalog.regclass, spec pg_catalog.text)
 RETURNS pg_catalog.jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	m text[];
+	col name := segroll._column_named(src, spec);
+	t text[] := segroll._dimension_tokens(spec);
+	n int := coalesce(array_length(t, 1) / 3, 0);
+	j int;
+	m text[];				-- name, table (as written), value, on, key
+	parts text[];
 	ref regclass;
 	reftype regtype;
 	srctype regtype;
 BEGIN
-	spec := btrim(spec);
-	IF spec ~ '^[A-Za-z_][A-Za-z0-9_$]*$' THEN
-		IF segroll._column_type(src, spec) IS NULL THEN
-			RAISE EXCEPTION 'dimension column "%" does not exist in "%"', spec, src
-				USING ERRCODE = 'undefined_column';
-		END IF;
-		RETURN jsonb_build_object('name', spec, 'column', spec);
+	IF col IS NOT NULL THEN
+		RETURN jsonb_build_object('name', col, 'column', col);
 	END IF;
-	m := regexp_match(spec,
-		'^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)\.([A-Za-z_][A-Za-z0-9_]*)\s+ON\s+([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*([A-Za-z_][A-Za-z0-9_]*))?$', 'i');
-	IF m IS NULL THEN
+	spec := btrim(spec);
+	IF n = 1 AND t[1] = 'i' THEN
+		RAISE EXCEPTION 'dimension column "%" does not exist in "%"', t[2], src
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	-- name = ident (. ident)+ ON ident [= ident]; token k is t[3k-2 .. 3k]
+	IF n >= 7 AND t[1] = 'i' AND t[4] = '=' AND t[7] = 'i' THEN
+		j := 3;				-- the chain's last identifier so far
+		WHILE j + 2 <= n AND t[3 * j + 1] = '.' AND t[3 * j + 4] = 'i' LOOP
+			j := j + 2;
+		END LOOP;
+		IF j > 3 AND j + 2 <= n AND t[3 * j + 1] = 'i' AND t[3 * j + 3] ~* '^on$' AND t[3 * j + 4] = 'i'
+		   AND (j + 2 = n OR (j + 4 = n AND t[3 * j + 7] = '=' AND t[3 * j + 10] = 'i')) THEN
+			m[1] := t[2];
+			-- the table as written, for parse_ident: identifiers 3, 5, .. j - 2
+			m[2] := array_to_string(ARRAY(SELECT t[3 * k] FROM generate_series(3, j - 2, 2) k), '.');
+			m[3] := t[3 * j - 1];
+			m[4] := t[3 * j + 5];
+			m[5] := coalesce(t[3 * j + 11], m[4]);
+		END IF;
+	END IF;
+	IF m[5] IS NOT NULL THEN
+		BEGIN
+			parts := parse_ident(m[2]);
+		EXCEPTION WHEN invalid_parameter_value THEN
+			m := NULL;
+		END;
+	END IF;
+	IF m[5] IS NULL OR array_length(parts, 1) > 3 THEN
 		RAISE EXCEPTION 'invalid dimension "%"', spec
 			USING ERRCODE = 'invalid_parameter_value',
-			      HINT = 'Write a source column name, or name=schema.table.column ON source_column[=table_key] for a reference lookup.';
+			      HINT = 'Write a source column name, or name=schema.table.column ON source_column[=table_key] for a reference lookup; double-quote a name with spaces, dots, "=" or quotes in it.';
 	END IF;
-	BEGIN
-		ref := m[2]::regclass;
-	EXCEPTION WHEN undefined_table OR invalid_name OR syntax_error THEN
+	ref := to_regclass(array_to_string(ARRAY(SELECT quote_ident(p) FROM unnest(parts) p), '.'));
+	IF ref IS NULL THEN
 		RAISE EXCEPTION 'reference table "%" of dimension "%" does not exist', m[2], m[1]
 			USING ERRCODE = 'undefined_table';
-	END;
+	END IF;
 	IF segroll._column_type(ref, m[3]) IS NULL THEN
 		RAISE EXCEPTION 'column "%" does not exist in reference table "%"', m[3], ref
 			USING ERRCODE = 'undefined_column';
@@ -215,24 +287,23 @@ BEGIN
 		RAISE EXCEPTION 'lookup column "%" of dimension "%" does not exist in "%"', m[4], m[1], src
 			USING ERRCODE = 'undefined_column';
 	END IF;
-	m[6] := coalesce(m[6], m[4]);
-	reftype := segroll._column_type(ref, m[6]);
+	reftype := segroll._column_type(ref, m[5]);
 	IF reftype IS NULL THEN
-		RAISE EXCEPTION 'key column "%" does not exist in reference table "%"', m[6], ref
+		RAISE EXCEPTION 'key column "%" does not exist in reference table "%"', m[5], ref
 			USING ERRCODE = 'undefined_column';
 	END IF;
-	IF NOT segroll._has_unique_index(ref, m[6]) THEN
-		RAISE EXCEPTION 'reference table "%" has no unique index on "%"', ref, m[6]
+	IF NOT segroll._has_unique_index(ref, m[5]) THEN
+		RAISE EXCEPTION 'reference table "%" has no unique index on "%"', ref, m[5]
 			USING ERRCODE = 'invalid_object_definition',
 			      HINT = 'A lookup must find at most one row: add a primary key or unique index on the key column.';
 	END IF;
 	IF reftype <> srctype THEN
-		RAISE EXCEPTION 'lookup column "%" is % but reference key "%" is %', m[4], srctype, m[6], reftype
+		RAISE EXCEPTION 'lookup column "%" is % but reference key "%" is %', m[4], srctype, m[5], reftype
 			USING ERRCODE = 'datatype_mismatch';
 	END IF;
 	-- names, not OIDs: definitions must survive pg_dump and restore
 	RETURN jsonb_build_object('name', m[1], 'table', ref::text, 'value', m[3],
-	                          'on', m[4], 'key', m[6]);
+	                          'on', m[4], 'key', m[5]);
 END
 $$;
 
@@ -435,6 +506,11 @@ BEGIN
 	END IF;
 	FOREACH d IN ARRAY dimensions LOOP
 		dj := segroll._parse_dimension(src, d);
+		IF octet_length(dj->>'name') > current_setting('max_identifier_length')::int THEN
+			RAISE EXCEPTION 'dimension name "%" is too long', dj->>'name' USING ERRCODE = 'name_too_long',
+				DETAIL = format('It is %s bytes; the cells'' column would be truncated to %s bytes (NAMEDATALEN - 1).',
+				                octet_length(dj->>'name'), current_setting('max_identifier_length'));
+		END IF;
 		IF dj->>'name' IN ('period', 'seg') OR EXISTS (SELECT 1 FROM jsonb_array_elements(dims) e WHERE e->>'name' = dj->>'name') THEN
 			RAISE EXCEPTION 'duplicate or reserved dimension name "%"', dj->>'name' USING ERRCODE = 'duplicate_column';
 		END IF;
@@ -446,10 +522,22 @@ BEGIN
 		IF lower(mcol) = 'count' OR lower(mcol) = 'count(*)' THEN
 			CONTINUE;	-- every segment counts its rows
 		END IF;
-		mcol := coalesce((regexp_match(mcol, '^(?:sum|min|max|avg)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$', 'i'))[1], mcol);
+		-- a column by its name, or sum(name), min(name), ..
+		mcol := coalesce(segroll._column_named(src, d),
+		                 segroll._column_named(src, (regexp_match(mcol, '^(?:sum|min|max|avg)\s*\((.+)\)$', 'i'))[1]),
+		                 mcol);
 		mt := segroll._column_type(src, mcol);
 		IF mt IS NULL THEN
 			RAISE EXCEPTION 'measure column "%" does not exist in "%"', mcol, src USING ERRCODE = 'undefined_column';
+		END IF;
+		-- the BI view's columns <measure>_sum, _min and _max are names too
+		IF octet_length(mcol || '_sum') > current_setting('max_identifier_length')::int THEN
+			RAISE EXCEPTION 'measure column "%" is too long a name for the BI view''s column "%_sum"', mcol, mcol
+				USING ERRCODE = 'name_too_long',
+				      DETAIL = format('"%s_sum" would be %s bytes; PostgreSQL names are at most %s bytes (NAMEDATALEN - 1) and would be truncated.',
+				                      mcol, octet_length(mcol || '_sum'), current_setting('max_identifier_length')),
+				      HINT = format('Rename the column to at most %s bytes (a Korean character takes 3).',
+				                    current_setting('max_identifier_length')::int - 4);
 		END IF;
 		-- the rule is the aggregates' own (C)
 		IF NOT segroll.measure_type_ok(mt) THEN

@@ -94,7 +94,9 @@ BEGIN
 		RAISE EXCEPTION 'must be owner of table %', src USING ERRCODE = 'insufficient_privilege',
 			HINT = 'Segmentations add a capture column and triggers to their source.';
 	END IF;
-	-- key and time columns
+	-- key and time columns, given as written or double-quoted (_column_named)
+	key := coalesce(segroll._column_named(src, key), key);
+	time_col := coalesce(segroll._column_named(src, time_col), time_col);
 	PERFORM segroll._check_key_and_time(src, key, time_col);
 	-- grain, time zone, dimensions and measures
 	compiled := segroll._compile_definition(src, grain, time_zone, dimensions, measures);

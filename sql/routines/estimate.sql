@@ -345,6 +345,9 @@ BEGIN
 		SELECT attname INTO tcol FROM pg_attribute WHERE attrelid = src AND attnum > 0 AND NOT attisdropped
 		  AND atttypid = 'timestamptz'::regtype AND attnotnull;
 	END IF;
+	-- given as written or double-quoted (_column_named)
+	key_col := coalesce(segroll._column_named(src, key_col), key_col);
+	tcol := coalesce(segroll._column_named(src, tcol), tcol);
 	PERFORM segroll._check_key_and_time(src, key_col, tcol);
 
 	IF sample_percent IS NOT NULL AND NOT (sample_percent > 0 AND sample_percent <= 100) THEN

@@ -36,6 +36,8 @@ BEGIN
 		('segroll_admin', ARRAY[
 				'@extschema@.wait_for_writers(pg_catalog.regclass)',
 				'@extschema@._parse_dimension(pg_catalog.regclass, pg_catalog.text)',
+				'@extschema@._column_named(pg_catalog.regclass, pg_catalog.text)',
+				'@extschema@._dimension_tokens(pg_catalog.text)',
 				'@extschema@.create_segmentation(pg_catalog.text, pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[], pg_catalog.bool, pg_catalog.text, pg_catalog.bool, pg_catalog.name)',
 				'@extschema@._rollup(pg_catalog.text, pg_catalog.int8)',
 				'@extschema@.rollup(pg_catalog.text, pg_catalog.int8)',

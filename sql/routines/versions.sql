@@ -46,7 +46,7 @@ BEGIN
 	vname := def.name || '__v' || n;
 	dims := coalesce(dimensions, ARRAY(
 		SELECT CASE WHEN d ? 'column' THEN d->>'column'
-		            ELSE format('%s=%s.%s ON %s=%s', d->>'name', d->>'table', d->>'value', d->>'on', d->>'key') END
+		            ELSE format('%I=%s.%I ON %I=%I', d->>'name', d->>'table', d->>'value', d->>'on', d->>'key') END
 		FROM jsonb_array_elements(def.dimensions) d));
 	meas := coalesce(measures, def.measures::text[]);
 	-- the new version starts empty and is built by the roll-up
