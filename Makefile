@@ -35,6 +35,7 @@ INSTALL_SQL = \
 
 ROUTINE_SQL = \
 	sql/routines/roles.sql \
+	sql/routines/arguments.sql \
 	sql/routines/cells_schema.sql \
 	sql/routines/segment.sql \
 	sql/routines/owner.sql \
@@ -63,7 +64,7 @@ UPDATE_POST_SQL = $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION).post.sql)
 DATA_built = sql/segroll--$(EXTVERSION).sql sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/segroll--*.sql))
 
-REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate grains lineage_blocks sources time_types identifiers
+REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate grains lineage_blocks sources time_types identifiers arguments
 REGRESS_OPTS = --inputdir=test --load-extension=segroll
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -22,6 +22,8 @@
  */
 #include "segroll.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -30,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 typedef enum OwnerTask
@@ -52,11 +55,13 @@ typedef struct OwnerTaskInfo
 	Oid			argtypes[4];
 	bool		returns_set;
 	bool		readers_may;	/* SELECT on the cells is enough */
+	uint32		may_be_null;	/* arguments whose NULL has a documented meaning */
 	bool		source_owner_may;	/* owning the source is enough */
 } OwnerTaskInfo;
 
 static const OwnerTaskInfo tasks[] = {
-	[TASK_ROLLUP] = {"roll up", "SELECT segroll._rollup($1, $2)", 2, {TEXTOID, INT8OID}, false, false},
+	/* max_changes NULL: everything pending */
+	[TASK_ROLLUP] = {"roll up", "SELECT segroll._rollup($1, $2)", 2, {TEXTOID, INT8OID}, false, false, 1 << 1},
 	[TASK_REBUILD] = {"rebuild", "SELECT segroll._rebuild($1)", 1, {TEXTOID}, false, false},
 	[TASK_VERIFY] = {"verify", "SELECT * FROM segroll._verify($1, $2, $3, $4)", 4,
 	{TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID}, true, true},
@@ -68,10 +73,43 @@ static const OwnerTaskInfo tasks[] = {
 	{TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}, true, false},
 	/* DDL on the source (source_ddl.sql): its owner altered it */
 	[TASK_FOLLOW] = {"follow the source of", "SELECT 0::pg_catalog.int8 FROM segroll._follow_source($1, $2)", 2,
-	{TEXTOID, INT2OID}, false, false, true},
+	{TEXTOID, INT2OID}, false, false, 1 << 1, true},
 	[TASK_PARTITION_PURGE] = {"record a purge of", "SELECT 0::pg_catalog.int8 FROM segroll._record_partition_purge($1)", 1,
-	{TEXTOID}, false, false, true},
+	{TEXTOID}, false, false, 0, true},
 };
+
+/*
+ * Refuses a NULL argument of the SQL-callable function being called, as the
+ * PL/pgSQL routines do with segroll._require_arg(): null_value_not_allowed,
+ * naming the argument and the function.  may_be_null has bit i set for each
+ * argument i (from 0) whose NULL the function documents; the others must
+ * not be NULL.  Call it first, before anything runs.
+ */
+void
+segroll_require_args(FunctionCallInfo fcinfo, uint32 may_be_null)
+{
+	for (int i = 0; i < PG_NARGS(); i++)
+	{
+		HeapTuple	proc;
+		Oid		   *types;
+		char	  **names;
+		char	   *modes;
+		const char *argname;
+
+		if (!PG_ARGISNULL(i) || (i < 32 && (may_be_null & ((uint32) 1 << i))))
+			continue;
+		proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+		if (!HeapTupleIsValid(proc))
+			elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+		/* the input arguments come first in every segroll function */
+		(void) get_func_arg_info(proc, &types, &names, &modes);
+		argname = names != NULL && names[i] != NULL && names[i][0] != '\0' ? names[i] : psprintf("$%d", i + 1);
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" of %s must not be null", argname,
+						NameStr(((Form_pg_proc) GETSTRUCT(proc))->proname))));
+	}
+}
 
 static Datum
 run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
@@ -91,10 +129,7 @@ run_as_owner(FunctionCallInfo fcinfo, OwnerTask task)
 	int64		result = 0;
 	int			rc;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("segmentation name must not be null")));
+	segroll_require_args(fcinfo, ti->may_be_null);
 	name = PG_GETARG_TEXT_PP(0);
 	if (ti->returns_set)
 		InitMaterializedSRF(fcinfo, 0);

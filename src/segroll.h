@@ -111,6 +111,9 @@ extern void segment_report(SegStatus st, SegSource src);
 extern SegValue *segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues);
 extern void segroll_key_time_args(FunctionCallInfo fcinfo, int first, int64 *key, int64 *ts);
 
+/* rollup.c */
+extern void segroll_require_args(FunctionCallInfo fcinfo, uint32 may_be_null);
+
 /* trace.c */
 extern bool segroll_trace_audit;
 

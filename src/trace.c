@@ -351,6 +351,8 @@ run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 	int			save_nestlevel;
 	int			rc;
 
+	/* trace_rows's row_type is a NULL of the source's row type */
+	segroll_require_args(fcinfo, kind == TRACE_ROWS ? 1 << 2 : 0);
 	(void) get_func_signature(fcinfo->flinfo->fn_oid, &declared, &ndeclared);
 	segtype = kind == TRACE_CELL ? InvalidOid : declared[1];
 

@@ -518,6 +518,9 @@ BEGIN
 	END LOOP;
 
 	FOREACH d IN ARRAY coalesce(measures, '{}') LOOP
+		IF d IS NULL THEN
+			RAISE EXCEPTION 'a measure must not be null' USING ERRCODE = 'null_value_not_allowed';
+		END IF;
 		mcol := btrim(d);
 		IF lower(mcol) = 'count' OR lower(mcol) = 'count(*)' THEN
 			CONTINUE;	-- every segment counts its rows

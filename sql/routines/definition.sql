@@ -79,6 +79,19 @@ DECLARE
 	def segroll.segmentation;
 	sch text;
 BEGIN
+	-- every argument, before anything runs (arguments.sql)
+	PERFORM segroll._require_arg(seg_name, 'name', 'create_segmentation');
+	PERFORM segroll._require_arg(src, 'source', 'create_segmentation');
+	PERFORM segroll._require_arg(key, 'key', 'create_segmentation');
+	PERFORM segroll._require_arg(time_col, 'time_col', 'create_segmentation');
+	PERFORM segroll._require_arg(grain, 'grain', 'create_segmentation');
+	PERFORM segroll._require_arg(time_zone, 'time_zone', 'create_segmentation');
+	PERFORM segroll._require_arg(dimensions, 'dimensions', 'create_segmentation');
+	PERFORM segroll._require_arg(measures, 'measures', 'create_segmentation');
+	PERFORM segroll._require_arg(lineage, 'lineage', 'create_segmentation');
+	PERFORM segroll._require_arg(schedule, 'schedule', 'create_segmentation');
+	PERFORM segroll._require_arg(backfill, 'backfill', 'create_segmentation');
+	PERFORM segroll._require_arg(cells_schema, 'cells_schema', 'create_segmentation');
 	-- name
 	IF seg_name IS NULL OR seg_name !~ '^[a-z_][a-z0-9_]{0,39}$' THEN
 		RAISE EXCEPTION 'invalid segmentation name "%"', seg_name
@@ -187,6 +200,7 @@ DECLARE
 	def segroll.segmentation;
 	src segroll.source;
 BEGIN
+	PERFORM segroll._require_arg(drop_segmentation.name, 'name', 'drop_segmentation');
 	def := segroll._owned_definition(drop_segmentation.name);
 	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
 	EXECUTE format('DROP VIEW IF EXISTS %s, %s', def.bi_view, def.unmapped_view);
@@ -220,8 +234,11 @@ CREATE OR REPLACE FUNCTION @extschema@.alter_segmentation(name pg_catalog.text, 
 	mapping pg_catalog.text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(name);
+	def segroll.segmentation;
 BEGIN
+	-- NULL schedule or mapping: unchanged
+	PERFORM segroll._require_arg(name, 'name', 'alter_segmentation');
+	def := segroll._definition(name);
 	IF schedule IS NOT NULL THEN
 		PERFORM segroll._check_schedule(schedule);
 	END IF;

@@ -317,6 +317,11 @@ DECLARE
 	q float8;
 	r record;
 BEGIN
+	-- NULL time_col, key or sample_percent: chosen below
+	PERFORM segroll._require_arg(src, 'source', 'estimate_candidates');
+	PERFORM segroll._require_arg(candidates, 'candidates', 'estimate_candidates');
+	PERFORM segroll._require_arg(time_zone, 'time_zone', 'estimate_candidates');
+	PERFORM segroll._require_arg(measures, 'measures', 'estimate_candidates');
 	-- source: what create_segmentation accepts, readable by the caller
 	PERFORM segroll._check_source_kind(src);
 	IF NOT has_table_privilege(src, 'SELECT') THEN
@@ -428,11 +433,18 @@ RETURNS TABLE(candidate pg_catalog.text, periods pg_catalog.int8, cells_per_peri
               segment_bytes_with_lineage pg_catalog.int8, segment_bytes_without_lineage pg_catalog.int8,
               cells_stderr_pct pg_catalog.numeric, row_sample_pct pg_catalog.float8,
               cell_sample_pct pg_catalog.float8)
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	SELECT * FROM segroll.estimate_candidates($1,
-		pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-			'dimensions', pg_catalog.to_jsonb(coalesce($2, '{}')), 'grain', $3)),
-		$4, $5, $6, $7, $8)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	-- NULL time_col, key or sample_percent: chosen by estimate_candidates
+	PERFORM segroll._require_arg($1, 'source', 'estimate');
+	PERFORM segroll._require_arg($2, 'dimensions', 'estimate');
+	PERFORM segroll._require_arg($3, 'grain', 'estimate');
+	PERFORM segroll._require_arg($5, 'time_zone', 'estimate');
+	PERFORM segroll._require_arg($6, 'measures', 'estimate');
+	RETURN QUERY SELECT * FROM segroll.estimate_candidates($1,
+		jsonb_build_array(jsonb_build_object('dimensions', to_jsonb($2), 'grain', $3)),
+		$4, $5, $6, $7, $8);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.estimate(pg_catalog.regclass, pg_catalog.text[], pg_catalog.text, pg_catalog.text,
 	pg_catalog.text, pg_catalog.text[], pg_catalog.text, pg_catalog.float8) IS

@@ -41,8 +41,9 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	n bigint;
 BEGIN
-	IF older_than IS NULL OR older_than < interval '1 day' THEN
-		RAISE EXCEPTION 'older_than must be at least 1 day' USING ERRCODE = 'invalid_parameter_value',
+	PERFORM segroll._require_arg(older_than, 'older_than', 'purge_trace_log');
+	IF older_than < interval '1 day' THEN
+		RAISE EXCEPTION 'argument "older_than" of purge_trace_log must be at least 1 day' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'The trace log keeps at least the last day.';
 	END IF;
 	DELETE FROM segroll.trace_log t WHERE t.at < now() - older_than;

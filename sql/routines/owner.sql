@@ -72,6 +72,9 @@ BEGIN
 	IF sch IS NULL THEN
 		RAISE EXCEPTION 'cells_schema must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	IF sch = '' THEN
+		RAISE EXCEPTION 'invalid cells schema name ""' USING ERRCODE = 'invalid_name';
+	END IF;
 	nsp := to_regnamespace(quote_ident(sch));
 	IF nsp IS NULL THEN
 		EXECUTE format('CREATE SCHEMA %I', sch);

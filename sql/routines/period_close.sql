@@ -75,13 +75,16 @@ CREATE OR REPLACE FUNCTION @extschema@.close_period(name pg_catalog.text, up_to 
 RETURNS pg_catalog.timestamptz
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._owned_definition(name);
+	def segroll.segmentation;
 	b timestamptz;
 	previous timestamptz;
 BEGIN
-	IF up_to IS NULL OR NOT isfinite(up_to) THEN
-		RAISE EXCEPTION 'up_to must be a finite time' USING ERRCODE = 'invalid_parameter_value';
+	PERFORM segroll._require_arg(name, 'name', 'close_period');
+	PERFORM segroll._require_arg(up_to, 'up_to', 'close_period');
+	IF NOT isfinite(up_to) THEN
+		RAISE EXCEPTION 'argument "up_to" of close_period must be a finite time' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	def := segroll._owned_definition(name);
 	b := segroll._boundary(def, up_to);
 	SELECT c.closed_upto INTO previous FROM segroll.closed_period c WHERE c.name = def.name;
 	IF b <= previous THEN
@@ -108,12 +111,16 @@ CREATE OR REPLACE FUNCTION @extschema@.reopen_period(name pg_catalog.text, perio
 RETURNS pg_catalog.int8
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._owned_definition(name);
+	def segroll.segmentation;
 	b timestamptz;
 	previous timestamptz;
 	folded bigint;
 	repaired bigint;
 BEGIN
+	-- period_from -infinity: every closed period
+	PERFORM segroll._require_arg(name, 'name', 'reopen_period');
+	PERFORM segroll._require_arg(period_from, 'period_from', 'reopen_period');
+	def := segroll._owned_definition(name);
 	SELECT c.closed_upto INTO previous FROM segroll.closed_period c WHERE c.name = def.name FOR UPDATE;
 	b := segroll._boundary(def, period_from);
 	IF previous IS NULL OR b IS NULL OR b >= previous THEN

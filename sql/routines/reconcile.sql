@@ -327,8 +327,8 @@ DECLARE
 	t0 timestamptz := clock_timestamp();
 BEGIN
 	PERFORM segroll._require_owner_context(def, 'segroll._purge_source()', 'segroll.purge_source()');
-	IF older_than IS NULL OR older_than < '0'::interval THEN
-		RAISE EXCEPTION 'older_than must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+	IF older_than IS NULL OR older_than <= '0'::interval THEN
+		RAISE EXCEPTION 'argument "older_than" of purge_source must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	-- every segmentation of the source loses the rows: all must agree on periods
 	FOR other IN SELECT * FROM segroll.segmentation s WHERE s.source = def.source ORDER BY s.name LOOP
@@ -404,9 +404,12 @@ COMMENT ON FUNCTION @extschema@.purge_source(pg_catalog.text, pg_catalog.interva
 CREATE OR REPLACE FUNCTION @extschema@.set_archive(name pg_catalog.text, archive pg_catalog.regclass)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(name);
+	def segroll.segmentation;
 	t regtype;
 BEGIN
+	-- archive NULL: none, trace shows purged rows as purged
+	PERFORM segroll._require_arg(name, 'name', 'set_archive');
+	def := segroll._definition(name);
 	IF archive IS NOT NULL THEN
 		t := segroll._column_type(archive, def.key_column);
 		IF t IS NULL OR t NOT IN ('bigint'::regtype, 'integer'::regtype) THEN

@@ -16,6 +16,7 @@ DECLARE
 	seqrel regclass;
 	v bigint;
 BEGIN
+	PERFORM segroll._require_arg(pending_upper.name, 'name', 'pending_upper');
 	SELECT s.seq INTO seqrel FROM segroll.source s JOIN segroll.segmentation g ON g.source = s.relid
 	WHERE g.name = pending_upper.name;
 	IF NOT FOUND THEN
@@ -68,6 +69,12 @@ DECLARE
 	read_once boolean;
 	t0 timestamptz := clock_timestamp();
 BEGIN
+	-- NULL: everything pending (the name is checked by rollup(), C)
+	IF max_changes < 1 THEN
+		RAISE EXCEPTION 'argument "max_changes" of rollup must be positive, not %', max_changes
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Pass NULL (the default) to apply every pending change.';
+	END IF;
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
 		RAISE EXCEPTION 'segroll.rollup must run at READ COMMITTED isolation'
 			USING ERRCODE = 'active_sql_transaction',
@@ -258,14 +265,18 @@ COMMENT ON FUNCTION @extschema@._number_before_capture(pg_catalog.text, pg_catal
 CREATE OR REPLACE PROCEDURE @extschema@.backfill(name pg_catalog.text, batch pg_catalog.int8 DEFAULT 1000000)
 LANGUAGE plpgsql AS $$
 DECLARE
-	target pg_catalog.int8 := segroll.pending_upper(name);
+	target pg_catalog.int8;
 	done pg_catalog.int8;
-	started pg_catalog.int8 := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name OPERATOR(pg_catalog.=) backfill.name);
+	started pg_catalog.int8;
 	t0 pg_catalog.timestamptz := pg_catalog.clock_timestamp();
 BEGIN
-	IF batch IS NULL OR batch OPERATOR(pg_catalog.<) 1 THEN
-		RAISE EXCEPTION 'batch must be positive' USING ERRCODE = 'invalid_parameter_value';
+	PERFORM segroll._require_arg(name, 'name', 'backfill');
+	PERFORM segroll._require_arg(batch, 'batch', 'backfill');
+	IF batch OPERATOR(pg_catalog.<) 1 THEN
+		RAISE EXCEPTION 'argument "batch" of backfill must be positive, not %', batch USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	target := segroll.pending_upper(name);
+	started := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name OPERATOR(pg_catalog.=) backfill.name);
 	-- the rows that were there before the capture all carry number 1, one
 	-- window: before a first roll-up, they are numbered afresh in batches
 	-- (committed each), so that the roll-ups below go batch by batch too

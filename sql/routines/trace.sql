@@ -334,11 +334,15 @@ CREATE OR REPLACE FUNCTION @extschema@.cell(name pg_catalog.text, dimensions pg_
 RETURNS @extschema@.segment
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(name);
+	def segroll.segmentation;
 	d jsonb;
 	seg segroll.segment;
 BEGIN
-	IF dimensions IS NULL OR jsonb_typeof(dimensions) <> 'object' OR period IS NULL THEN
+	PERFORM segroll._require_arg(name, 'name', 'cell');
+	PERFORM segroll._require_arg(dimensions, 'dimensions', 'cell');
+	PERFORM segroll._require_arg(period, 'period', 'cell');
+	def := segroll._definition(name);
+	IF jsonb_typeof(dimensions) <> 'object' THEN
 		RAISE EXCEPTION 'a cell is named by a jsonb object of its dimensions and its period'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -486,9 +490,9 @@ CREATE OR REPLACE FUNCTION @extschema@.locate(name pg_catalog.text, key pg_catal
 RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, status pg_catalog.text, detail pg_catalog.text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._definition(name);
-	q segroll._segmentation_sql := segroll._sql(def);
-	applied bigint := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = locate.name);
+	def segroll.segmentation;
+	q segroll._segmentation_sql;
+	applied bigint;
 	found_row boolean;
 	seq bigint;
 	mapped boolean;
@@ -500,9 +504,11 @@ DECLARE
 	joins text := '';
 	fj text := '';
 BEGIN
-	IF key IS NULL THEN
-		RAISE EXCEPTION 'key must not be null' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
+	PERFORM segroll._require_arg(name, 'name', 'locate');
+	PERFORM segroll._require_arg(key, 'key', 'locate');
+	def := segroll._definition(name);
+	q := segroll._sql(def);
+	applied := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = locate.name);
 	/*
 	 * The source and reference tables, checked and locked; the reference
 	 * lookups and the dimensions' json built from their columns' types as

@@ -18,12 +18,16 @@ CREATE OR REPLACE FUNCTION @extschema@.create_version(
 RETURNS pg_catalog.text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._owned_definition(name);
+	def segroll.segmentation;
 	n int;
 	vname text;
 	dims text[];
 	meas text[];
 BEGIN
+	-- NULL dimensions, grain, measures or lineage: the current version's
+	PERFORM segroll._require_arg(name, 'name', 'create_version');
+	PERFORM segroll._require_arg(schedule, 'schedule', 'create_version');
+	def := segroll._owned_definition(name);
 	IF EXISTS (SELECT 1 FROM segroll.segmentation_version v WHERE v.segmentation = def.name AND v.state <> 'current') THEN
 		RAISE EXCEPTION '"%" is itself a version of a segmentation', name USING ERRCODE = 'wrong_object_type',
 			HINT = 'Make new versions of the segmentation that answers under the name.';
@@ -100,12 +104,15 @@ CREATE OR REPLACE FUNCTION @extschema@.switch_version(name pg_catalog.text, keep
 RETURNS pg_catalog.text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	def segroll.segmentation := segroll._owned_definition(name);
+	def segroll.segmentation;
 	cur segroll.segmentation_version;
 	nxt segroll.segmentation_version;
 	retired_name text;
 	t0 timestamptz := clock_timestamp();
 BEGIN
+	PERFORM segroll._require_arg(name, 'name', 'switch_version');
+	PERFORM segroll._require_arg(keep_old, 'keep_old', 'switch_version');
+	def := segroll._owned_definition(name);
 	SELECT * INTO nxt FROM segroll.segmentation_version v WHERE v.name = def.name AND v.state = 'building' FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'segmentation "%" has no version being built', name USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -99,7 +99,8 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._cell_dimensions(segroll.segmentation)',
                  'segroll._adjusted(segroll.segment,segroll.segment[],segroll.segment[])',
                  'segroll._builtin_base(regtype)', 'segroll._shown_sql(text,regtype)',
-                 'segroll._caller_eq_sql(text,regtype,text,regtype,boolean)')
+                 'segroll._caller_eq_sql(text,regtype,text,regtype,boolean)',
+                 'segroll._require_arg(anyelement,text,text)')
              ), NULL,
           'PUBLIC runs only the listed SQL helpers');
 
