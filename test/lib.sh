@@ -46,12 +46,14 @@ SEGROLL_PG_CFLAGS="${SEGROLL_PG_CFLAGS:--Wall -Wextra -Wno-unused-parameter -Wer
 # libclang-rt-14-dev are for the libFuzzer corpus replay (fuzz/replay.sh).
 # postgresql-15-plpgsql-check is the PL/pgSQL linter that
 # test/pgtap/06_plpgsql_check.sql runs over every PL/pgSQL routine.
+# postgresql-15-partman manages the partitions of test/t/160_partitioned_load.pl.
 SEGROLL_PACKAGES=(
 	postgresql-15
 	postgresql-server-dev-15
 	postgresql-15-pgtap
 	postgresql-15-cron
 	postgresql-15-plpgsql-check
+	postgresql-15-partman
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	perl

@@ -184,10 +184,11 @@ BEGIN
 		RETURN;
 	END IF;
 	-- the lowest lower bound of the remaining partitions, as the time column's type reads it
+	-- (a timestamp or date bound is a local time in the segmentation's zone)
 	EXECUTE format('SELECT min(%s) FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
 	                WHERE i.inhparent = $1',
-	               format('(pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid), %L))::%s',
-	                      $r$^FOR VALUES FROM \('(.*)'\) TO \($r$, format_type(segroll._column_type(src, part_col), NULL)))
+	               segroll._time_sql(def, format('(pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid), %L))::%s',
+	                      $r$^FOR VALUES FROM \('(.*)'\) TO \($r$, format_type(segroll._column_type(src, part_col), NULL))))
 	INTO horizon USING src;
 	SELECT max(l.purged_before) INTO previous FROM segroll.purge_log l WHERE l.source = src;
 	IF horizon IS NULL OR horizon <= coalesce(previous, '-infinity') THEN
@@ -196,7 +197,8 @@ BEGIN
 	-- a DEFAULT partition (pg_partman makes one) must hold nothing older
 	default_part := (SELECT nullif(p.partdefid, 0)::regclass FROM pg_partitioned_table p WHERE p.partrelid = src);
 	IF default_part IS NOT NULL THEN
-		EXECUTE format('SELECT EXISTS (SELECT FROM %s d WHERE d.%I OPERATOR(pg_catalog.<) $1)', default_part, part_col)
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s d WHERE %s OPERATOR(pg_catalog.<) $1)', default_part,
+		               segroll._time_sql(def, format('d.%I', part_col)))
 		INTO old_in_default USING horizon;
 		IF old_in_default THEN
 			RETURN;
@@ -229,8 +231,10 @@ BEGIN
 	-- the extension's: a role that renamed it and put its own in its place
 	-- would otherwise run its code as whoever runs DDL (a superuser too)
 	IF (SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segroll')
-	   IS DISTINCT FROM pg_catalog.to_regnamespace('segroll')::pg_catalog.oid
-	   OR segroll._creating_extension() THEN
+	   IS DISTINCT FROM pg_catalog.to_regnamespace('segroll')::pg_catalog.oid THEN
+		RETURN;
+	END IF;
+	IF segroll._creating_extension() THEN
 		RETURN;
 	END IF;
 	IF NOT EXISTS (SELECT FROM segroll.source) THEN
@@ -283,8 +287,10 @@ BEGIN
 	-- the extension's: a role that renamed it and put its own in its place
 	-- would otherwise run its code as whoever runs DDL (a superuser too)
 	IF (SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segroll')
-	   IS DISTINCT FROM pg_catalog.to_regnamespace('segroll')::pg_catalog.oid
-	   OR segroll._creating_extension() THEN
+	   IS DISTINCT FROM pg_catalog.to_regnamespace('segroll')::pg_catalog.oid THEN
+		RETURN;
+	END IF;
+	IF segroll._creating_extension() THEN
 		RETURN;
 	END IF;
 	SELECT s.name AS seg, x.address_names[3] AS col, x.objid::regclass AS src INTO d

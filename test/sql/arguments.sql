@@ -124,6 +124,7 @@ SELECT null_cases('segroll.rebuild(text)', 'SELECT segroll.rebuild(%s)', $$'args
 SELECT bad_case('segroll.workers_available()', NULL, $$SELECT segroll.workers_available()$$);
 SELECT null_cases('segroll.wait_for_writers(regclass)', 'SELECT segroll.wait_for_writers(%s)', $$'src'$$);
 SELECT bad_case('segroll.capture_truncate()', NULL, $$SELECT segroll.capture_truncate()$$);
+SELECT bad_case('segroll.capture_number()', NULL, $$SELECT segroll.capture_number()$$);
 
 -- governance
 SELECT null_cases('segroll.create_version(text,text[],text,text[],bool,text)', 'SELECT segroll.create_version(%s)',
