@@ -329,11 +329,22 @@ BEGIN
 			HINT = 'Estimating reads a sample of the source: it needs SELECT on it.';
 	END IF;
 
-	-- key: given, or the single-column primary key
+	-- key: given, or the single-column primary key (on a partitioned table,
+	-- the one primary key column that is not a partition key column)
 	IF key_col IS NULL THEN
 		SELECT a.attname INTO key_col
 		FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
 		WHERE i.indrelid = src AND i.indisprimary AND i.indnkeyatts = 1;
+		IF key_col IS NULL THEN
+			SELECT min(a.attname) INTO key_col
+			FROM pg_index i
+			JOIN pg_partitioned_table pt ON pt.partrelid = i.indrelid
+			JOIN pg_attribute a ON a.attrelid = i.indrelid
+			 AND a.attnum = ANY ((i.indkey::int2[])[0 : i.indnkeyatts - 1])
+			 AND a.attnum <> ALL (pt.partattrs::int2[])
+			WHERE i.indrelid = src AND i.indisprimary
+			HAVING count(*) = 1;
+		END IF;
 		IF key_col IS NULL THEN
 			RAISE EXCEPTION 'table "%" has no single-column primary key', src USING ERRCODE = 'undefined_column',
 				HINT = 'Pass key => the column the segmentation will use as its key.';
@@ -373,9 +384,13 @@ BEGIN
 		q := sample_percent / 100;
 	ELSE
 		-- rows per page from the statistics, else from about 100 pages
-		pages := pg_relation_size(src) / current_setting('block_size')::float8;
-		SELECT CASE WHEN c.reltuples >= 0 AND c.relpages > 0 THEN c.reltuples / c.relpages END
-		INTO density FROM pg_class c WHERE c.oid = src;
+		-- (of a partitioned table: of its partitions)
+		SELECT sum(pg_relation_size(c.oid)) / current_setting('block_size')::float8,
+		       CASE WHEN bool_and(c.reltuples >= 0) AND sum(c.relpages) > 0 THEN sum(c.reltuples) / sum(c.relpages) END
+		INTO pages, density
+		FROM pg_class c
+		WHERE c.oid = src AND c.relkind = 'r'
+		   OR c.oid IN (SELECT t.relid FROM pg_partition_tree(src) t WHERE t.isleaf) AND c.relkind = 'r';
 		IF density IS NULL AND pages > 0 THEN
 			EXECUTE format('SELECT pg_catalog.count(*) FROM %s TABLESAMPLE SYSTEM ($1)', src)
 			INTO density USING least(100, 100 * 100 / pages);
