@@ -229,7 +229,8 @@ DECLARE
 BEGIN
 	-- every name below is segroll's only while the schema called segroll is
 	-- the extension's: a role that renamed it and put its own in its place
-	-- would otherwise run its code as whoever runs DDL (a superuser too)
+	-- would otherwise run its code as whoever runs DDL (a superuser too).
+	-- Written out, not a function: calling one by name is what it guards.
 	IF (SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segroll')
 	   IS DISTINCT FROM pg_catalog.to_regnamespace('segroll')::pg_catalog.oid THEN
 		RETURN;
@@ -283,9 +284,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	d record;
 BEGIN
-	-- every name below is segroll's only while the schema called segroll is
-	-- the extension's: a role that renamed it and put its own in its place
-	-- would otherwise run its code as whoever runs DDL (a superuser too)
+	-- the guard of _follow_ddl, written out for the same reason
 	IF (SELECT e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'segroll')
 	   IS DISTINCT FROM pg_catalog.to_regnamespace('segroll')::pg_catalog.oid THEN
 		RETURN;

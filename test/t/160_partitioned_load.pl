@@ -2,7 +2,8 @@
 # partitions (premade ahead, old ones detached by its retention), pgbench
 # writers insert, correct (moving rows to another day, so to another
 # partition) and delete, a roll-up loop runs, and meanwhile tables loaded
-# apart are attached as partitions and detached again.  Every row that ever
+# apart are attached as partitions and detached again, and columns are
+# added to and dropped from the source.  Every row that ever
 # left the source with a partition is kept aside in "gone": the cells must
 # equal a from-scratch GROUP BY of the source and "gone" together, and the
 # purge log must record the horizon that retention left.
@@ -104,6 +105,11 @@ for my $i (1 .. 4)
 		FROM generate_series(1, 300) g;
 		ALTER TABLE pay ATTACH PARTITION loaded_$i FOR VALUES FROM ('$day') TO ('$next');
 	});
+	# the source's schema changes under the load: a column added with a
+	# default (the change log keeps old versions as jsonb), the previous
+	# one dropped
+	$node->safe_psql('postgres', qq{ALTER TABLE pay ADD COLUMN extra_$i int DEFAULT $i});
+	$node->safe_psql('postgres', 'ALTER TABLE pay DROP COLUMN extra_' . ($i - 1)) if $i > 1;
 	usleep(300_000);
 	$node->safe_psql('postgres', q{SELECT segroll.rollup('pay')});
 	if ($i % 2 == 0)
