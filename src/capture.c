@@ -32,8 +32,10 @@
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_depend.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -318,4 +320,107 @@ Datum
 segroll_creating_extension(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(creating_extension);
+}
+
+/* Is the schema called segroll the extension's own?  (pg_extension has no syscache in 15) */
+static bool
+extension_schema_is_segroll(void)
+{
+	Oid			nsp = get_namespace_oid("segroll", true);
+	bool		same = false;
+	bool		isnull;
+	int			rc;
+
+	if (!OidIsValid(nsp))
+		return false;
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	rc = SPI_execute("SELECT e.extnamespace FROM pg_catalog.pg_extension e"
+					 " WHERE e.extname OPERATOR(pg_catalog.=) 'segroll'", true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+		same = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == nsp;
+	SPI_finish();
+	return same;
+}
+
+/*
+ * segroll._guard_alter(): event trigger at ddl_command_start of ALTER TABLE.
+ * Dropping a column a segmentation uses, or changing its type, is refused
+ * before PostgreSQL starts on it, with an error naming the segmentation
+ * (PostgreSQL would refuse too, naming only the segmentation's unmapped
+ * view; with CASCADE, _guard_drop catches the drop).  Does
+ * nothing while the schema called segroll is not the extension's (see
+ * _follow_ddl) or during an extension script.
+ */
+PG_FUNCTION_INFO_V1(segroll_guard_alter);
+Datum
+segroll_guard_alter(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	AlterTableStmt *stmt;
+	Oid			relid;
+	ListCell   *lc;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("_guard_alter() was not called by the event trigger manager")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	if (!IsA(trigdata->parsetree, AlterTableStmt) || creating_extension)
+		PG_RETURN_VOID();
+	stmt = (AlterTableStmt *) trigdata->parsetree;
+	if (!extension_schema_is_segroll())
+		PG_RETURN_VOID();
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		PG_RETURN_VOID();
+	if (get_rel_relispartition(relid))
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+
+		relid = llast_oid(ancestors);
+		list_free(ancestors);
+	}
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+		Oid			argtypes[2] = {OIDOID, TEXTOID};
+		Datum		args[2];
+		int			rc;
+
+		if ((cmd->subtype != AT_AlterColumnType && cmd->subtype != AT_DropColumn) || cmd->name == NULL)
+			continue;
+		if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+		args[0] = ObjectIdGetDatum(relid);
+		args[1] = CStringGetTextDatum(cmd->name);
+		rc = SPI_execute_with_args(
+			"SELECT s.name FROM segroll.segmentation s"
+			" WHERE s.source OPERATOR(pg_catalog.=) $1::pg_catalog.regclass"
+			"   AND $2 OPERATOR(pg_catalog.=) ANY (ARRAY[s.key_column, s.time_column]::pg_catalog.text[]"
+			"       OPERATOR(pg_catalog.||) s.measures::pg_catalog.text[]"
+			"       OPERATOR(pg_catalog.||) ARRAY(SELECT COALESCE(d OPERATOR(pg_catalog.->>) 'column', d OPERATOR(pg_catalog.->>) 'on')"
+			"                                     FROM pg_catalog.jsonb_array_elements(s.dimensions) d))"
+			" ORDER BY s.name LIMIT 1",
+			2, argtypes, args, NULL, true, 1);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot %s column \"%s\" of %s: segmentation \"%s\" uses it",
+							cmd->subtype == AT_DropColumn ? "drop" : "change the type of",
+							cmd->name,
+							quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+													   get_rel_name(relid)),
+							SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+					 cmd->subtype == AT_DropColumn
+					 ? errhint("Drop the segmentation first (segroll.drop_segmentation), or keep the column.")
+					 : errhint("Drop the segmentation, change the column, and create the segmentation again.")));
+		SPI_finish();
+	}
+	PG_RETURN_VOID();
 }

@@ -9,8 +9,10 @@
  *	- the roll-up SQL, which names the source, is generated anew (a
  *	  renamed table or schema).
  * Generated views and triggers follow by OID and need nothing.  Dropping or
- * retyping a column a segmentation uses is refused by PostgreSQL itself: the
- * segmentation's <name>_unmapped view depends on exactly those columns.
+ * retyping a column a segmentation uses is refused, naming the segmentation
+ * (_guard_drop at sql_drop, _guard_alter, C, at ddl_command_start); the
+ * segmentation's <name>_unmapped view depends on exactly those columns, so
+ * PostgreSQL would refuse too.
  * The event triggers run as the role that ran the DDL (who owns the table):
  * the numbering of attached rows runs as that role; what changes a
  * segmentation (its definition, roll-up SQL, views, purge log) runs as the
@@ -322,3 +324,13 @@ DROP EVENT TRIGGER IF EXISTS segroll_guard_drop;
 CREATE EVENT TRIGGER segroll_guard_drop ON sql_drop
 	WHEN TAG IN ('ALTER TABLE', 'DROP TABLE')
 	EXECUTE FUNCTION @extschema@._guard_drop();
+
+CREATE OR REPLACE FUNCTION @extschema@._guard_alter() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'segroll_guard_alter' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@._guard_alter() IS
+	'event trigger: refuses to change the type of a source column a segmentation uses, naming it';
+
+DROP EVENT TRIGGER IF EXISTS segroll_guard_alter;
+CREATE EVENT TRIGGER segroll_guard_alter ON ddl_command_start
+	WHEN TAG IN ('ALTER TABLE')
+	EXECUTE FUNCTION @extschema@._guard_alter();
