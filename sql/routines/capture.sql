@@ -187,13 +187,54 @@ END
 $$;
 
 /*
+ * The capture index of rel (a BRIN index on segroll_seq alone), or null.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._capture_index(rel pg_catalog.regclass)
+RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT c.oid::pg_catalog.regclass
+	FROM pg_catalog.pg_index i
+	JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
+	JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) c.relam
+	JOIN pg_catalog.pg_attribute t ON t.attrelid OPERATOR(pg_catalog.=) i.indrelid AND t.attnum OPERATOR(pg_catalog.=) i.indkey[0]
+	WHERE i.indrelid OPERATOR(pg_catalog.=) rel AND a.amname OPERATOR(pg_catalog.=) 'brin'
+	  AND t.attname OPERATOR(pg_catalog.=) 'segroll_seq' AND i.indnatts OPERATOR(pg_catalog.=) 1
+	ORDER BY c.oid LIMIT 1
+$$;
+
+/*
+ * Builds the capture index of src if it has none: the BRIN build reads the
+ * table once under a SHARE lock (writers wait, readers do not).  Called by
+ * create_segmentation when it backfills, and by backfill() in a
+ * transaction of its own otherwise.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._build_capture_index(src pg_catalog.regclass)
+RETURNS pg_catalog.bool LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF segroll._capture_index(src) IS NOT NULL THEN
+		RETURN false;
+	END IF;
+	-- BRIN: numbers follow the physical order of appended rows, so a window
+	-- is a few block ranges, and inserts pay almost nothing
+	EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._build_capture_index(pg_catalog.regclass) IS
+	'builds the BRIN index on segroll_seq of a source that has none';
+
+/*
  * Adds the capture to a source: the capture sequence, the column segroll_seq
  * (default 1: rows already there are "before capture", and nothing is
- * rewritten), its BRIN index, the change log and the triggers.  The longest
- * lock is the ACCESS EXCLUSIVE of ADD COLUMN, a catalog change; the index
- * build holds a SHARE lock (writers wait) for one scan of the table.
+ * rewritten), the change log and the triggers, and with index its BRIN
+ * index.  ADD COLUMN takes an ACCESS EXCLUSIVE lock that the calling
+ * transaction holds to its end, so everything done after it in that
+ * transaction blocks readers and writers: without index (create_segmentation
+ * ... backfill => false), that is a few catalog changes, and the index is
+ * built later (backfill(), or CREATE INDEX CONCURRENTLY by the DBA).
  */
-CREATE OR REPLACE FUNCTION @extschema@._add_capture(src pg_catalog.regclass, key pg_catalog.text, sch pg_catalog.regnamespace)
+DROP FUNCTION IF EXISTS @extschema@._add_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace);	-- a 0.5.0 draft's
+CREATE OR REPLACE FUNCTION @extschema@._add_capture(src pg_catalog.regclass, key pg_catalog.text, sch pg_catalog.regnamespace,
+	with_index pg_catalog.bool)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = src);
@@ -215,9 +256,9 @@ BEGIN
 	EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT 0', src);
 	EXECUTE format('ALTER SEQUENCE %s OWNER TO %s', seq, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
 	EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.segroll_seq', seq, src);
-	-- BRIN: numbers follow the physical order of appended rows, so a window
-	-- is a few block ranges, and inserts pay almost nothing
-	EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
+	IF with_index THEN
+		PERFORM segroll._build_capture_index(src);
+	END IF;
 	-- changes_<table>_<oid>, the table's name shortened (by whole
 	-- characters) so that the OID, which makes it unique, is never cut
 	WHILE octet_length('changes_' || relname || '_' || src::oid) > current_setting('max_identifier_length')::int LOOP
@@ -231,7 +272,7 @@ BEGIN
 	PERFORM segroll._install_capture(src);
 END
 $$;
-COMMENT ON FUNCTION @extschema@._add_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace) IS
+COMMENT ON FUNCTION @extschema@._add_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace, pg_catalog.bool) IS
 	'adds the capture column, sequence, index, change log and triggers to a new source';
 
 /*
@@ -262,15 +303,10 @@ BEGIN
 		RETURN coalesce((SELECT sum(segroll._summarize_capture(t.relid))::int FROM pg_partition_tree(src) t
 		                 WHERE t.isleaf AND t.relid <> src), 0);
 	END IF;
-	SELECT c.oid, coalesce((SELECT o.option_value::int FROM pg_options_to_table(c.reloptions) o
-	                        WHERE o.option_name = 'pages_per_range'), 128)
-	INTO idx, per_range
-	FROM pg_index i
-	JOIN pg_class c ON c.oid = i.indexrelid
-	JOIN pg_am a ON a.oid = c.relam
-	JOIN pg_attribute t ON t.attrelid = i.indrelid AND t.attnum = i.indkey[0]
-	WHERE i.indrelid = src AND a.amname = 'brin' AND t.attname = 'segroll_seq' AND i.indnatts = 1
-	ORDER BY c.oid LIMIT 1;
+	idx := segroll._capture_index(src);
+	SELECT coalesce((SELECT o.option_value::int FROM pg_options_to_table(c.reloptions) o
+	                 WHERE o.option_name = 'pages_per_range'), 128)
+	INTO per_range FROM pg_class c WHERE c.oid = idx;
 	IF idx IS NULL THEN
 		RETURN 0;
 	END IF;

@@ -123,7 +123,13 @@ BEGIN
 
 	-- capture, once per source
 	IF NOT EXISTS (SELECT FROM segroll.source WHERE relid = src) THEN
-		PERFORM segroll._add_capture(src, key, sch::regnamespace);
+		-- without a backfill, the BRIN build waits for backfill(): what follows
+		-- ADD COLUMN here holds its ACCESS EXCLUSIVE lock to commit
+		PERFORM segroll._add_capture(src, key, sch::regnamespace, create_segmentation.backfill);
+		IF NOT create_segmentation.backfill THEN
+			RAISE NOTICE 'the capture index of % is built by segroll.backfill(), or now without blocking writers', src
+				USING HINT = format('CREATE INDEX CONCURRENTLY ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
+		END IF;
 	END IF;
 
 	-- cells: one row per dimension values x period

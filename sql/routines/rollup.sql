@@ -259,6 +259,12 @@ $$;
 COMMENT ON FUNCTION @extschema@._number_before_capture(pg_catalog.text, pg_catalog.int8) IS
 	'numbers afresh up to batch rows that were in the source before its capture, while none is rolled up; for backfill()';
 
+/* Builds the capture index of the source of segmentation name, if missing (for backfill()). */
+CREATE OR REPLACE FUNCTION @extschema@._build_capture_index_of(name pg_catalog.text)
+RETURNS pg_catalog.bool LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT @extschema@._build_capture_index((@extschema@._owned_definition(name)).source)
+$$;
+
 -- no SET clause: a procedure with one cannot COMMIT
 -- A procedure that commits cannot pin its search_path with SET, so every
 -- name in it is qualified: it runs under its caller's search_path.
@@ -280,6 +286,11 @@ BEGIN
 	-- the rows that were there before the capture all carry number 1, one
 	-- window: before a first roll-up, they are numbered afresh in batches
 	-- (committed each), so that the roll-ups below go batch by batch too
+	-- the capture index, if create_segmentation left it to us: in a
+	-- transaction of its own (a SHARE lock while the BRIN index is built)
+	IF segroll._build_capture_index_of(name) THEN
+		COMMIT;
+	END IF;
 	IF started OPERATOR(pg_catalog.<) 1 THEN
 		LOOP
 			EXIT WHEN segroll._number_before_capture(name, batch) OPERATOR(pg_catalog.=) 0;
