@@ -225,6 +225,56 @@ BEGIN
 END
 $$;
 
+/*
+ * For the trace of one cell of a segmentation whose lineage holds key
+ * hashes: the reference joins and the condition "source row s maps to the
+ * cell named by cell_param" ({"dimensions": {...}, "period": ...}), as the
+ * caller computes them (the dimensions compared as cell() compares them,
+ * _caller_eq_sql; the period as the roll-up cuts it).  A row whose key
+ * hash is in the cell's lineage but that maps to another cell has another
+ * key with the same hash: the condition leaves it out.  Returns {joins,
+ * condition}.  Reference tables are checked and locked (_caller_reads).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._caller_cell_sql(def @extschema@.segmentation, cell_param pg_catalog.text)
+RETURNS pg_catalog.text[]
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	d jsonb;
+	i int := 0;
+	ref regclass;
+	t regtype;
+	expr text;
+	joins text := '';
+	cond text := '';
+BEGIN
+	PERFORM segroll._caller_column(def.source, def.time_column, ARRAY[segroll._time_type(def)], 'time column');
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
+		i := i + 1;
+		IF d ? 'column' THEN
+			t := segroll._caller_type(def.source, d->>'column');
+			expr := format('s.%I', d->>'column');
+		ELSE
+			ref := (d->>'table')::regclass;
+			PERFORM segroll._caller_reads(ref, '{r,p,m}', format('reference table of dimension "%s"', d->>'name'));
+			t := segroll._caller_type(ref, d->>'key');
+			IF t IS DISTINCT FROM segroll._caller_type(def.source, d->>'on') THEN
+				RAISE EXCEPTION 'lookup column "%" is % but reference key "%" is %', d->>'on',
+					segroll._caller_type(def.source, d->>'on'), d->>'key', t
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
+			joins := joins || format(' LEFT JOIN %s segroll_r%s ON %s', ref, i,
+			                         segroll._caller_eq_sql(format('segroll_r%s.%I', i, d->>'key'), t, format('s.%I', d->>'on'), t, false));
+			t := segroll._caller_type(ref, d->>'value');
+			expr := format('segroll_r%s.%I', i, d->>'value');
+		END IF;
+		cond := cond || format('(%s) AND ', segroll._caller_eq_sql(expr, t,
+			format('(%s OPERATOR(pg_catalog.->) %L OPERATOR(pg_catalog.->>) %L)', cell_param, 'dimensions', d->>'name'), 'text', true));
+	END LOOP;
+	RETURN ARRAY[joins, cond || format('%s OPERATOR(pg_catalog.=) (%s OPERATOR(pg_catalog.->>) %L)::pg_catalog.timestamptz',
+	                                   (segroll._sql(def)).period, cell_param, 'period')];
+END
+$$;
+
 CREATE OR REPLACE FUNCTION @extschema@._trace(seg_name pg_catalog.text, seg @extschema@.segment, cell pg_catalog.jsonb)
 RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.json)
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
@@ -234,6 +284,7 @@ DECLARE
 	purged text;
 	q text;
 	batch int8[];
+	in_cell text[] := ARRAY['', 'true'];	-- joins, condition: the rows of the traced cell
 BEGIN
 	/*
 	 * Every row comes from RETURN QUERY EXECUTE, which plpgsql_check cannot
@@ -252,17 +303,23 @@ BEGIN
 	END IF;
 	PERFORM segroll._caller_reads_trace(def, archive);
 	purged := segroll._purged_filter(def, seg, 'k.key');
+	-- a cell's trace over key hashes: only rows of that cell (another key
+	-- with the same hash maps elsewhere)
+	IF cell IS NOT NULL AND segroll._key_hashed(def) THEN
+		in_cell := segroll._caller_cell_sql(def, '$2');
+	END IF;
 	-- the caller's own query: privileges and row-level security apply
 	IF archive IS NULL AND purged = 'false' THEN
 		-- every row is local: one index scan per batch, in key order
-		q := format('SELECT %1$s::pg_catalog.int8, ''source''::pg_catalog.text, %2$s FROM %3$s s
-		             WHERE %1$s OPERATOR(pg_catalog.=) ANY ($1) ORDER BY %1$s',
-		            segroll._caller_key_sql(def, def.source, 's'), segroll._visible_json(def.source, 's'), def.source);
+		q := format('SELECT %1$s::pg_catalog.int8, ''source''::pg_catalog.text, %2$s FROM %3$s s %4$s
+		             WHERE %1$s OPERATOR(pg_catalog.=) ANY ($1) AND %5$s ORDER BY %1$s',
+		            segroll._caller_key_sql(def, def.source, 's'), segroll._visible_json(def.source, 's'), def.source,
+		            in_cell[1], in_cell[2]);
 	ELSE
 		q := format($f$
 		WITH k AS MATERIALIZED (SELECT u.key FROM pg_catalog.unnest($1::pg_catalog.int8[]) u(key)),
-		l AS MATERIALIZED (SELECT %1$s::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s
-		                   WHERE %1$s OPERATOR(pg_catalog.=) ANY ($1))
+		l AS MATERIALIZED (SELECT %1$s::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s %6$s
+		                   WHERE %1$s OPERATOR(pg_catalog.=) ANY ($1) AND %7$s)
 		%4$s
 		SELECT k.key, CASE WHEN l.key IS NOT NULL THEN 'source' WHEN a.key IS NOT NULL THEN 'archive' ELSE 'purged' END,
 		       coalesce(l.r, a.r)
@@ -275,13 +332,13 @@ BEGIN
 		                   WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT k.key FROM k WHERE NOT EXISTS
 		                         (SELECT 1 FROM l WHERE l.key OPERATOR(pg_catalog.=) k.key))))',
 			                 def.key_column, segroll._visible_json(archive, 's'), archive) END,
-			purged);
+			purged, in_cell[1], in_cell[2]);
 	END IF;
 	FOR batch IN SELECT b FROM segroll.key_batches(seg, 10000) b LOOP
 		BEGIN
 			-- q: identifiers by %I, relations and types by regclass and format_type()
 			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
-			RETURN QUERY EXECUTE q USING batch;
+			RETURN QUERY EXECUTE q USING batch, cell;
 		END;
 	END LOOP;
 	-- segroll.trace() (src/trace.c) counts the rows, writes the trace log

@@ -174,10 +174,30 @@ SELECT segroll.create_segmentation('t_ci_daily', 'k.t_ci', 'k', 'ts', 'day', 'UT
 SELECT segroll.key_hash('red'::k.colour);
 SELECT segroll.key_hash(ROW(1, 'a'));
 -- a domain over a built-in type is fine
-INSERT INTO k.t_domain VALUES ('TX1', '2026-12-01', 1), ('TX2', '2026-12-01', 1), ('TX3', '2026-12-01', 1);
+INSERT INTO k.t_domain VALUES ('TX1', '2026-12-01', 1), ('TX2', '2026-12-01', 1), ('TX3', '2026-12-01', 1), ('TX9', '2026-12-01', 2);
 SELECT segroll.create_segmentation('t_domain_daily', 'k.t_domain', 'k', 'ts', 'day', 'UTC', '{org}', '{}');
 SELECT * FROM segroll.locate('t_domain_daily', 'TX2');
 SELECT count(*) AS traced FROM segroll.trace('t_domain_daily', '{"org": 1}', '2026-12-01');
+-- a hash collision across cells, simulated: the lineage of cell org 2
+-- gains the hash of TX1 (a row of cell org 1).  The trace of the cell
+-- keeps to the rows of that cell; the trace of its segment, which names no
+-- cell, returns every row with a hash in the lineage
+WITH x AS (SELECT segroll.segment_agg(segroll.key_hash('TX1'::text), '2026-12-01 12:00+00') AS s)
+UPDATE segroll_data.t_domain_daily c SET seg = segroll.merge(c.seg, x.s) FROM x WHERE c.org = 2;
+SELECT t.source_row->>'k' AS k FROM segroll.trace('t_domain_daily', '{"org": 2}', '2026-12-01') t;
+SELECT t.source_row->>'k' AS k FROM segroll.trace('t_domain_daily', (SELECT seg FROM segroll_data.t_domain_daily WHERE org = 2)) t
+ORDER BY 1;
+-- the trace of a cell over a reference lookup, mapped and unmapped
+CREATE TABLE k.ref (code int PRIMARY KEY, name text);
+INSERT INTO k.ref VALUES (1, 'one'), (2, 'two');
+CREATE TABLE k.t_ref (k uuid PRIMARY KEY, ts timestamptz NOT NULL, code int, amount int);
+INSERT INTO k.t_ref SELECT md5(g::text)::uuid, '2026-12-01 00:00+00'::timestamptz + g * interval '1 hour', g % 3, g FROM generate_series(1, 48) g;
+SELECT segroll.create_segmentation('t_ref_daily', 'k.t_ref', 'k', 'ts', 'day', 'UTC', '{name=k.ref.name ON code}', '{amount}') IS NOT NULL AS created;
+SELECT x.name, (SELECT count(*) FROM segroll.trace('t_ref_daily', jsonb_build_object('name', x.name), '2026-12-01')) AS traced,
+       (SELECT count(*) FROM k.t_ref s LEFT JOIN k.ref r USING (code)
+        WHERE r.name IS NOT DISTINCT FROM x.name AND s.ts < '2026-12-02') AS in_source
+FROM (VALUES ('one'), ('two'), (NULL)) x(name);
+
 -- no archive for a hashed key
 SELECT segroll.set_archive('t_text_daily', 'k.t_varchar');
 
