@@ -344,7 +344,9 @@ sort_keys(SegState *st)
 					 errmsg("source key " INT64_FORMAT " would be counted twice in one segment",
 							st->keys[i]),
 					 errdetail("The rows or segments being combined overlap."),
-					 errhint("Each source row may contribute to a segment only once; check the source key for duplicates.")));
+					 errhint("Each source row may contribute to a segment only once; check the source key for duplicates. "
+							 "A key that is not an integer is held as its 63-bit hash (segroll.key_hash): two keys of one cell may share it, "
+							 "about once in 2^64 / n^2 cells of n keys; then create the segmentation with lineage => false.")));
 	}
 }
 

@@ -351,7 +351,8 @@ $$;
 
 /*
  * The key and time columns a segmentation needs in its source: a unique,
- * NOT NULL bigint or integer key, and a NOT NULL time: timestamptz, or a
+ * NOT NULL key (bigint or integer, or another built-in type that lineage
+ * holds as its hash: _key_sql), and a NOT NULL time: timestamptz, or a
  * timestamp or date read in the segmentation's time zone (_time_sql).
  */
 CREATE OR REPLACE FUNCTION @extschema@._check_key_and_time(src pg_catalog.regclass, key pg_catalog.text,
@@ -364,9 +365,18 @@ BEGIN
 	IF keytype IS NULL THEN
 		RAISE EXCEPTION 'key column "%" does not exist in "%"', key, src USING ERRCODE = 'undefined_column';
 	END IF;
-	IF keytype NOT IN ('bigint'::regtype, 'integer'::regtype) THEN
+	IF keytype = 'smallint'::regtype THEN
 		RAISE EXCEPTION 'key column "%" is %, not bigint or integer', key, keytype USING ERRCODE = 'datatype_mismatch';
 	END IF;
+	-- any other type: one whose values lineage can hold as their hash
+	-- (key_hash: built in, with an extended hash, a deterministic collation)
+	BEGIN
+		PERFORM segroll._check_key_type(keytype,
+			(SELECT a.attcollation FROM pg_attribute a WHERE a.attrelid = src AND a.attname = key));
+	EXCEPTION WHEN feature_not_supported OR undefined_function OR indeterminate_collation THEN
+		RAISE EXCEPTION 'key column "%" is %: %', key, keytype, SQLERRM USING ERRCODE = 'datatype_mismatch',
+			HINT = 'A key is bigint or integer (held as itself) or of another built-in type with a btree equality and a hash, such as text, varchar, uuid or numeric (held as its 64-bit hash, segroll.key_hash).';
+	END;
 	IF NOT (SELECT attnotnull FROM pg_attribute WHERE attrelid = src AND attname = key) THEN
 		RAISE EXCEPTION 'key column "%" is nullable', key USING ERRCODE = 'invalid_table_definition',
 			HINT = 'Declare it NOT NULL (a primary key is).';
@@ -388,6 +398,27 @@ BEGIN
 			HINT = 'Every transaction needs a time to fall into a period: declare the column NOT NULL.';
 	END IF;
 END
+$$;
+
+/*
+ * The key of the source row whose key column is expr, as lineage holds it
+ * (issue 14): expr itself for a bigint or integer key, its 64-bit hash
+ * (segroll.key_hash) for a key of another type.  Everything that puts a
+ * key into a segment or compares a row with lineage keys takes the key
+ * through this; an index on segroll.key_hash(key) (create_segmentation)
+ * finds a row by its hashed key.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._key_sql(def @extschema@.segmentation, expr pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN @extschema@._key_hashed(def) THEN pg_catalog.format('segroll.key_hash(%s)', expr)
+	            ELSE expr END
+$$;
+
+/* Whether def's lineage holds its keys as hashes (a key that is not bigint or integer). */
+CREATE OR REPLACE FUNCTION @extschema@._key_hashed(def @extschema@.segmentation)
+RETURNS pg_catalog.bool LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT @extschema@._column_type(def.source, def.key_column)
+	       OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog.int8'::pg_catalog.regtype, 'pg_catalog.int4'::pg_catalog.regtype])
 $$;
 
 /* A date time column has no time of day: periods of a day or longer only. */
@@ -678,7 +709,7 @@ DECLARE
 	log text := segroll._old_versions_sql(def);
 BEGIN
 	RETURN format($f$
-	SELECT %1$s s.segroll_period AS period, %2$s(s.%3$I, %4$s%5$s) AS seg
+	SELECT %1$s s.segroll_period AS period, %2$s(%3$s, %4$s%5$s) AS seg
 	FROM (SELECT %6$s %7$s AS segroll_period, s.*
 	      FROM (SELECT s.* FROM %8$s s
 	            WHERE s.segroll_seq OPERATOR(pg_catalog.<=) $1
@@ -690,7 +721,7 @@ BEGIN
 	      %10$s) s
 	GROUP BY %1$s s.segroll_period$f$,
 		q.dim_names, CASE WHEN with_lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END,
-		def.key_column, segroll._time_sql(def, format('s.%I', def.time_column)), q.meas, q.dim_exprs,
+		segroll._key_sql(def, format('s.%I', def.key_column)), segroll._time_sql(def, format('s.%I', def.time_column)), q.meas, q.dim_exprs,
 		-- [$4, $5) is one period: its start, without a time zone conversion per row
 		CASE WHEN one_period THEN '$4::pg_catalog.timestamptz' ELSE q.period END,
 		def.source, log, q.joins,
@@ -737,7 +768,9 @@ DECLARE
 	k_nulls text := '';
 	n_nulls text := '';		-- over n (new blocks) and x
 	agg text := CASE WHEN def.lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END;
-	args text := format('s.%I, %s%s', def.key_column, segroll._time_sql(def, format('s.%I', def.time_column)), q.meas);
+	key_s text := segroll._key_sql(def, format('s.%I', def.key_column));	-- the row's lineage key
+	key_o text := segroll._key_sql(def, format('o.%I', def.key_column));
+	args text := format('%s, %s%s', key_s, segroll._time_sql(def, format('s.%I', def.time_column)), q.meas);
 	grouped text;			-- "segroll_d1 AS d1, "
 	grouping text;			-- "segroll_d1, "
 	inner_from text;
@@ -766,18 +799,18 @@ BEGIN
 	grouping := regexp_replace(dn, '(d[0-9]+)', 'segroll_\1', 'g');
 	inner_from := format('SELECT %s %s AS segroll_period, s.* FROM', q.dim_exprs, q.period);
 	-- the row's block in cell x
-	blk := segroll._block_sql(format('s.%I', def.key_column), 'x.span');
+	blk := segroll._block_sql(key_s, 'x.span');
 	-- the rows of x.b0's and x.seg0's own lineage as they stood at $2,
 	-- found by the key index
 	FOR i IN 1 .. 2 LOOP
 		lineage_rows[i] := format($r$(SELECT s.* FROM %1$s s
-	                    WHERE s.%2$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s)))
+	                    WHERE %2$s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s)))
 	                      AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
 	                    UNION ALL
 	                    SELECT o.* FROM %3$s
 	                    WHERE l.log_seq OPERATOR(pg_catalog.>) $2 AND l.old_seq OPERATOR(pg_catalog.<=) $2
-	                      AND o.%2$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s))))$r$,
-			def.source, def.key_column, log, (ARRAY['x.b0', 'x.seg0'])[i]);
+	                      AND %5$s OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT segroll.keys(%4$s))))$r$,
+			def.source, key_s, log, (ARRAY['x.b0', 'x.seg0'])[i], key_o);
 		-- the segment recomputed from them (_recomputed_or)
 		by_keys[i] := format($r$(SELECT segroll._recomputed_or(r.seg, %1$s)
 	        FROM (SELECT segroll.segment_agg(%2$s) AS seg FROM %3$s s) r)$r$,
@@ -789,7 +822,7 @@ BEGIN
 	        CROSS JOIN (SELECT segroll._block_span(pg_catalog.min(k), pg_catalog.max(k), pg_catalog.count(*)) AS span
 	                    FROM segroll.keys(x.seg0) k) sp
 	        GROUP BY 1, 2)$r$,
-		segroll._block_sql(format('s.%I', def.key_column), 'sp.span'), args, lineage_rows[2]);
+		segroll._block_sql(key_s, 'sp.span'), args, lineage_rows[2]);
 	by_period := format($r$(SELECT %1$s(%2$s)
 	     FROM (SELECT %3$s s.*
 	           FROM (SELECT s.* FROM %4$s s
@@ -861,7 +894,7 @@ WITH window_pos AS %28$s (
 	SELECT * FROM %5$s s
 ), pos AS (
 	SELECT %1$s s.segroll_period AS period, %2$s(%3$s) AS seg,
-	       pg_catalog.min(s.%26$I) AS key_min, pg_catalog.max(s.%26$I) AS key_max
+	       pg_catalog.min(%26$s) AS key_min, pg_catalog.max(%26$s) AS key_max
 	FROM window_pos s
 	GROUP BY %8$s s.segroll_period
 ), neg AS (
@@ -1030,7 +1063,7 @@ $f$,
 		head_from_blocks,                                 -- 23
 		by_keys[2],                                       -- 24: x.seg0
 		by_period,                                        -- 25
-		def.key_column,                                   -- 26
+		key_s,                                            -- 26
 		spill_blocks,                                     -- 27
 		-- 28: the window is read by the cells' pass and again by the lineage
 		-- blocks' pass.  Its row estimate comes from statistics that end

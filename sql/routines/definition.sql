@@ -46,6 +46,20 @@ $$;
 COMMENT ON FUNCTION @extschema@._create_unmapped_view(@extschema@.segmentation, pg_catalog.bool) IS
 	'creates (or re-creates) the view of the source rows a segmentation''s dimensions have no value for';
 
+/*
+ * The index on segroll.key_hash(key) of src, or null: how a roll-up,
+ * trace and locate find the rows of a segmentation whose lineage holds its
+ * keys as hashes.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._key_hash_index(src pg_catalog.regclass, key pg_catalog.text)
+RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT i.indexrelid::pg_catalog.regclass FROM pg_catalog.pg_index i
+	WHERE i.indrelid OPERATOR(pg_catalog.=) src AND i.indnatts OPERATOR(pg_catalog.=) 1 AND i.indpred IS NULL
+	  AND i.indexprs IS NOT NULL
+	  AND pg_catalog.pg_get_expr(i.indexprs, i.indrelid) OPERATOR(pg_catalog.=) pg_catalog.format('segroll.key_hash(%I)', key)
+	ORDER BY i.indexrelid LIMIT 1
+$$;
+
 CREATE OR REPLACE FUNCTION @extschema@.create_segmentation(
 	name pg_catalog.text,
 	source pg_catalog.regclass,
@@ -130,6 +144,13 @@ BEGIN
 			RAISE NOTICE 'the capture index of % is built by segroll.backfill(), or now without blocking writers', src
 				USING HINT = format('CREATE INDEX CONCURRENTLY ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
 		END IF;
+	END IF;
+
+	-- a key held in lineage as its hash: rows are found by it through an
+	-- index on segroll.key_hash(key), built (under a SHARE lock, as the
+	-- capture's BRIN index) unless the source has one
+	IF segroll._column_type(src, key) NOT IN ('bigint'::regtype, 'integer'::regtype) AND segroll._key_hash_index(src, key) IS NULL THEN
+		EXECUTE format('CREATE INDEX ON %s (segroll.key_hash(%I))', src, key);
 	END IF;
 
 	-- cells: one row per dimension values x period
@@ -227,6 +248,9 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM segroll.segmentation s WHERE s.source = def.source) THEN
 		SELECT * INTO src FROM segroll.source WHERE relid = def.source;
 		PERFORM segroll._remove_capture(def.source);
+		IF segroll._key_hash_index(def.source, def.key_column) IS NOT NULL THEN
+			EXECUTE format('DROP INDEX %s', segroll._key_hash_index(def.source, def.key_column));
+		END IF;
 		EXECUTE format('DROP TABLE IF EXISTS %s', src.change_log);
 		EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS segroll_seq', def.source);
 		DELETE FROM segroll.source WHERE relid = def.source;

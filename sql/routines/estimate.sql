@@ -125,7 +125,7 @@ DECLARE
 	model_l float8;
 BEGIN
 	-- reference joins, dimension expressions and period as a segmentation's
-	shape.source := src; shape.time_column := time_col; shape.grain := def->>'grain';
+	shape.source := src; shape.key_column := key_col; shape.time_column := time_col; shape.grain := def->>'grain';
 	shape.time_zone := def->>'time_zone'; shape.dimensions := def->'dimensions';
 	shape.measures := ARRAY(SELECT jsonb_array_elements_text(def->'measures'))::name[];
 	shape_sql := segroll._sql(shape);
@@ -199,12 +199,12 @@ BEGIN
 			             segroll.segment_agg(s.segroll_key, s.segroll_time%4$s) AS seg_l,
 			             segroll.segment_agg_nolineage(s.segroll_key, s.segroll_time%4$s) AS seg_n
 			      FROM (SELECT %5$s %6$s AS segroll_period,
-			                   s.%7$I AS segroll_key, %8$s AS segroll_time%9$s
+			                   %7$s AS segroll_key, %8$s AS segroll_time%9$s
 			            FROM %10$s s %11$s WHERE %12$s) s
 			      GROUP BY %13$s %14$s) x$q$,
 			format(hash_fn, CASE WHEN by_cell THEN names || 'period' ELSE rtrim(names, ', ') END),
 			format(hash_fn, names || 'period'),
-			names, meas_args, exprs, period_expr, key_col, segroll._time_sql(shape, format('s.%I', time_col)), meas, src, joins,
+			names, meas_args, exprs, period_expr, segroll._key_sql(shape, format('s.%I', key_col)), segroll._time_sql(shape, format('s.%I', time_col)), meas, src, joins,
 			-- hashes are uniform over int8
 			CASE WHEN theta >= 1 THEN 'true'
 			     ELSE format('%s OPERATOR(pg_catalog.<) %s::pg_catalog.int8',

@@ -46,13 +46,16 @@ $$;
 
 /*
  * The span of a cell's blocks: n keys spread over [key_min, key_max],
- * segroll.lineage_block_keys keys a block.
+ * segroll.lineage_block_keys keys a block; at most 2^62, so that
+ * _block_sql's arithmetic stays within int8 for keys in [-2^62, 2^62)
+ * (every hashed key, segroll.key_hash).
  */
 CREATE OR REPLACE FUNCTION @extschema@._block_span(key_min pg_catalog.int8, key_max pg_catalog.int8, n pg_catalog.int8)
 RETURNS pg_catalog.int8 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT GREATEST(b, pg_catalog.ceil(((key_max::pg_catalog.numeric OPERATOR(pg_catalog.-) key_min
-	                                      OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.*) b)
-	                                    OPERATOR(pg_catalog./) GREATEST(n, 1)))::pg_catalog.int8
+	SELECT LEAST(GREATEST(b, pg_catalog.ceil(((key_max::pg_catalog.numeric OPERATOR(pg_catalog.-) key_min
+	                                            OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.*) b)
+	                                          OPERATOR(pg_catalog./) GREATEST(n, 1))),
+	             4611686018427387904)::pg_catalog.int8
 	FROM (SELECT pg_catalog.current_setting('segroll.lineage_block_keys')::pg_catalog.int8 AS b) s
 $$;
 

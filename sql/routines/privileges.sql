@@ -92,6 +92,7 @@ BEGIN
 				'@extschema@._compile_definition(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text[], pg_catalog.text[])',
 				'@extschema@._check_schedule(pg_catalog.text)',
 				'@extschema@._check_key_and_time(pg_catalog.regclass, pg_catalog.text, pg_catalog.text)',
+				'@extschema@._key_hash_index(pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._check_time_grain(pg_catalog.regclass, pg_catalog.text, pg_catalog.text)',
 				'@extschema@._check_source_kind(pg_catalog.regclass)',
 				'@extschema@._dimension_type(pg_catalog.regclass, pg_catalog.jsonb)',
@@ -120,6 +121,10 @@ BEGIN
 				'@extschema@._trace_rows(pg_catalog.text, @extschema@.segment, anyelement)',
 				'@extschema@.trace_rows(pg_catalog.text, @extschema@.segment, anyelement)',
 				'@extschema@.locate(pg_catalog.text, pg_catalog.int8)',
+				'@extschema@.locate(pg_catalog.text, pg_catalog.text)',
+				'@extschema@._locate(pg_catalog.text, pg_catalog.text)',
+				'@extschema@._caller_key_sql(@extschema@.segmentation, pg_catalog.regclass, pg_catalog.text)',
+				'@extschema@._caller_cell_sql(@extschema@.segmentation, pg_catalog.text)',
 				'@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)']::pg_catalog.regprocedure[]),
 		-- called by triggers only: nobody
 		(NULL, ARRAY[

@@ -410,6 +410,10 @@ BEGIN
 	-- archive NULL: none, trace shows purged rows as purged
 	PERFORM segroll._require_arg(name, 'name', 'set_archive');
 	def := segroll._definition(name);
+	IF archive IS NOT NULL AND segroll._key_hashed(def) THEN
+		RAISE EXCEPTION 'segmentation "%" has a key that is not an integer', name USING ERRCODE = 'feature_not_supported',
+			DETAIL = 'trace finds archived rows by their integer key; a key held in lineage as its hash has no archive.';
+	END IF;
 	IF archive IS NOT NULL THEN
 		t := segroll._column_type(archive, def.key_column);
 		IF t IS NULL OR t NOT IN ('bigint'::regtype, 'integer'::regtype) THEN

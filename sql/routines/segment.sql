@@ -246,3 +246,24 @@ RETURNS SETOF pg_catalog.int8[] AS 'MODULE_PATHNAME', 'segment_key_batches'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 10;
 COMMENT ON FUNCTION @extschema@.key_batches(@extschema@.segment, pg_catalog.int4) IS
 	'the source keys of a segment in ascending order, as arrays of at most the given number of keys';
+
+/*
+ * The key a source row has in lineage (src/segment_agg.c): a bigint,
+ * integer or smallint key itself; a key of another built-in type (text,
+ * varchar, uuid, numeric, ...) its 64-bit extended hash with a fixed seed,
+ * reduced to 63 bits.
+ */
+CREATE OR REPLACE FUNCTION @extschema@.key_hash(key anyelement)
+RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segroll_key_hash'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.key_hash(anyelement) IS
+	'the key as a segment''s lineage holds it: an integer key itself, a key of another built-in type its 63-bit hash';
+
+/*
+ * An error unless a key column of type t with the given collation can be
+ * held in lineage; true for an integer key (held as itself), false for a
+ * hashed one.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._check_key_type(t pg_catalog.regtype, collation pg_catalog.oid)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segroll_check_key_type'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;

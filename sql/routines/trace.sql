@@ -93,6 +93,32 @@ END
 $$;
 
 /*
+ * The lineage key of rel's row alias (the source, or the archive) as the
+ * caller computes it: the key column itself when it is bigint or integer,
+ * else segroll.key_hash() of it, which hashes only built-in types (and
+ * domains over them), so that it runs no code another role wrote.  An
+ * error if the column's type (as _caller_type sees it) is neither.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._caller_key_sql(def @extschema@.segmentation, rel pg_catalog.regclass,
+	alias pg_catalog.text)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t regtype := segroll._caller_type(rel, def.key_column);
+BEGIN
+	IF t IN ('int8'::regtype, 'int4'::regtype) THEN
+		RETURN format('%s.%I', alias, def.key_column);
+	END IF;
+	IF segroll._builtin_base(t) IS NULL OR NOT segroll._key_hashed(def) THEN
+		RAISE EXCEPTION 'key column "%" of % is %, not the type it had', def.key_column, rel, t
+			USING ERRCODE = 'datatype_mismatch',
+			      DETAIL = 'Its type was changed after the segmentation was defined.';
+	END IF;
+	RETURN format('segroll.key_hash(%s.%I)', alias, def.key_column);
+END
+$$;
+
+/*
  * What trace and trace_rows read, checked and locked: the source (and the
  * archive, if any) and the cells, with the columns they compare.
  */
@@ -101,14 +127,14 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	PERFORM segroll._caller_reads(def.source, '{r,p}', 'source');
-	PERFORM segroll._caller_column(def.source, def.key_column, '{int8,int4}', 'key column');
+	PERFORM segroll._caller_key_sql(def, def.source, 's');
 	PERFORM segroll._caller_reads(def.cells, '{r}', 'cells table');
 	PERFORM segroll._caller_column(def.cells, 'period', '{timestamptz}', 'column');
 	PERFORM segroll._caller_column(def.cells, 'seg', ARRAY['segroll.segment'::regtype], 'column');
 	PERFORM segroll._caller_reads_blocks(def);
 	IF archive IS NOT NULL THEN
 		PERFORM segroll._caller_reads(archive, '{r,p,f}', 'archive');
-		PERFORM segroll._caller_column(archive, def.key_column, '{int8,int4}', 'key column');
+		PERFORM segroll._caller_key_sql(def, archive, 's');
 	END IF;
 END
 $$;
@@ -199,6 +225,56 @@ BEGIN
 END
 $$;
 
+/*
+ * For the trace of one cell of a segmentation whose lineage holds key
+ * hashes: the reference joins and the condition "source row s maps to the
+ * cell named by cell_param" ({"dimensions": {...}, "period": ...}), as the
+ * caller computes them (the dimensions compared as cell() compares them,
+ * _caller_eq_sql; the period as the roll-up cuts it).  A row whose key
+ * hash is in the cell's lineage but that maps to another cell has another
+ * key with the same hash: the condition leaves it out.  Returns {joins,
+ * condition}.  Reference tables are checked and locked (_caller_reads).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._caller_cell_sql(def @extschema@.segmentation, cell_param pg_catalog.text)
+RETURNS pg_catalog.text[]
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	d jsonb;
+	i int := 0;
+	ref regclass;
+	t regtype;
+	expr text;
+	joins text := '';
+	cond text := '';
+BEGIN
+	PERFORM segroll._caller_column(def.source, def.time_column, ARRAY[segroll._time_type(def)], 'time column');
+	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
+		i := i + 1;
+		IF d ? 'column' THEN
+			t := segroll._caller_type(def.source, d->>'column');
+			expr := format('s.%I', d->>'column');
+		ELSE
+			ref := (d->>'table')::regclass;
+			PERFORM segroll._caller_reads(ref, '{r,p,m}', format('reference table of dimension "%s"', d->>'name'));
+			t := segroll._caller_type(ref, d->>'key');
+			IF t IS DISTINCT FROM segroll._caller_type(def.source, d->>'on') THEN
+				RAISE EXCEPTION 'lookup column "%" is % but reference key "%" is %', d->>'on',
+					segroll._caller_type(def.source, d->>'on'), d->>'key', t
+					USING ERRCODE = 'datatype_mismatch';
+			END IF;
+			joins := joins || format(' LEFT JOIN %s segroll_r%s ON %s', ref, i,
+			                         segroll._caller_eq_sql(format('segroll_r%s.%I', i, d->>'key'), t, format('s.%I', d->>'on'), t, false));
+			t := segroll._caller_type(ref, d->>'value');
+			expr := format('segroll_r%s.%I', i, d->>'value');
+		END IF;
+		cond := cond || format('(%s) AND ', segroll._caller_eq_sql(expr, t,
+			format('(%s OPERATOR(pg_catalog.->) %L OPERATOR(pg_catalog.->>) %L)', cell_param, 'dimensions', d->>'name'), 'text', true));
+	END LOOP;
+	RETURN ARRAY[joins, cond || format('%s OPERATOR(pg_catalog.=) (%s OPERATOR(pg_catalog.->>) %L)::pg_catalog.timestamptz',
+	                                   (segroll._sql(def)).period, cell_param, 'period')];
+END
+$$;
+
 CREATE OR REPLACE FUNCTION @extschema@._trace(seg_name pg_catalog.text, seg @extschema@.segment, cell pg_catalog.jsonb)
 RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.json)
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
@@ -208,6 +284,7 @@ DECLARE
 	purged text;
 	q text;
 	batch int8[];
+	in_cell text[] := ARRAY['', 'true'];	-- joins, condition: the rows of the traced cell
 BEGIN
 	/*
 	 * Every row comes from RETURN QUERY EXECUTE, which plpgsql_check cannot
@@ -226,36 +303,42 @@ BEGIN
 	END IF;
 	PERFORM segroll._caller_reads_trace(def, archive);
 	purged := segroll._purged_filter(def, seg, 'k.key');
+	-- a cell's trace over key hashes: only rows of that cell (another key
+	-- with the same hash maps elsewhere)
+	IF cell IS NOT NULL AND segroll._key_hashed(def) THEN
+		in_cell := segroll._caller_cell_sql(def, '$2');
+	END IF;
 	-- the caller's own query: privileges and row-level security apply
 	IF archive IS NULL AND purged = 'false' THEN
 		-- every row is local: one index scan per batch, in key order
-		q := format('SELECT s.%1$I::pg_catalog.int8, ''source''::pg_catalog.text, %2$s FROM %3$s s
-		             WHERE s.%1$I OPERATOR(pg_catalog.=) ANY ($1) ORDER BY s.%1$I',
-		            def.key_column, segroll._visible_json(def.source, 's'), def.source);
+		q := format('SELECT %1$s::pg_catalog.int8, ''source''::pg_catalog.text, %2$s FROM %3$s s %4$s
+		             WHERE %1$s OPERATOR(pg_catalog.=) ANY ($1) AND %5$s ORDER BY %1$s',
+		            segroll._caller_key_sql(def, def.source, 's'), segroll._visible_json(def.source, 's'), def.source,
+		            in_cell[1], in_cell[2]);
 	ELSE
 		q := format($f$
 		WITH k AS MATERIALIZED (SELECT u.key FROM pg_catalog.unnest($1::pg_catalog.int8[]) u(key)),
-		l AS MATERIALIZED (SELECT s.%1$I::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s
-		                   WHERE s.%1$I OPERATOR(pg_catalog.=) ANY ($1))
+		l AS MATERIALIZED (SELECT %1$s::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s %6$s
+		                   WHERE %1$s OPERATOR(pg_catalog.=) ANY ($1) AND %7$s)
 		%4$s
 		SELECT k.key, CASE WHEN l.key IS NOT NULL THEN 'source' WHEN a.key IS NOT NULL THEN 'archive' ELSE 'purged' END,
 		       coalesce(l.r, a.r)
 		FROM k LEFT JOIN l ON l.key OPERATOR(pg_catalog.=) k.key LEFT JOIN a ON a.key OPERATOR(pg_catalog.=) k.key
 		WHERE l.key IS NOT NULL OR a.key IS NOT NULL OR %5$s
 		ORDER BY k.key$f$,
-			def.key_column, segroll._visible_json(def.source, 's'), def.source,
+			segroll._caller_key_sql(def, def.source, 's'), segroll._visible_json(def.source, 's'), def.source,
 			CASE WHEN archive IS NULL THEN ', a AS (SELECT NULL::pg_catalog.int8 AS key, NULL::pg_catalog.json AS r WHERE false)'
 			     ELSE format(', a AS MATERIALIZED (SELECT s.%1$I::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s
 		                   WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT k.key FROM k WHERE NOT EXISTS
 		                         (SELECT 1 FROM l WHERE l.key OPERATOR(pg_catalog.=) k.key))))',
 			                 def.key_column, segroll._visible_json(archive, 's'), archive) END,
-			purged);
+			purged, in_cell[1], in_cell[2]);
 	END IF;
 	FOR batch IN SELECT b FROM segroll.key_batches(seg, 10000) b LOOP
 		BEGIN
 			-- q: identifiers by %I, relations and types by regclass and format_type()
 			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
-			RETURN QUERY EXECUTE q USING batch;
+			RETURN QUERY EXECUTE q USING batch, cell;
 		END;
 	END LOOP;
 	-- segroll.trace() (src/trace.c) counts the rows, writes the trace log
@@ -456,13 +539,15 @@ BEGIN
 			acols := concat_ws(', ', acols, acol);
 		END LOOP;
 	END IF;
-	q := format('SELECT %s FROM %s s WHERE s.%I OPERATOR(pg_catalog.=) ANY ($1)', cols, def.source, def.key_column);
+	q := format('SELECT %s FROM %s s WHERE %s OPERATOR(pg_catalog.=) ANY ($1)', cols, def.source,
+	            segroll._caller_key_sql(def, def.source, 's'));
 	IF archive IS NOT NULL THEN
 		q := q || format(' UNION ALL SELECT %s FROM %s s WHERE s.%I OPERATOR(pg_catalog.=) ANY ($1)
 		                   AND NOT EXISTS (SELECT 1 FROM %s l WHERE l.%I OPERATOR(pg_catalog.=) s.%I)',
 		                 acols, archive, def.key_column, def.source, def.key_column, def.key_column);
 	END IF;
-	q := q || format(' ORDER BY %I', def.key_column);
+	-- in lineage key order, as trace() (the key itself, or its hash)
+	q := q || format(' ORDER BY %s', regexp_replace(segroll._caller_key_sql(def, def.source, 's'), '\ms\.', '', 'g'));
 	FOR batch IN SELECT b FROM segroll.key_batches(seg, 10000) b LOOP
 		BEGIN
 			-- q: identifiers by %I, relations and types by regclass and format_type()
@@ -486,7 +571,14 @@ COMMENT ON FUNCTION @extschema@.trace_rows(pg_catalog.text, @extschema@.segment,
 
 /* ------------------------------------------------------------ locate */
 
-CREATE OR REPLACE FUNCTION @extschema@.locate(name pg_catalog.text, key pg_catalog.int8)
+/*
+ * locate() of a key given as text (the key column's type reads it: a
+ * built-in type's input function), as the caller.  The key is compared as
+ * itself, with the column's own equality, never by its hash, so a row is
+ * found exactly; its lineage key (_caller_key_sql) is what the cell's
+ * lineage must contain.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._locate(name pg_catalog.text, key pg_catalog.text)
 RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, status pg_catalog.text, detail pg_catalog.text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -503,12 +595,13 @@ DECLARE
 	t regtype;
 	joins text := '';
 	fj text := '';
+	kt regtype;
+	lkey_sql text;
+	lkey bigint;
 BEGIN
-	PERFORM segroll._require_arg(name, 'name', 'locate');
-	PERFORM segroll._require_arg(key, 'key', 'locate');
 	def := segroll._definition(name);
 	q := segroll._sql(def);
-	applied := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = locate.name);
+	applied := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = _locate.name);
 	/*
 	 * The source and reference tables, checked and locked; the reference
 	 * lookups and the dimensions' json built from their columns' types as
@@ -516,7 +609,8 @@ BEGIN
 	 * fragments have them.
 	 */
 	PERFORM segroll._caller_reads(def.source, '{r,p}', 'source');
-	PERFORM segroll._caller_column(def.source, def.key_column, '{int8,int4}', 'key column');
+	lkey_sql := segroll._caller_key_sql(def, def.source, 's');
+	kt := segroll._caller_type(def.source, def.key_column);
 	PERFORM segroll._caller_column(def.source, def.time_column, ARRAY[segroll._time_type(def)], 'time column');
 	PERFORM segroll._caller_column(def.source, 'segroll_seq', '{int8}', 'column');
 	FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
@@ -542,11 +636,16 @@ BEGIN
 	BEGIN
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- q: fragments of segroll._sql(); joins and fj: _caller_eq_sql(), _shown_sql()
 		EXECUTE format($f$
-			SELECT true, pg_catalog.jsonb_build_object(%1$s), f.segroll_period, f.segroll_seq, f.segroll_mapped
-			FROM (SELECT %2$s %3$s AS segroll_period, s.segroll_seq, %4$s AS segroll_mapped
-			      FROM %5$s s %6$s WHERE s.%7$I OPERATOR(pg_catalog.=) $1) f$f$,
-			left(fj, -2), q.dim_exprs, q.period, q.mapped, def.source, joins, def.key_column)
-			INTO found_row, dimensions, period, seq, mapped USING key;
+			SELECT true, pg_catalog.jsonb_build_object(%1$s), f.segroll_period, f.segroll_seq, f.segroll_mapped, f.segroll_key
+			FROM (SELECT %2$s %3$s AS segroll_period, s.segroll_seq, %4$s AS segroll_mapped, %8$s AS segroll_key
+			      FROM %5$s s %6$s WHERE %7$s) f$f$,
+			left(fj, -2), q.dim_exprs, q.period, q.mapped, def.source, joins,
+			-- the key itself, compared as its column's type (an integer as bigint)
+			CASE WHEN kt IN ('int8'::regtype, 'int4'::regtype)
+			     THEN format('s.%I OPERATOR(pg_catalog.=) $1::pg_catalog.int8', def.key_column)
+			     ELSE segroll._caller_eq_sql(format('s.%I', def.key_column), kt, '$1', 'text'::regtype, false) END,
+			lkey_sql)
+			INTO found_row, dimensions, period, seq, mapped, lkey USING key;
 	END;
 	IF found_row IS NULL THEN
 		RETURN QUERY SELECT NULL::jsonb, NULL::timestamptz, 'not found'::text,
@@ -560,7 +659,7 @@ BEGIN
 		RETURN;
 	END IF;
 	seg := segroll._cell_segment(def, dimensions, period);
-	IF seg IS NOT NULL AND (NOT segroll.has_lineage(seg) OR segroll.contains(seg, key)) THEN
+	IF seg IS NOT NULL AND (NOT segroll.has_lineage(seg) OR segroll.contains(seg, lkey)) THEN
 		RETURN QUERY SELECT dimensions, period,
 			CASE WHEN mapped THEN 'counted' ELSE 'unmapped' END,
 			CASE WHEN NOT segroll.has_lineage(seg) THEN 'in this cell (the segmentation keeps no lineage to confirm it)'
@@ -572,5 +671,35 @@ BEGIN
 		'rolled up, but not in the cell it maps to: run segroll.verify() and segroll.repair() for this period'::text;
 END
 $$;
+COMMENT ON FUNCTION @extschema@._locate(pg_catalog.text, pg_catalog.text) IS
+	'the body of locate(), run as the caller';
+
+CREATE OR REPLACE FUNCTION @extschema@.locate(name pg_catalog.text, key pg_catalog.int8)
+RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, status pg_catalog.text, detail pg_catalog.text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM segroll._require_arg(name, 'name', 'locate');
+	PERFORM segroll._require_arg(key, 'key', 'locate');
+	RETURN QUERY SELECT * FROM segroll._locate(name, key::pg_catalog.text);
+END
+$$;
 COMMENT ON FUNCTION @extschema@.locate(pg_catalog.text, pg_catalog.int8) IS
 	'the cell a source row is counted in, or why it is in none (not found, pending, missing)';
+
+/*
+ * locate() of a key that is not an integer, given as text:
+ * segroll.locate('tx_daily', 'TX2026120600012345'), or a uuid as
+ * '...'::text.  A text overload rather than anyelement: locate('x', 5)
+ * stays the bigint one (an anyelement overload would make it ambiguous).
+ */
+CREATE OR REPLACE FUNCTION @extschema@.locate(name pg_catalog.text, key pg_catalog.text)
+RETURNS TABLE (dimensions pg_catalog.jsonb, period pg_catalog.timestamptz, status pg_catalog.text, detail pg_catalog.text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM segroll._require_arg(name, 'name', 'locate');
+	PERFORM segroll._require_arg(key, 'key', 'locate');
+	RETURN QUERY SELECT * FROM segroll._locate(name, key);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.locate(pg_catalog.text, pg_catalog.text) IS
+	'the cell the source row with this key (as text: a text, varchar, uuid or numeric key) is counted in, or why it is in none';

@@ -65,7 +65,7 @@ SELECT is((SELECT array_agg(f ORDER BY f) FROM unnest(ARRAY[
 	'segroll.purge_source(text,interval)', 'segroll.set_archive(text,regclass)', 'segroll.wait_for_writers(regclass)',
 	'segroll.trace(text,segroll.segment)', 'segroll.trace(text,jsonb,timestamp with time zone)',
 	'segroll.trace_rows(text,segroll.segment,anyelement)', 'segroll.cell(text,jsonb,timestamp with time zone)',
-	'segroll.locate(text,bigint)', 'segroll.verify(text,timestamp with time zone,timestamp with time zone,text)',
+	'segroll.locate(text,bigint)', 'segroll.locate(text,text)', 'segroll.verify(text,timestamp with time zone,timestamp with time zone,text)',
 	'segroll.close_period(text,timestamp with time zone)', 'segroll.reopen_period(text,timestamp with time zone)',
 	'segroll.estimate(regclass,text[],text,text,text,text[],text,double precision)',
 	'segroll.resegment(text,timestamp with time zone,timestamp with time zone)',
@@ -100,7 +100,8 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._adjusted(segroll.segment,segroll.segment[],segroll.segment[])',
                  'segroll._builtin_base(regtype)', 'segroll._shown_sql(text,regtype)',
                  'segroll._caller_eq_sql(text,regtype,text,regtype,boolean)',
-                 'segroll._require_arg(anyelement,text,text)')
+                 'segroll._require_arg(anyelement,text,text)',
+                 'segroll._key_sql(segroll.segmentation,text)', 'segroll._key_hashed(segroll.segmentation)')
              ), NULL,
           'PUBLIC runs only the listed SQL helpers');
 

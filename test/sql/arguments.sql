@@ -203,6 +203,7 @@ FROM (VALUES
 	('dimensions', $$SELECT segroll.cell('args_daily', '{"no_such": 1}', '2026-01-01 00:00+00')$$)
 ) v(a, c);
 SELECT null_cases('segroll.locate(text,int8)', 'SELECT * FROM segroll.locate(%s)', $$'args_daily' | 5$$);
+SELECT null_cases('segroll.locate(text,text)', 'SELECT * FROM segroll.locate(%s)', $$'args_daily' | '5'::text$$);
 
 SELECT null_cases('segroll.verify(text,timestamptz,timestamptz,text)', 'SELECT * FROM segroll.verify(%s)',
 	$$'args_daily' | '2026-01-01 00:00+00' | '2026-01-03 00:00+00' | 'full'$$);
@@ -252,6 +253,7 @@ SELECT null_cases('segroll.retract(segroll.segment,int8,timestamptz)', 'SELECT s
 SELECT null_cases('segroll.retract(segroll.segment,int8,timestamptz,"any")', 'SELECT segroll.count(segroll.retract(%s)) FROM seg',
 	$$s | 1 | '2026-01-01 01:00+00' | 1::numeric$$);
 SELECT null_cases('segroll.row_checksum(int8,timestamptz)', 'SELECT segroll.row_checksum(%s)', $$1 | '2026-01-01'$$);
+SELECT null_cases('segroll.key_hash(anyelement)', 'SELECT segroll.key_hash(%s)', $$'TX1'::text$$);
 SELECT null_cases('segroll.row_checksum(int8,timestamptz,"any")', 'SELECT segroll.row_checksum(%s)', $$1 | '2026-01-01' | 1::numeric$$);
 SELECT sum(null_cases(p.oid, 'SELECT ' || p.oid::regproc || '(%s)', '(SELECT s FROM seg)')) AS cases
 FROM (SELECT oid FROM pg_proc
