@@ -202,21 +202,31 @@ RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg
 $$;
 
 /*
- * Builds the capture index of src if it has none: the BRIN build reads the
- * table once under a SHARE lock (writers wait, readers do not).  Called by
+ * Builds the capture index of src if it has none, and the index on the key
+ * hash of a non-integer key: each build reads the table once under a SHARE
+ * lock (writers wait, readers do not).  Called by
  * create_segmentation when it backfills, and by backfill() in a
  * transaction of its own otherwise.
  */
 CREATE OR REPLACE FUNCTION @extschema@._build_capture_index(src pg_catalog.regclass)
 RETURNS pg_catalog.bool LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	key text := (SELECT s.key_column FROM segroll.source s WHERE s.relid = src);
+	built bool := false;
 BEGIN
-	IF segroll._capture_index(src) IS NOT NULL THEN
-		RETURN false;
+	IF segroll._capture_index(src) IS NULL THEN
+		-- BRIN: numbers follow the physical order of appended rows, so a
+		-- window is a few block ranges, and inserts pay almost nothing
+		EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
+		built := true;
 	END IF;
-	-- BRIN: numbers follow the physical order of appended rows, so a window
-	-- is a few block ranges, and inserts pay almost nothing
-	EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
-	RETURN true;
+	-- and the index on the key hash of a key held in lineage as its hash
+	IF key IS NOT NULL AND segroll._column_type(src, key) NOT IN ('bigint'::regtype, 'integer'::regtype)
+	   AND segroll._key_hash_index(src, key) IS NULL THEN
+		EXECUTE format('CREATE INDEX ON %s (segroll.key_hash(%I))', src, key);
+		built := true;
+	END IF;
+	RETURN built;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._build_capture_index(pg_catalog.regclass) IS

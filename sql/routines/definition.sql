@@ -148,8 +148,10 @@ BEGIN
 
 	-- a key held in lineage as its hash: rows are found by it through an
 	-- index on segroll.key_hash(key), built (under a SHARE lock, as the
-	-- capture's BRIN index) unless the source has one
-	IF segroll._column_type(src, key) NOT IN ('bigint'::regtype, 'integer'::regtype) AND segroll._key_hash_index(src, key) IS NULL THEN
+	-- capture's BRIN index) unless the source has one; left to backfill(),
+	-- with the BRIN index, while this transaction holds ADD COLUMN's lock
+	IF segroll._column_type(src, key) NOT IN ('bigint'::regtype, 'integer'::regtype) AND segroll._key_hash_index(src, key) IS NULL
+	   AND (create_segmentation.backfill OR segroll._capture_index(src) IS NOT NULL) THEN
 		EXECUTE format('CREATE INDEX ON %s (segroll.key_hash(%I))', src, key);
 	END IF;
 
