@@ -49,6 +49,7 @@ ROUTINE_SQL = \
 	sql/routines/trace.sql \
 	sql/routines/reconcile.sql \
 	sql/routines/period_close.sql \
+	sql/routines/live.sql \
 	sql/routines/reference.sql \
 	sql/routines/versions.sql \
 	sql/routines/estimate.sql

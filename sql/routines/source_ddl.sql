@@ -124,6 +124,9 @@ BEGIN
 		IF new_name = ANY (def.measures) THEN
 			FOR suffix IN SELECT unnest(ARRAY['_sum', '_min', '_max']) LOOP
 				EXECUTE format('ALTER VIEW %s RENAME COLUMN %I TO %I', def.bi_view, old_name || suffix, new_name || suffix);
+				IF segroll._live_view(def) IS NOT NULL THEN
+					EXECUTE format('ALTER VIEW %s RENAME COLUMN %I TO %I', segroll._live_view(def), old_name || suffix, new_name || suffix);
+				END IF;
 			END LOOP;
 		END IF;
 		-- the old versions logged before the rename, under the old name
