@@ -47,7 +47,15 @@ RETURNS pg_catalog.regclass LANGUAGE plpgsql SET search_path = pg_catalog, pg_te
 DECLARE
 	q segroll._segmentation_sql := segroll._sql(def);
 	sch text := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = def.cells);
-	log text := segroll._old_versions_sql(def);
+	-- the source and its change log read through the columns def uses only
+	-- (s.* or the source's row type would pin every column, and a column
+	-- could no longer be added, dropped or retyped); old versions are read
+	-- from jsonb by column name, so a rename regenerates the view
+	-- (_follow_source)
+	cols text := segroll._used_columns_sql(def, 's');
+	old_cols text := segroll._used_columns_sql(def, 'o');
+	coldefs text;
+	log regclass := (SELECT x.change_log FROM segroll.source x WHERE x.relid = def.source);
 	args text := format('s.%I, %s%s', def.key_column, segroll._time_sql(def, format('s.%I', def.time_column)), q.meas);
 	d record;
 	i int := 0;
@@ -70,6 +78,12 @@ DECLARE
 	                         WHERE g.cells OPERATOR(pg_catalog.=) %L::pg_catalog.regclass), ''-infinity''::pg_catalog.timestamptz)', def.cells::text);
 	v regclass;
 BEGIN
+	SELECT string_agg(format('%I %s', a.attname, format_type(a.atttypid, a.atttypmod)), ', ' ORDER BY a.attnum)
+	INTO coldefs
+	FROM pg_attribute a
+	WHERE a.attrelid = def.source AND a.attnum > 0 AND NOT a.attisdropped
+	  AND a.attname = ANY (ARRAY[def.key_column, def.time_column]::text[] || def.measures::text[]
+	                       || ARRAY(SELECT coalesce(e->>'column', e->>'on') FROM jsonb_array_elements(def.dimensions) e));
 	FOR d IN SELECT * FROM segroll._cell_dimensions(def) LOOP
 		i := i + 1;
 		cdims := cdims || format('c.%I, ', d.name);
@@ -112,13 +126,13 @@ FROM (
 	      SELECT %9$s s.period, s.seg, 1 FROM (
 	          SELECT %10$s s.segroll_period AS period, segroll.segment_agg_nolineage(%11$s) AS seg
 	          FROM (SELECT %12$s %13$s AS segroll_period, s.*
-	                FROM (SELECT s.* FROM %14$s s WHERE s.segroll_seq OPERATOR(pg_catalog.>) %15$s) s %16$s) s
+	                FROM (SELECT %24$s FROM %14$s s WHERE s.segroll_seq OPERATOR(pg_catalog.>) %15$s) s %16$s) s
 	          GROUP BY %17$s) s
 	      UNION ALL
 	      SELECT %9$s s.period, s.seg, 2 FROM (
 	          SELECT %10$s s.segroll_period AS period, segroll.segment_agg_nolineage(%11$s) AS seg
 	          FROM (SELECT %12$s %13$s AS segroll_period, s.*
-	                FROM (SELECT o.* FROM %18$s
+	                FROM (SELECT %25$s FROM %18$s l CROSS JOIN LATERAL pg_catalog.jsonb_to_record(l.old) AS o(%26$s)
 	                      WHERE l.log_seq OPERATOR(pg_catalog.>) %15$s AND l.old_seq OPERATOR(pg_catalog.<=) %15$s) s %16$s) s
 	          GROUP BY %17$s) s) u
 	GROUP BY %5$s u.period
@@ -155,7 +169,8 @@ FROM %23$s a$v$,
 			q.dim_exprs, q.period, def.source, applied,       -- 12 .. 15
 			q.joins, positions, log,                          -- 16 .. 18
 			cell_meas, adj_meas, adims, old_meas,             -- 19 .. 22
-			segroll._adjustments(def));                       -- 23
+			segroll._adjustments(def),                        -- 23
+			cols, old_cols, coldefs);                         -- 24 .. 26
 	END;
 	v := format('%I.%I', sch, def.name || '_live')::regclass;
 	EXECUTE format('COMMENT ON VIEW %s IS %L', v,

@@ -129,6 +129,10 @@ BEGIN
 				END IF;
 			END LOOP;
 		END IF;
+		-- the live view reads old versions by column name
+		IF segroll._live_view(def) IS NOT NULL THEN
+			PERFORM segroll._create_live_view(def);
+		END IF;
 		-- the old versions logged before the rename, under the old name
 		EXECUTE format('UPDATE %s l SET old = (l.old OPERATOR(pg_catalog.-) %L) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(%L, l.old OPERATOR(pg_catalog.->) %L)
 		                WHERE l.old OPERATOR(pg_catalog.?) %L', log, old_name, new_name, old_name, old_name);
