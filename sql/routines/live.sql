@@ -26,8 +26,10 @@
  * cells and <name>_v: it reads the source and its change log with the
  * owner's rights, and segroll_reader reads it (docs/security.md).  It names
  * the cells, source, change log and reference tables by OID, and finds its
- * progress row through segroll.segmentation.cells, so renames need
- * nothing; switch_version renames the view with the cells.
+ * progress row through segroll.segmentation.cells, so renamed tables and
+ * schemas need nothing; switch_version renames the view with the cells,
+ * and a renamed source column the segmentation uses regenerates it
+ * (_follow_source: old versions are read from jsonb by column name).
  */
 
 /* The live view of a segmentation, beside its cells. */
