@@ -192,6 +192,7 @@ BEGIN
 	def.cells := cells; def.bi_view := bi; def.unmapped_view := unmapped;
 	PERFORM segroll._create_lineage_blocks(def);
 	PERFORM segroll._create_segments_view(def);
+	PERFORM segroll._create_live_view(def);
 	def.apply_sql := segroll._generate_apply(def, format('%s.%I', sch, seg_name || '_adjustments')::regclass);
 	INSERT INTO segroll.segmentation (name, source, key_column, time_column, grain, time_zone, dimensions,
 	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql)
@@ -233,6 +234,9 @@ BEGIN
 	def := segroll._owned_definition(drop_segmentation.name);
 	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
 	EXECUTE format('DROP VIEW IF EXISTS %s, %s', def.bi_view, def.unmapped_view);
+	IF segroll._live_view(def) IS NOT NULL THEN
+		EXECUTE format('DROP VIEW %s', segroll._live_view(def));
+	END IF;
 	IF segroll._adjustments(def) IS NOT NULL THEN
 		EXECUTE format('DROP TABLE %s', segroll._adjustments(def));
 	END IF;

@@ -68,6 +68,7 @@ BEGIN
 				'@extschema@._create_adjustments(@extschema@.segmentation)',
 				'@extschema@._create_lineage_blocks(@extschema@.segmentation)',
 				'@extschema@._create_segments_view(@extschema@.segmentation)',
+				'@extschema@._create_live_view(@extschema@.segmentation)',
 				'@extschema@._like_cells(@extschema@.segmentation, pg_catalog.regclass)',
 				'@extschema@._full_cells_sql(@extschema@.segmentation, pg_catalog.text)',
 				'@extschema@._replace_bi_view(@extschema@.segmentation)',

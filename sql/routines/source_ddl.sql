@@ -126,7 +126,14 @@ BEGIN
 		IF new_name = ANY (def.measures) THEN
 			FOR suffix IN SELECT unnest(ARRAY['_sum', '_min', '_max']) LOOP
 				EXECUTE format('ALTER VIEW %s RENAME COLUMN %I TO %I', def.bi_view, old_name || suffix, new_name || suffix);
+				IF segroll._live_view(def) IS NOT NULL THEN
+					EXECUTE format('ALTER VIEW %s RENAME COLUMN %I TO %I', segroll._live_view(def), old_name || suffix, new_name || suffix);
+				END IF;
 			END LOOP;
+		END IF;
+		-- the live view reads old versions by column name
+		IF segroll._live_view(def) IS NOT NULL THEN
+			PERFORM segroll._create_live_view(def);
 		END IF;
 		-- the old versions logged before the rename, under the old name
 		EXECUTE format('UPDATE %s l SET old = (l.old OPERATOR(pg_catalog.-) %L) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(%L, l.old OPERATOR(pg_catalog.->) %L)

@@ -79,6 +79,7 @@ DECLARE
 	adj regclass := segroll._adjustments(def);
 	blocks regclass := segroll._lineage_blocks(def);
 	segments regclass := segroll._segments_view(def);
+	live regclass := segroll._live_view(def);
 BEGIN
 	EXECUTE format('ALTER TABLE %s RENAME TO %I', def.cells, new_name);
 	EXECUTE format('ALTER VIEW %s RENAME TO %I', def.bi_view, new_name || '_v');
@@ -91,6 +92,9 @@ BEGIN
 	END IF;
 	IF segments IS NOT NULL THEN
 		EXECUTE format('ALTER VIEW %s RENAME TO %I', segments, new_name || '_segments');
+	END IF;
+	IF live IS NOT NULL THEN
+		EXECUTE format('ALTER VIEW %s RENAME TO %I', live, new_name || '_live');
 	END IF;
 	UPDATE segroll.segmentation s SET name = new_name WHERE s.name = old_name;
 	-- the roll-up SQL names the tables

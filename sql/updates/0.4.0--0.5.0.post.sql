@@ -77,3 +77,18 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- Live figures (issue 16): every segmentation gets its <name>_live view,
+-- after the change log's old versions became jsonb (the view reads them).
+DO $$
+DECLARE
+	def @extschema@.segmentation;
+BEGIN
+	FOR def IN SELECT * FROM @extschema@.segmentation LOOP
+		IF @extschema@._live_view(def) IS NULL THEN
+			-- the cells' companion, not a member of the extension
+			EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP VIEW %s', @extschema@._create_live_view(def));
+		END IF;
+	END LOOP;
+END
+$$;
