@@ -58,7 +58,9 @@ DECLARE
 	old_cols text := segroll._used_columns_sql(def, 'o');
 	coldefs text;
 	log regclass := (SELECT x.change_log FROM segroll.source x WHERE x.relid = def.source);
-	args text := format('s.%I, %s%s', def.key_column, segroll._time_sql(def, format('s.%I', def.time_column)), q.meas);
+	-- the key as the lineage holds it (a hash for a key that is not an integer)
+	args text := format('%s, %s%s', segroll._key_sql(def, format('s.%I', def.key_column)),
+	                    segroll._time_sql(def, format('s.%I', def.time_column)), q.meas);
 	d record;
 	i int := 0;
 	cdims text := '';		-- c."dim", (cells)
