@@ -126,6 +126,7 @@ BEGIN
 				'@extschema@._locate(pg_catalog.text, pg_catalog.text)',
 				'@extschema@._caller_key_sql(@extschema@.segmentation, pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._caller_cell_sql(@extschema@.segmentation, pg_catalog.text)',
+				'@extschema@._caller_lookup_join(@extschema@.segmentation, pg_catalog.jsonb, pg_catalog.text)',
 				'@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)']::pg_catalog.regprocedure[]),
 		-- called by triggers only: nobody
 		(NULL, ARRAY[

@@ -235,13 +235,38 @@ $$;
  * key with the same hash: the condition leaves it out.  Returns {joins,
  * condition}.  Reference tables are checked and locked (_caller_reads).
  */
+/*
+ * The LEFT JOIN of the reference table of lookup dimension d (aliased
+ * alias) to the source rows s, for SQL that runs as the caller: the table
+ * checked and locked (_caller_reads), the key compared as the caller's
+ * types allow (_caller_eq_sql).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._caller_lookup_join(def @extschema@.segmentation, d pg_catalog.jsonb,
+	alias pg_catalog.text)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	ref regclass := (d->>'table')::regclass;
+	t regtype;
+BEGIN
+	PERFORM segroll._caller_reads(ref, '{r,p,m}', format('reference table of dimension "%s"', d->>'name'));
+	t := segroll._caller_type(ref, d->>'key');
+	IF t IS DISTINCT FROM segroll._caller_type(def.source, d->>'on') THEN
+		RAISE EXCEPTION 'lookup column "%" is % but reference key "%" is %', d->>'on',
+			segroll._caller_type(def.source, d->>'on'), d->>'key', t
+			USING ERRCODE = 'datatype_mismatch';
+	END IF;
+	RETURN format(' LEFT JOIN %s %I ON %s', ref, alias,
+	              segroll._caller_eq_sql(format('%I.%I', alias, d->>'key'), t, format('s.%I', d->>'on'), t, false));
+END
+$$;
+
 CREATE OR REPLACE FUNCTION @extschema@._caller_cell_sql(def @extschema@.segmentation, cell_param pg_catalog.text)
 RETURNS pg_catalog.text[]
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	d jsonb;
 	i int := 0;
-	ref regclass;
 	t regtype;
 	expr text;
 	joins text := '';
@@ -254,17 +279,8 @@ BEGIN
 			t := segroll._caller_type(def.source, d->>'column');
 			expr := format('s.%I', d->>'column');
 		ELSE
-			ref := (d->>'table')::regclass;
-			PERFORM segroll._caller_reads(ref, '{r,p,m}', format('reference table of dimension "%s"', d->>'name'));
-			t := segroll._caller_type(ref, d->>'key');
-			IF t IS DISTINCT FROM segroll._caller_type(def.source, d->>'on') THEN
-				RAISE EXCEPTION 'lookup column "%" is % but reference key "%" is %', d->>'on',
-					segroll._caller_type(def.source, d->>'on'), d->>'key', t
-					USING ERRCODE = 'datatype_mismatch';
-			END IF;
-			joins := joins || format(' LEFT JOIN %s segroll_r%s ON %s', ref, i,
-			                         segroll._caller_eq_sql(format('segroll_r%s.%I', i, d->>'key'), t, format('s.%I', d->>'on'), t, false));
-			t := segroll._caller_type(ref, d->>'value');
+			joins := joins || segroll._caller_lookup_join(def, d, format('segroll_r%s', i));
+			t := segroll._caller_type((d->>'table')::regclass, d->>'value');
 			expr := format('segroll_r%s.%I', i, d->>'value');
 		END IF;
 		cond := cond || format('(%s) AND ', segroll._caller_eq_sql(expr, t,
@@ -591,7 +607,6 @@ DECLARE
 	seg segroll.segment;
 	d jsonb;
 	i int := 0;
-	ref regclass;
 	t regtype;
 	joins text := '';
 	fj text := '';
@@ -618,17 +633,8 @@ BEGIN
 		IF d ? 'column' THEN
 			t := segroll._caller_type(def.source, d->>'column');
 		ELSE
-			ref := (d->>'table')::regclass;
-			PERFORM segroll._caller_reads(ref, '{r,p,m}', format('reference table of dimension "%s"', d->>'name'));
-			t := segroll._caller_type(ref, d->>'key');
-			IF t IS DISTINCT FROM segroll._caller_type(def.source, d->>'on') THEN
-				RAISE EXCEPTION 'lookup column "%" is % but reference key "%" is %', d->>'on',
-					segroll._caller_type(def.source, d->>'on'), d->>'key', t
-					USING ERRCODE = 'datatype_mismatch';
-			END IF;
-			joins := joins || format(' LEFT JOIN %s r%s ON %s', ref, i,
-			                         segroll._caller_eq_sql(format('r%s.%I', i, d->>'key'), t, format('s.%I', d->>'on'), t, false));
-			t := segroll._caller_type(ref, d->>'value');
+			joins := joins || segroll._caller_lookup_join(def, d, format('r%s', i));
+			t := segroll._caller_type((d->>'table')::regclass, d->>'value');
 		END IF;
 		fj := fj || format('%L, %s, ', d->>'name', segroll._shown_sql(format('f.segroll_d%s', i), t));
 	END LOOP;
