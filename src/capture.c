@@ -1,11 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * capture.c
- *	  The wait phase of exactly-once change capture.
+ *	  Exactly-once change capture: the numbering of row versions, and the
+ *	  wait for writers; what the event triggers on sources need in C.
  *
- * Every source row gets a value from its source's capture sequence (an
- * identity column, CACHE 1) while its writer holds RowExclusiveLock on the
- * source.  A roll-up reads the sequence's last value U, then waits here
+ * Every source row version gets a value from its source's capture sequence
+ * (CACHE 1, by the trigger capture_number below) while its writer holds
+ * RowExclusiveLock on the source (on a partitioned source: on a
+ * partition).  A roll-up reads the sequence's last value U, then waits here
  * until every transaction that held a lock conflicting with ShareLock on the
  * source at that moment has ended.  Any transaction that obtained a value
  * <= U held its lock before U was read, so afterwards every value <= U
