@@ -302,7 +302,7 @@ UNION ALL SELECT '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
 UNION ALL
 SELECT * FROM (
 SELECT format('| %s | %s | %s (%s - %s) | %s | %s (%s - %s) | %s | %s (%s - %s) | %s | %s (%s - %s) | %s | %s | %s |',
-	to_char(m.n, 'FM9 999 999'),
+	to_char(m.n, 'FM999 999 999'),
 	CASE m.variant WHEN 'segroll' THEN 'segroll ' || CASE m.step WHEN 'create' THEN 'create_segmentation(backfill => false)' ELSE 'backfill(name, 200000)' END
 	               WHEN 'identity' THEN 'plain: ADD COLUMN ... GENERATED ALWAYS AS IDENTITY' ELSE 'plain: CREATE INDEX ... USING brin' END,
 	round(ddl), round(ddl_lo), round(ddl_hi), to_char(ddl / b_ddl, 'FM990.00') || '×',
