@@ -50,6 +50,7 @@ ROUTINE_SQL = \
 	sql/routines/reconcile.sql \
 	sql/routines/period_close.sql \
 	sql/routines/live.sql \
+	sql/routines/anomalies.sql \
 	sql/routines/reference.sql \
 	sql/routines/versions.sql \
 	sql/routines/estimate.sql
@@ -65,7 +66,7 @@ UPDATE_POST_SQL = $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION).post.sql)
 DATA_built = sql/segroll--$(EXTVERSION).sql sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/segroll--*.sql))
 
-REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate grains lineage_blocks sources time_types identifiers arguments keys live
+REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate grains lineage_blocks sources time_types identifiers arguments keys live anomalies
 REGRESS_OPTS = --inputdir=test --load-extension=segroll
 
 PG_CPPFLAGS = -I$(srcdir)/src

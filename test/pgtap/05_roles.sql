@@ -97,6 +97,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._block_span(bigint,bigint,bigint)',
                  'segroll._segments_view(segroll.segmentation)', 'segroll._beside_cells(segroll.segmentation,text)',
                  'segroll._live_view(segroll.segmentation)',
+                 'segroll.anomalies(text,timestamp with time zone,double precision,integer,integer)',
                  'segroll._cell_dimensions(segroll.segmentation)',
                  'segroll._adjusted(segroll.segment,segroll.segment[],segroll.segment[])',
                  'segroll._builtin_base(regtype)', 'segroll._shown_sql(text,regtype)',

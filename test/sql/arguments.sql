@@ -224,6 +224,16 @@ FROM (VALUES
 	('older_than', $$SELECT * FROM segroll.purge_source('args_daily', '0')$$),
 	('older_than', $$SELECT * FROM segroll.purge_source('args_daily', '-1 day')$$)
 ) v(a, c);
+SELECT null_cases('segroll.anomalies(text,timestamptz,float8,int4,int4)', 'SELECT * FROM segroll.anomalies(%s)',
+	$$'args_daily' | '2026-01-01 00:00+00' | 3.5 | 8 | 4$$);
+SELECT sum(bad_case('segroll.anomalies(text,timestamptz,float8,int4,int4)', a, c)) AS cases
+FROM (VALUES
+	('name', $$SELECT * FROM segroll.anomalies('no_such', '2026-01-01 00:00+00')$$),
+	('threshold', $$SELECT * FROM segroll.anomalies('args_daily', '2026-01-01 00:00+00', threshold => -1)$$),
+	('threshold', $$SELECT * FROM segroll.anomalies('args_daily', '2026-01-01 00:00+00', threshold => 'infinity')$$),
+	('weeks', $$SELECT * FROM segroll.anomalies('args_daily', '2026-01-01 00:00+00', weeks => 521)$$),
+	('min_history', $$SELECT * FROM segroll.anomalies('args_daily', '2026-01-01 00:00+00', min_history => 0)$$)
+) v(a, c);
 SELECT null_cases('segroll.set_archive(text,regclass)', 'SELECT segroll.set_archive(%s)', $$'args_daily' | 'src_archive'$$);
 SELECT null_cases('segroll.purge_trace_log(interval)', 'SELECT segroll.purge_trace_log(%s)', $$'400 days'$$);
 SELECT sum(bad_case('segroll.purge_trace_log(interval)', a, c)) AS cases
