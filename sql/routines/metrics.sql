@@ -17,35 +17,55 @@
  * unmapped member (a cell or adjustment whose dimension is NULL), as the
  * caller sees them; NULLs if the caller may not read the cells.  Reads the
  * cells table once and the adjustments of closed periods, never the source.
+ * The size of the lineage blocks for every caller: it is found in
+ * pg_class, since to_regclass() (_lineage_blocks) fails for a role
+ * without USAGE on the cells schema.
  */
 CREATE OR REPLACE FUNCTION @extschema@._cell_metrics(def @extschema@.segmentation,
-                                                     OUT cells pg_catalog.int8, OUT unmapped_rows pg_catalog.int8)
+                                                     OUT cells pg_catalog.int8, OUT unmapped_rows pg_catalog.int8,
+                                                     OUT lineage_bytes pg_catalog.int8)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	adj regclass := segroll._adjustments(def);
+	adj regclass;
 	unmapped text;
 	adjusted bigint;
 BEGIN
+	SELECT coalesce(sum(pg_total_relation_size(l.oid)), 0)::bigint INTO lineage_bytes
+	FROM pg_class c JOIN pg_class l ON l.relnamespace = c.relnamespace
+	WHERE c.oid = def.cells AND l.relname = def.name || '_lineage' AND l.relkind = 'r';
 	IF NOT has_table_privilege(def.cells, 'SELECT') THEN
 		RETURN;
 	END IF;
+	adj := segroll._adjustments(def);
 	-- a dimension is NULL only in the unmapped member: the roll-up maps a
 	-- row only when all its dimensions have a value (_sql: mapped)
 	SELECT string_agg(format('c.%I IS NULL', d.name), ' OR ') INTO unmapped FROM segroll._cell_dimensions(def) d;
-	EXECUTE format('SELECT pg_catalog.count(*), pg_catalog.sum(segroll.count(c.seg)) FILTER (WHERE %s) FROM %s c',
-	               coalesce(unmapped, 'false'), def.cells)
-	INTO cells, unmapped_rows;
+	-- a segmentation broken by hand (a cells or adjustments column renamed
+	-- or dropped) fails its roll-ups, and status says so; what cannot be
+	-- counted is NULL here, so that every other figure still reads
+	BEGIN
+		EXECUTE format('SELECT pg_catalog.count(*), pg_catalog.sum(segroll.count(c.seg)) FILTER (WHERE %s) FROM %s c',
+		               coalesce(unmapped, 'false'), def.cells)
+		INTO cells, unmapped_rows;
+	EXCEPTION WHEN undefined_column OR undefined_function OR datatype_mismatch THEN
+		EXECUTE format('SELECT pg_catalog.count(*) FROM %s c', def.cells) INTO cells;
+		RETURN;
+	END;
 	unmapped_rows := coalesce(unmapped_rows, 0);
 	IF unmapped IS NOT NULL AND adj IS NOT NULL AND has_table_privilege(adj, 'SELECT') THEN
-		EXECUTE format('SELECT pg_catalog.sum(coalesce(segroll.count(c.added), 0) OPERATOR(pg_catalog.-) coalesce(segroll.count(c.removed), 0))
-		                FROM %s c WHERE %s', adj, unmapped)
-		INTO adjusted;
-		unmapped_rows := unmapped_rows + coalesce(adjusted, 0);
+		BEGIN
+			EXECUTE format('SELECT pg_catalog.sum(coalesce(segroll.count(c.added), 0) OPERATOR(pg_catalog.-) coalesce(segroll.count(c.removed), 0))
+			                FROM %s c WHERE %s', adj, unmapped)
+			INTO adjusted;
+			unmapped_rows := unmapped_rows + coalesce(adjusted, 0);
+		EXCEPTION WHEN undefined_column OR undefined_function OR datatype_mismatch THEN
+			unmapped_rows := NULL;
+		END;
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._cell_metrics(@extschema@.segmentation) IS
-	'the cells of a segmentation and the rows in its unmapped member, as the caller may read them (NULL otherwise)';
+	'the cells of a segmentation and the rows in its unmapped member, as the caller may read them (NULL otherwise), and the size of its lineage blocks';
 
 CREATE OR REPLACE VIEW @extschema@.metrics AS
 SELECT st.name, st.schedule, st.state,
@@ -59,7 +79,7 @@ SELECT st.name, st.schedule, st.state,
        pg_catalog.date_part('epoch', st.last_error_at) AS last_error_timestamp_seconds,
        m.cells,
        pg_catalog.pg_total_relation_size(s.cells) AS cells_bytes,
-       coalesce(pg_catalog.pg_total_relation_size(@extschema@._lineage_blocks(s)), 0) AS lineage_bytes,
+       m.lineage_bytes,
        m.unmapped_rows
 FROM @extschema@.status st
 JOIN @extschema@.segmentation s USING (name)
