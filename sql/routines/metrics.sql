@@ -40,6 +40,7 @@ BEGIN
 	-- a dimension is NULL only in the unmapped member: the roll-up maps a
 	-- row only when all its dimensions have a value (_sql: mapped)
 	SELECT string_agg(format('c.%I IS NULL', d.name), ' OR ') INTO unmapped FROM segroll._cell_dimensions(def) d;
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- unmapped: quoted column names (%I)
 	-- a segmentation broken by hand (a cells or adjustments column renamed
 	-- or dropped) fails its roll-ups, and status says so; what cannot be
 	-- counted is NULL here, so that every other figure still reads
