@@ -46,6 +46,7 @@ ROUTINE_SQL = \
 	sql/routines/definition.sql \
 	sql/routines/source_ddl.sql \
 	sql/routines/rollup.sql \
+	sql/routines/metrics.sql \
 	sql/routines/trace.sql \
 	sql/routines/reconcile.sql \
 	sql/routines/period_close.sql \

@@ -47,6 +47,7 @@ SEGROLL_PG_CFLAGS="${SEGROLL_PG_CFLAGS:--Wall -Wextra -Wno-unused-parameter -Wer
 # postgresql-15-plpgsql-check is the PL/pgSQL linter that
 # test/pgtap/06_plpgsql_check.sql runs over every PL/pgSQL routine.
 # postgresql-15-partman manages the partitions of test/t/160_partitioned_load.pl.
+# prometheus-postgres-exporter scrapes segroll.metrics in test/t/170_prometheus_exporter.pl.
 SEGROLL_PACKAGES=(
 	postgresql-15
 	postgresql-server-dev-15
@@ -54,6 +55,7 @@ SEGROLL_PACKAGES=(
 	postgresql-15-cron
 	postgresql-15-plpgsql-check
 	postgresql-15-partman
+	prometheus-postgres-exporter
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
 	perl

@@ -186,5 +186,5 @@ GRANT INSERT ON @extschema@.purge_log TO segroll_admin;
 
 /* ------------------------------------------------------------ views */
 
-GRANT SELECT ON @extschema@.segmentations, @extschema@.status TO PUBLIC;
+GRANT SELECT ON @extschema@.segmentations, @extschema@.status, @extschema@.metrics TO PUBLIC;
 GRANT SELECT ON @extschema@.history TO segroll_auditor;
