@@ -8,13 +8,15 @@
 #      src/, sql/) and installs it into PostgreSQL 15 (make, make install);
 #   3. starts a throw-away PostgreSQL 15 cluster as the postgres user in a
 #      temporary directory (unix socket only, no TCP port), removed on exit;
-#   4. runs demo/01_sample_data.sql .. demo/07_audit.sql in it: loads
+#   4. runs demo/01_sample_data.sql .. demo/08_live_anomalies.sql in it: loads
 #      sample sales and an item master with a few items missing, defines a
 #      segmentation (segroll.create_segmentation, with backfill), ingests
 #      more rows, late rows and corrections, rolls them up (segroll.rollup),
 #      checks a month x brand report from the BI view against the raw rows,
 #      shows the unmapped rows, traces one cell to its source rows and checks
-#      its checksum.
+#      its checksum, audits, shows a live figure moving before a roll-up
+#      (the <name>_live view) and an injected wrong amount flagged by
+#      segroll.anomalies().
 # As another user it needs the packages already installed and write access
 # to PostgreSQL's directories for make install.
 #
