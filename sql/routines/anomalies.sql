@@ -20,6 +20,9 @@
  * have cells.  Periods where no segment has a cell (not rolled up yet, or
  * before the data begins) are not history.
  *
+ * Only periods that have ended are flagged: a period still in progress
+ * holds part of its rows and would look low against whole ones.
+ *
  * The cells are read through the BI view <name>_v (adjustments of closed
  * periods included), as the caller: anomalies() shows only what the caller
  * may read there.
@@ -90,6 +93,10 @@ BEGIN
 		), target AS (
 			SELECT s.dims, p.period, s.first FROM seen s
 			JOIN periods p ON p.period OPERATOR(pg_catalog.>=) s.first AND p.period OPERATOR(pg_catalog.>=) $1
+			-- a period still in progress is not compared with whole ones
+			WHERE pg_catalog.timezone($2, pg_catalog.timezone($2, p.period) OPERATOR(pg_catalog.+)
+			          (SELECT g.step FROM segroll.grain g WHERE g.name OPERATOR(pg_catalog.=) $7))
+			      OPERATOR(pg_catalog.<=) pg_catalog.now()
 		), hist AS (
 			SELECT t.dims, t.period, m.i, COALESCE(cv.v, 0) AS v
 			FROM target t

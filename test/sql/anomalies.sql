@@ -75,6 +75,19 @@ CREATE TABLE ex (id bigint PRIMARY KEY, ts timestamptz NOT NULL, site int NOT NU
 SELECT segroll.create_segmentation('anom_empty', 'ex', 'id', 'ts', 'day', 'UTC', '{site}', '{amount}');
 SELECT count(*) AS empty FROM segroll.anomalies('anom_empty', '-infinity');
 
+-- a period still in progress is not flagged: the same hour of the last 4
+-- weeks had 10 sales, the hour now running has 1 so far, the hour before
+-- it (ended) 1 too: only the ended hour is flagged
+CREATE TABLE nowx (id bigint PRIMARY KEY, ts timestamptz NOT NULL, site int NOT NULL, amount int NOT NULL);
+INSERT INTO nowx
+SELECT w * 100 + h * 10 + i, date_trunc('hour', now()) - w * interval '7 days' - h * interval '1 hour' + i * interval '1 minute', 1, 5
+FROM generate_series(1, 4) w, generate_series(0, 1) h, generate_series(0, 9) i;
+INSERT INTO nowx VALUES (1, date_trunc('hour', now()), 1, 5), (2, date_trunc('hour', now()) - interval '1 hour', 1, 5);
+SELECT segroll.create_segmentation('anom_now', 'nowx', 'id', 'ts', 'hour', 'UTC', '{site}', '{amount}');
+SELECT period = date_trunc('hour', now()) - interval '1 hour' AS ended_hour, figure, value, history
+FROM segroll.anomalies('anom_now', date_trunc('hour', now()) - interval '1 hour')
+ORDER BY figure;
+
 -- bad input
 SELECT segroll.anomalies('no_such', now());
 SELECT segroll.anomalies('anom_daily', now(), threshold => 0);
@@ -87,5 +100,5 @@ SELECT segroll.anomalies(NULL, now());
 SELECT segroll.create_segmentation('anom_weekly', 'hx', 'id', 'ts', 'week', 'UTC', '{site}', '{amount}');
 SELECT segroll.anomalies('anom_weekly', now());
 
-SELECT segroll.drop_segmentation(n) FROM unnest(ARRAY['anom_daily', 'anom_hourly', 'anom_empty', 'anom_weekly']) n;
+SELECT segroll.drop_segmentation(n) FROM unnest(ARRAY['anom_daily', 'anom_hourly', 'anom_empty', 'anom_weekly', 'anom_now']) n;
 DROP SCHEMA anom CASCADE;
