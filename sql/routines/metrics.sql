@@ -87,3 +87,20 @@ JOIN @extschema@.segmentation s USING (name)
 CROSS JOIN LATERAL @extschema@._cell_metrics(s) m;
 COMMENT ON VIEW @extschema@.metrics IS
 	'one row per segmentation, in numbers for monitoring: lag, changes applied, last run, last error, cells, bytes, unmapped rows';
+
+/*
+ * The figures segroll.anomalies() flags (its default threshold and history)
+ * in the periods of segmentation name that ended in the last day, for a
+ * dashboard; null when the caller may not read the BI view or the
+ * segmentation's grain has no anomaly flags (week and coarser).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._open_anomalies(name pg_catalog.text)
+RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RETURN (SELECT count(*) FROM segroll.anomalies(_open_anomalies.name, now() - interval '1 day'));
+EXCEPTION WHEN insufficient_privilege OR feature_not_supported OR undefined_table OR undefined_column THEN
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._open_anomalies(pg_catalog.text) IS
+	'how many figures segroll.anomalies() flags in the periods that ended in the last day (null if it cannot say)';

@@ -173,7 +173,10 @@ is((metric($text, 'segroll_cells', 'fragile'))[0], $fragile->{cells},
 cmp_ok((metric($text, 'segroll_error_last_timestamp_seconds', 'fragile'))[0], '>', 0, 'when it failed');
 like($text, qr/^segroll_pending_changes\{[^}]*segmentation="fragile"[^}]*\} NaN$/m,
 	'lag in changes is NaN for a source whose change counter monitor may not read');
-unlike($text, qr/^segroll_anomal/m, 'no anomaly metrics (not built yet)');
+like($text, qr/^segroll_anomalies_open\{[^}]*segmentation="fragile"[^}]*\} 0$/m,
+	'open anomalies: none for the day-grain segmentation without history');
+unlike($text, qr/^segroll_anomalies_open\{[^}]*segmentation="orders"/m,
+	'no anomaly series for a month-grain segmentation (anomalies() flags day and hour)');
 
 # after a roll-up of orders the figures move
 $node->safe_psql('app', q{SELECT segroll.rollup('orders')});
