@@ -86,6 +86,7 @@ DECLARE
 	dims jsonb := '[]'::jsonb;
 	d jsonb;
 	suffix text;
+	new_apply text;
 BEGIN
 	PERFORM segroll._require_owner_context(def, 'segroll._follow_source()', 'segroll._follow()');
 	IF new_name IS NOT NULL THEN
@@ -143,17 +144,20 @@ BEGIN
 	END IF;
 	-- only when it changed (a renamed table, schema or column): a role that
 	-- may alter the table but not the segmentation can still add a column
-	IF segroll._generate_apply(def, segroll._adjustments(def)) IS NOT DISTINCT FROM def.apply_sql THEN
+	new_apply := segroll._generate_apply(def, segroll._adjustments(def));
+	IF new_apply IS NOT DISTINCT FROM def.apply_sql THEN
 		RETURN;
 	END IF;
-	UPDATE segroll.segmentation s SET apply_sql = segroll._generate_apply(def, segroll._adjustments(def))
-	WHERE s.name = def.name;
-	-- the capture functions of a partitioned source name it and its key
-	PERFORM segroll._install_capture(def.source);
+	UPDATE segroll.segmentation s SET apply_sql = new_apply WHERE s.name = def.name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'cannot change % under segmentation "%"', def.source, def.name
 			USING ERRCODE = 'insufficient_privilege',
 			      HINT = format('Its roll-up SQL names the table: change it as a member of role %s, the segmentation''s owner.', def.owner);
+	END IF;
+	-- the capture functions of a partitioned source name it and its key
+	-- (a plain source's name only the change log)
+	IF (SELECT relkind FROM pg_class WHERE oid = def.source) = 'p' THEN
+		PERFORM segroll._install_capture(def.source);
 	END IF;
 END
 $$;
