@@ -59,7 +59,6 @@ AS 'MODULE_PATHNAME', 'segroll_logging_on' LANGUAGE C VOLATILE PARALLEL RESTRICT
 COMMENT ON FUNCTION @extschema@._logging_on() IS
 	'the WHEN clause of the triggers that log old versions: false while _number_rows numbers rows no roll-up has seen';
 
-DROP FUNCTION IF EXISTS @extschema@._number_rows(pg_catalog.regclass);	-- an earlier 0.5.0 draft's
 CREATE OR REPLACE FUNCTION @extschema@._number_rows(rel pg_catalog.regclass, before_capture pg_catalog.int8 DEFAULT NULL)
 RETURNS pg_catalog.int8 AS 'MODULE_PATHNAME', 'segroll_number_rows' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@._number_rows(pg_catalog.regclass, pg_catalog.int8) IS
@@ -202,16 +201,18 @@ RETURNS pg_catalog.regclass LANGUAGE sql STABLE SET search_path = pg_catalog, pg
 $$;
 
 /*
- * Builds the capture index of src if it has none, and the index on the key
- * hash of a non-integer key: each build reads the table once under a SHARE
- * lock (writers wait, readers do not).  Called by
- * create_segmentation when it backfills, and by backfill() in a
- * transaction of its own otherwise.
+ * Builds what finds a source's rows for the roll-ups, if missing: the
+ * capture index (BRIN on segroll_seq), and for a key held in lineage as its
+ * hash the index on segroll.key_hash(key).  Each build reads the table once
+ * under a SHARE lock (writers wait, readers do not).  Returns whether it
+ * built anything.  Called by create_segmentation when it backfills (or the
+ * source had its capture already), else by backfill(), in a transaction of
+ * its own: create_segmentation holds ADD COLUMN's ACCESS EXCLUSIVE lock to
+ * its commit.
  */
-CREATE OR REPLACE FUNCTION @extschema@._build_capture_index(src pg_catalog.regclass)
+CREATE OR REPLACE FUNCTION @extschema@._build_capture_index(src pg_catalog.regclass, key pg_catalog.text)
 RETURNS pg_catalog.bool LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	key text := (SELECT s.key_column FROM segroll.source s WHERE s.relid = src);
 	built bool := false;
 BEGIN
 	IF segroll._capture_index(src) IS NULL THEN
@@ -220,8 +221,7 @@ BEGIN
 		EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
 		built := true;
 	END IF;
-	-- and the index on the key hash of a key held in lineage as its hash
-	IF key IS NOT NULL AND segroll._column_type(src, key) NOT IN ('bigint'::regtype, 'integer'::regtype)
+	IF segroll._column_type(src, key) NOT IN ('bigint'::regtype, 'integer'::regtype)
 	   AND segroll._key_hash_index(src, key) IS NULL THEN
 		EXECUTE format('CREATE INDEX ON %s (segroll.key_hash(%I))', src, key);
 		built := true;
@@ -229,22 +229,16 @@ BEGIN
 	RETURN built;
 END
 $$;
-COMMENT ON FUNCTION @extschema@._build_capture_index(pg_catalog.regclass) IS
-	'builds the BRIN index on segroll_seq of a source that has none';
+COMMENT ON FUNCTION @extschema@._build_capture_index(pg_catalog.regclass, pg_catalog.text) IS
+	'builds the BRIN index on segroll_seq and, for a hashed key, the index on its hash, where missing';
 
 /*
  * Adds the capture to a source: the capture sequence, the column segroll_seq
  * (default 1: rows already there are "before capture", and nothing is
- * rewritten), the change log and the triggers, and with index its BRIN
- * index.  ADD COLUMN takes an ACCESS EXCLUSIVE lock that the calling
- * transaction holds to its end, so everything done after it in that
- * transaction blocks readers and writers: without index (create_segmentation
- * ... backfill => false), that is a few catalog changes, and the index is
- * built later (backfill(), or CREATE INDEX CONCURRENTLY by the DBA).
+ * rewritten), the change log and the triggers.  Its indexes are built
+ * apart (_build_capture_index).
  */
-DROP FUNCTION IF EXISTS @extschema@._add_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace);	-- a 0.5.0 draft's
-CREATE OR REPLACE FUNCTION @extschema@._add_capture(src pg_catalog.regclass, key pg_catalog.text, sch pg_catalog.regnamespace,
-	with_index pg_catalog.bool)
+CREATE OR REPLACE FUNCTION @extschema@._add_capture(src pg_catalog.regclass, key pg_catalog.text, sch pg_catalog.regnamespace)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = src);
@@ -266,9 +260,6 @@ BEGIN
 	EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT 0', src);
 	EXECUTE format('ALTER SEQUENCE %s OWNER TO %s', seq, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
 	EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.segroll_seq', seq, src);
-	IF with_index THEN
-		PERFORM segroll._build_capture_index(src);
-	END IF;
 	-- changes_<table>_<oid>, the table's name shortened (by whole
 	-- characters) so that the OID, which makes it unique, is never cut
 	WHILE octet_length('changes_' || relname || '_' || src::oid) > current_setting('max_identifier_length')::int LOOP
@@ -282,7 +273,7 @@ BEGIN
 	PERFORM segroll._install_capture(src);
 END
 $$;
-COMMENT ON FUNCTION @extschema@._add_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace, pg_catalog.bool) IS
+COMMENT ON FUNCTION @extschema@._add_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace) IS
 	'adds the capture column, sequence, index, change log and triggers to a new source';
 
 /*

@@ -137,22 +137,17 @@ BEGIN
 
 	-- capture, once per source
 	IF NOT EXISTS (SELECT FROM segroll.source WHERE relid = src) THEN
-		-- without a backfill, the BRIN build waits for backfill(): what follows
-		-- ADD COLUMN here holds its ACCESS EXCLUSIVE lock to commit
-		PERFORM segroll._add_capture(src, key, sch::regnamespace, create_segmentation.backfill);
-		IF NOT create_segmentation.backfill THEN
-			RAISE NOTICE 'the capture index of % is built by segroll.backfill(), or now without blocking writers', src
-				USING HINT = format('CREATE INDEX CONCURRENTLY ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
-		END IF;
+		PERFORM segroll._add_capture(src, key, sch::regnamespace);
 	END IF;
 
-	-- a key held in lineage as its hash: rows are found by it through an
-	-- index on segroll.key_hash(key), built (under a SHARE lock, as the
-	-- capture's BRIN index) unless the source has one; left to backfill(),
-	-- with the BRIN index, while this transaction holds ADD COLUMN's lock
-	IF segroll._column_type(src, key) NOT IN ('bigint'::regtype, 'integer'::regtype) AND segroll._key_hash_index(src, key) IS NULL
-	   AND (create_segmentation.backfill OR segroll._capture_index(src) IS NOT NULL) THEN
-		EXECUTE format('CREATE INDEX ON %s (segroll.key_hash(%I))', src, key);
+	-- the indexes that find the source's rows (capture index; the key's
+	-- hash for a key lineage holds hashed); without a backfill they are left
+	-- to backfill() when this transaction holds ADD COLUMN's lock to commit
+	IF create_segmentation.backfill OR segroll._capture_index(src) IS NOT NULL THEN
+		PERFORM segroll._build_capture_index(src, key);
+	ELSE
+		RAISE NOTICE 'the capture index of % is built by segroll.backfill(), or now without blocking writers', src
+			USING HINT = format('CREATE INDEX CONCURRENTLY ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
 	END IF;
 
 	-- cells: one row per dimension values x period

@@ -262,7 +262,7 @@ COMMENT ON FUNCTION @extschema@._number_before_capture(pg_catalog.text, pg_catal
 /* Builds the capture index of the source of segmentation name, if missing (for backfill()). */
 CREATE OR REPLACE FUNCTION @extschema@._build_capture_index_of(name pg_catalog.text)
 RETURNS pg_catalog.bool LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-	SELECT @extschema@._build_capture_index((@extschema@._owned_definition(name)).source)
+	SELECT @extschema@._build_capture_index(d.source, d.key_column) FROM @extschema@._owned_definition(name) d
 $$;
 
 -- no SET clause: a procedure with one cannot COMMIT
