@@ -42,7 +42,9 @@ ROUTINE_SQL = \
 	sql/routines/history.sql \
 	sql/routines/capture.sql \
 	sql/routines/compiler.sql \
+	sql/routines/caller_values.sql \
 	sql/routines/lineage.sql \
+	sql/routines/apply_sql.sql \
 	sql/routines/definition.sql \
 	sql/routines/source_ddl.sql \
 	sql/routines/rollup.sql \

@@ -12,7 +12,7 @@
  * A roll-up then rewrites the head and the blocks its changes fall in,
  * never the whole lineage: its cost follows the change, not the size of
  * the cell (issue 13).  The roll-up SQL is _generate_apply() in
- * compiler.sql.
+ * apply_sql.sql.
  *
  * A cell's full segment is the merge of its blocks: _full_cells_sql()
  * (verify, repair, the <name>_segments view) and _cell_segment() in

@@ -4,7 +4,7 @@
  * change is rolled up.  It reads, in the reader's snapshot and in one
  * statement, the cells, segroll.progress.applied_upto (A) and the changes
  * not applied yet: the window (A, infinity) of _generate_apply() in
- * compiler.sql, that is the source rows numbered after A (new versions in)
+ * apply_sql.sql, that is the source rows numbered after A (new versions in)
  * and the old versions logged after A that were numbered up to A (updated
  * and deleted rows out; old versions both numbered and replaced after A
  * cancel out and are not read).  A roll-up commits the cells and A

@@ -7,8 +7,8 @@
  * Because they run as the caller (often a superuser or an auditor), trace,
  * trace_rows, cell and locate evaluate nothing that the segmentation's owner
  * or another role wrote: they read only tables (never views), compare and
- * show values only through built-in types or as text (compiler.sql, "values
- * seen by the caller"), and lock what they read before they look at its
+ * show values only through built-in types or as text (caller_values.sql,
+ * _caller_eq_sql), and lock what they read before they look at its
  * columns' types, so that the types cannot change under them
  * (docs/security.md, "Trace runs as the caller").
  *
