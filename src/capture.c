@@ -178,10 +178,15 @@ segroll_capture_sequence(PG_FUNCTION_ARGS)
 	PG_RETURN_OID(capture_sequence_of(PG_GETARG_OID(0)));
 }
 
-/* the last trigger and relation capture_number looked the sequence up for */
+/*
+ * The last trigger and relation capture_number looked the sequence and the
+ * column up for (an attnum never changes while the trigger exists: dropping
+ * the column drops the capture, and a new capture has a new trigger).
+ */
 static Oid	cached_trigger = InvalidOid;
 static Oid	cached_relation = InvalidOid;
 static Oid	cached_sequence = InvalidOid;
+static int	cached_attnum = 0;
 
 PG_FUNCTION_INFO_V1(segroll_capture_number);
 Datum
@@ -205,21 +210,22 @@ segroll_capture_number(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("capture_number() must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
 	relid = RelationGetRelid(trigdata->tg_relation);
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
 	if (trigdata->tg_trigger->tgoid != cached_trigger || relid != cached_relation)
 	{
 		cached_trigger = InvalidOid;
+		attnum = SPI_fnumber(tupdesc, "segroll_seq");
+		if (attnum <= 0 || TupleDescAttr(tupdesc, attnum - 1)->atttypid != INT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("\"%s\" has no bigint column \"segroll_seq\"",
+							RelationGetRelationName(trigdata->tg_relation))));
 		cached_sequence = capture_sequence_of(relid);
+		cached_attnum = attnum;
 		cached_trigger = trigdata->tg_trigger->tgoid;
 		cached_relation = relid;
 	}
-
-	tupdesc = RelationGetDescr(trigdata->tg_relation);
-	attnum = SPI_fnumber(tupdesc, "segroll_seq");
-	if (attnum <= 0 || TupleDescAttr(tupdesc, attnum - 1)->atttypid != INT8OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("\"%s\" has no bigint column \"segroll_seq\"",
-						RelationGetRelationName(trigdata->tg_relation))));
+	attnum = cached_attnum;
 
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
 	value = Int64GetDatum(nextval_internal(cached_sequence, false));
@@ -349,8 +355,9 @@ extension_schema_is_segroll(void)
 
 /*
  * segroll._guard_alter(): event trigger at ddl_command_start of ALTER TABLE.
- * Dropping a column a segmentation uses, or changing its type, is refused
- * before PostgreSQL starts on it, with an error naming the segmentation
+ * Dropping a column a segmentation uses (or the capture column
+ * segroll_seq), or changing its type, is refused before PostgreSQL starts
+ * on it, with an error naming the segmentation
  * (PostgreSQL would refuse too, naming only the segmentation's unmapped
  * view; with CASCADE, _guard_drop catches the drop).  Does
  * nothing while the schema called segroll is not the extension's (see
@@ -402,7 +409,7 @@ segroll_guard_alter(PG_FUNCTION_ARGS)
 		rc = SPI_execute_with_args(
 			"SELECT s.name FROM segroll.segmentation s"
 			" WHERE s.source OPERATOR(pg_catalog.=) $1::pg_catalog.regclass"
-			"   AND $2 OPERATOR(pg_catalog.=) ANY (ARRAY[s.key_column, s.time_column]::pg_catalog.text[]"
+			"   AND $2 OPERATOR(pg_catalog.=) ANY (ARRAY[s.key_column, s.time_column, 'segroll_seq']::pg_catalog.text[]"
 			"       OPERATOR(pg_catalog.||) s.measures::pg_catalog.text[]"
 			"       OPERATOR(pg_catalog.||) ARRAY(SELECT COALESCE(d OPERATOR(pg_catalog.->>) 'column', d OPERATOR(pg_catalog.->>) 'on')"
 			"                                     FROM pg_catalog.jsonb_array_elements(s.dimensions) d))"

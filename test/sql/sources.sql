@@ -158,6 +158,7 @@ SELECT count(*) AS traced FROM segroll.trace('sale_daily', '{"org": 1}', '2026-1
 ALTER TABLE back_office.sales DROP COLUMN quantity;
 ALTER TABLE back_office.sales DROP COLUMN quantity CASCADE;
 ALTER TABLE back_office.sales ALTER COLUMN org_id TYPE bigint;
+ALTER TABLE back_office.sales DROP COLUMN segroll_seq;
 SELECT count(*) AS unmapped_view_kept FROM segroll_data.sale_daily_unmapped;
 -- the unmapped view shows the columns the segmentation reads, renamed with them
 SELECT attname FROM pg_attribute WHERE attrelid = 'segroll_data.sale_daily_unmapped'::regclass AND attnum > 0 ORDER BY attnum;
