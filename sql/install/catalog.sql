@@ -207,3 +207,55 @@ CREATE TABLE @extschema@.segmentation_version (
 COMMENT ON TABLE @extschema@.segmentation_version IS
 	'versions of a segmentation: which segmentation answers under the name (current), which is being built, which were retired';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segmentation_version', '');
+
+/* ------------------------------------------------------------ anomaly flags */
+
+/*
+ * What the DBA set for anomalies() of a segmentation (issue 16): the
+ * threshold and history anomalies() uses when its own arguments are not
+ * given, and whether each roll-up evaluates the periods that ended since
+ * the last evaluation (evaluated_upto: the start of the first period not
+ * evaluated yet), records the flags in anomaly_history and announces them
+ * with NOTIFY segroll_anomaly.  Written by set_anomaly_detection() and by
+ * the roll-up, as the segmentation's owner.
+ */
+CREATE TABLE @extschema@.anomaly_setting (
+	segmentation  pg_catalog.text PRIMARY KEY
+	              REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE,
+	threshold     pg_catalog.float8 NOT NULL
+	              CHECK (threshold OPERATOR(pg_catalog.>) 0 AND threshold OPERATOR(pg_catalog.<=) 1000),
+	weeks         pg_catalog.int4 NOT NULL
+	              CHECK (weeks OPERATOR(pg_catalog.>=) 1 AND weeks OPERATOR(pg_catalog.<=) 520),
+	min_history   pg_catalog.int4 NOT NULL
+	              CHECK (min_history OPERATOR(pg_catalog.>=) 1 AND min_history OPERATOR(pg_catalog.<=) weeks),
+	evaluate_after_rollup pg_catalog.bool NOT NULL,
+	notify        pg_catalog.bool NOT NULL
+	              CHECK (evaluate_after_rollup OR NOT notify),
+	evaluated_upto pg_catalog.timestamptz,
+	last_error    pg_catalog.text,
+	last_error_at pg_catalog.timestamptz,
+	set_at        pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	set_by        pg_catalog.name NOT NULL DEFAULT CURRENT_USER
+);
+COMMENT ON TABLE @extschema@.anomaly_setting IS
+	'per segmentation: the threshold and history of anomalies(), and whether roll-ups evaluate, record and announce the flags';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.anomaly_setting', '');
+
+/* The figures the roll-ups flagged, each recorded once. */
+CREATE TABLE @extschema@.anomaly_history (
+	segmentation  pg_catalog.text NOT NULL
+	              REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE,
+	period        pg_catalog.timestamptz NOT NULL,
+	dimensions    pg_catalog.jsonb NOT NULL,
+	figure        pg_catalog.text NOT NULL,
+	value         pg_catalog.numeric NOT NULL,
+	median        pg_catalog.float8 NOT NULL,
+	score         pg_catalog.float8 NOT NULL,
+	reason        pg_catalog.text NOT NULL,
+	detected_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	UNIQUE (segmentation, period, dimensions, figure)
+);
+CREATE INDEX ON @extschema@.anomaly_history (segmentation, detected_at);
+COMMENT ON TABLE @extschema@.anomaly_history IS
+	'the figures anomalies() flagged when a roll-up evaluated the periods that had ended, each recorded once';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.anomaly_history', '');

@@ -98,3 +98,28 @@ CREATE POLICY segmentation_version_owner ON @extschema@.segmentation_version
 	                               WHERE s.name OPERATOR(pg_catalog.=) segmentation_version.segmentation), 'MEMBER'))
 	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
 	                                    WHERE s.name OPERATOR(pg_catalog.=) segmentation_version.segmentation), 'MEMBER'));
+
+/*
+ * anomaly_setting and anomaly_history: read by whoever may read the
+ * segmentation's cells (SELECT on its BI view, as anomalies() reads them)
+ * and by its owner; written by the owner only (set_anomaly_detection, and
+ * the roll-up, which runs as the owner).
+ */
+ALTER TABLE @extschema@.anomaly_setting ENABLE ROW LEVEL SECURITY;
+CREATE POLICY anomaly_setting_read ON @extschema@.anomaly_setting FOR SELECT
+	USING ((SELECT pg_catalog.has_table_privilege(s.bi_view, 'SELECT') OR pg_catalog.pg_has_role(s.owner, 'MEMBER')
+	        FROM @extschema@.segmentation s WHERE s.name OPERATOR(pg_catalog.=) anomaly_setting.segmentation));
+CREATE POLICY anomaly_setting_owner ON @extschema@.anomaly_setting
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) anomaly_setting.segmentation), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) anomaly_setting.segmentation), 'MEMBER'));
+ALTER TABLE @extschema@.anomaly_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY anomaly_history_read ON @extschema@.anomaly_history FOR SELECT
+	USING ((SELECT pg_catalog.has_table_privilege(s.bi_view, 'SELECT') OR pg_catalog.pg_has_role(s.owner, 'MEMBER')
+	        FROM @extschema@.segmentation s WHERE s.name OPERATOR(pg_catalog.=) anomaly_history.segmentation));
+CREATE POLICY anomaly_history_owner ON @extschema@.anomaly_history
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) anomaly_history.segmentation), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) anomaly_history.segmentation), 'MEMBER'));

@@ -89,18 +89,25 @@ COMMENT ON VIEW @extschema@.metrics IS
 	'one row per segmentation, in numbers for monitoring: lag, changes applied, last run, last error, cells, bytes, unmapped rows';
 
 /*
- * The figures segroll.anomalies() flags (its default threshold and history)
- * in the periods of segmentation name that ended in the last day, for a
- * dashboard; null when the caller may not read the BI view or the
- * segmentation's grain has no anomaly flags (week and coarser).
+ * The figures segroll.anomalies() flags (with the segmentation's setting,
+ * or its defaults) in the periods of segmentation name that ended in the
+ * last day, or for a grain of a week or more in the last period that
+ * ended, for a dashboard; null when the caller may not read the BI view.
  */
 CREATE OR REPLACE FUNCTION @extschema@._open_anomalies(name pg_catalog.text)
 RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	def segroll.segmentation := segroll._definition(name);
+	-- the start of the period holding the earlier of a day ago and the end
+	-- of the last period that ended, in the segmentation's time zone
+	since timestamptz := timezone(def.time_zone, date_trunc(def.grain, timezone(def.time_zone,
+		least(now() - interval '1 day',
+		      timezone(def.time_zone, date_trunc(def.grain, timezone(def.time_zone, now()))) - interval '1 microsecond'))));
 BEGIN
-	RETURN (SELECT count(*) FROM segroll.anomalies(_open_anomalies.name, now() - interval '1 day'));
+	RETURN (SELECT count(*) FROM segroll.anomalies(_open_anomalies.name, since));
 EXCEPTION WHEN insufficient_privilege OR feature_not_supported OR undefined_table OR undefined_column THEN
 	RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._open_anomalies(pg_catalog.text) IS
-	'how many figures segroll.anomalies() flags in the periods that ended in the last day (null if it cannot say)';
+	'how many figures segroll.anomalies() flags in the periods that ended in the last day, or in the last period that ended (null if it cannot say)';

@@ -102,7 +102,9 @@ BEGIN
 				'@extschema@._cells_schema(pg_catalog.name)',
 				'@extschema@._require_owner_context(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)',
 				'@extschema@.backfill(pg_catalog.text, pg_catalog.int8)',
-				'@extschema@._number_before_capture(pg_catalog.text, pg_catalog.int8)']::pg_catalog.regprocedure[]),
+				'@extschema@._number_before_capture(pg_catalog.text, pg_catalog.int8)',
+				'@extschema@.set_anomaly_detection(pg_catalog.text, pg_catalog.float8, pg_catalog.int4, pg_catalog.int4, pg_catalog.bool, pg_catalog.bool)',
+				'@extschema@._evaluate_anomalies(@extschema@.segmentation)']::pg_catalog.regprocedure[]),
 		-- tracing and verifying
 		('segroll_auditor', ARRAY[
 				'@extschema@._caller_reads(pg_catalog.regclass, pg_catalog."char"[], pg_catalog.text)',
@@ -184,7 +186,14 @@ GRANT SELECT ON @extschema@.purge_log TO PUBLIC;
 GRANT SELECT ON @extschema@.purge_log TO segroll_auditor;
 GRANT INSERT ON @extschema@.purge_log TO segroll_admin;
 
+-- anomaly settings and the flags roll-ups record: read as the cells are
+-- (row-level security: policies.sql), written by the owner
+GRANT SELECT ON @extschema@.anomaly_setting, @extschema@.anomaly_history TO PUBLIC;
+GRANT INSERT, UPDATE, DELETE ON @extschema@.anomaly_setting TO segroll_admin;
+GRANT INSERT, DELETE ON @extschema@.anomaly_history TO segroll_admin;
+
 /* ------------------------------------------------------------ views */
 
 GRANT SELECT ON @extschema@.segmentations, @extschema@.status, @extschema@.metrics TO PUBLIC;
+GRANT SELECT ON @extschema@.anomaly_log TO PUBLIC;
 GRANT SELECT ON @extschema@.history TO segroll_auditor;

@@ -177,6 +177,11 @@ BEGIN
 		       WHERE s.source = def.source);
 	END IF;
 
+	-- the anomaly flags of the periods that ended since the last evaluation,
+	-- when the DBA asked for them (anomalies.sql: a failure there is caught
+	-- and kept, it does not fail the roll-up)
+	PERFORM segroll._evaluate_anomalies(def);
+
 	UPDATE segroll.progress p
 	SET applied_upto = upper_seq, last_run_at = now(), last_applied = applied,
 	    total_applied = p.total_applied + applied,
@@ -311,6 +316,37 @@ $$;
 COMMENT ON PROCEDURE @extschema@.backfill(pg_catalog.text, pg_catalog.int8) IS
 	'rolls up pending changes in batches, committing after each: resumable, progress in segroll.status';
 
+/*
+ * How many change numbers of segmentation name's source are not applied
+ * yet, for every caller: segroll.status and the exporter's role (pg_monitor,
+ * segroll_reader) need the lag in changes without SELECT on another owner's
+ * capture sequence.  SECURITY DEFINER (the extension's owner) to read the
+ * sequence; it returns one number and takes nothing from the caller but a
+ * segmentation name compared as a value.  The number tells no more than
+ * pg_stat_all_tables already tells every role (rows inserted, updated and
+ * deleted per table).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._pending_changes(name pg_catalog.text)
+RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	seqrel regclass;
+	applied bigint;
+	v bigint;
+BEGIN
+	SELECT s.seq, p.applied_upto INTO seqrel, applied
+	FROM segroll.segmentation g JOIN segroll.source s ON s.relid = g.source JOIN segroll.progress p ON p.name = g.name
+	WHERE g.name = _pending_changes.name;
+	-- only a sequence is read (a catalog row names its own, but check)
+	IF NOT FOUND OR (SELECT c.relkind FROM pg_class c WHERE c.oid = seqrel) IS DISTINCT FROM 'S' THEN
+		RETURN NULL;
+	END IF;
+	v := coalesce(pg_sequence_last_value(seqrel), 0);
+	RETURN v - applied;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._pending_changes(pg_catalog.text) IS
+	'the number of change numbers of a segmentation''s source not rolled up yet, for any role (segroll.status.pending_changes)';
+
 CREATE OR REPLACE VIEW @extschema@.status AS
 SELECT s.name, s.schedule,
        CASE WHEN p.failures OPERATOR(pg_catalog.>) 0 THEN 'failing'
@@ -321,13 +357,13 @@ SELECT s.name, s.schedule,
                                 OR a.query OPERATOR(pg_catalog.~~)
                                    ('%segroll.rollup(''' OPERATOR(pg_catalog.||) s.name OPERATOR(pg_catalog.||) '''%')))
                  THEN 'running'
-            WHEN u.upto OPERATOR(pg_catalog.-) p.applied_upto OPERATOR(pg_catalog.>)
+            WHEN u.pending OPERATOR(pg_catalog.>)
                  coalesce(NULLIF(pg_catalog.current_setting('segroll.batch_size', true), '')::pg_catalog.int8, 1000000)
                  THEN 'backfilling'
             ELSE 'idle' END AS state,
        p.applied_upto, u.upto AS source_upto,
-       u.upto OPERATOR(pg_catalog.-) p.applied_upto AS pending_changes,
-       CASE WHEN u.upto OPERATOR(pg_catalog.=) p.applied_upto THEN 0::pg_catalog.float8
+       u.pending AS pending_changes,
+       CASE WHEN u.pending OPERATOR(pg_catalog.=) 0 THEN 0::pg_catalog.float8
             ELSE pg_catalog.date_part('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) coalesce(p.caught_up_at, s.created_at))
        END AS lag_seconds,
        p.last_run_at, p.last_run_ms, p.last_applied, p.total_applied,
@@ -336,6 +372,6 @@ SELECT s.name, s.schedule,
        p.failures, p.last_error, p.last_error_at
 FROM @extschema@.segmentation s
 JOIN @extschema@.progress p USING (name)
-CROSS JOIN LATERAL (SELECT @extschema@.pending_upper(s.name) AS upto) u;
+CROSS JOIN LATERAL (SELECT @extschema@.pending_upper(s.name) AS upto, @extschema@._pending_changes(s.name) AS pending) u;
 COMMENT ON VIEW @extschema@.status IS
 	'one row per segmentation: schedule, state, progress, lag (an upper bound on the age of the oldest unapplied change), last run, last error';

@@ -53,3 +53,81 @@ $$;
 -- (src/trace.c): nobody may add entries in their own name any more (the
 -- INSERT privilege is revoked by sql/routines/privileges.sql)
 DROP POLICY trace_log_add ON @extschema@.trace_log;
+
+-- anomaly flags (issue 16): the settings per segmentation and the history
+-- of the flags roll-ups record, as in sql/install/catalog.sql and policies.sql
+
+/*
+ * What the DBA set for anomalies() of a segmentation (issue 16): the
+ * threshold and history anomalies() uses when its own arguments are not
+ * given, and whether each roll-up evaluates the periods that ended since
+ * the last evaluation (evaluated_upto: the start of the first period not
+ * evaluated yet), records the flags in anomaly_history and announces them
+ * with NOTIFY segroll_anomaly.  Written by set_anomaly_detection() and by
+ * the roll-up, as the segmentation's owner.
+ */
+CREATE TABLE @extschema@.anomaly_setting (
+	segmentation  pg_catalog.text PRIMARY KEY
+	              REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE,
+	threshold     pg_catalog.float8 NOT NULL
+	              CHECK (threshold OPERATOR(pg_catalog.>) 0 AND threshold OPERATOR(pg_catalog.<=) 1000),
+	weeks         pg_catalog.int4 NOT NULL
+	              CHECK (weeks OPERATOR(pg_catalog.>=) 1 AND weeks OPERATOR(pg_catalog.<=) 520),
+	min_history   pg_catalog.int4 NOT NULL
+	              CHECK (min_history OPERATOR(pg_catalog.>=) 1 AND min_history OPERATOR(pg_catalog.<=) weeks),
+	evaluate_after_rollup pg_catalog.bool NOT NULL,
+	notify        pg_catalog.bool NOT NULL
+	              CHECK (evaluate_after_rollup OR NOT notify),
+	evaluated_upto pg_catalog.timestamptz,
+	last_error    pg_catalog.text,
+	last_error_at pg_catalog.timestamptz,
+	set_at        pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	set_by        pg_catalog.name NOT NULL DEFAULT CURRENT_USER
+);
+COMMENT ON TABLE @extschema@.anomaly_setting IS
+	'per segmentation: the threshold and history of anomalies(), and whether roll-ups evaluate, record and announce the flags';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.anomaly_setting', '');
+
+/* The figures the roll-ups flagged, each recorded once. */
+CREATE TABLE @extschema@.anomaly_history (
+	segmentation  pg_catalog.text NOT NULL
+	              REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE,
+	period        pg_catalog.timestamptz NOT NULL,
+	dimensions    pg_catalog.jsonb NOT NULL,
+	figure        pg_catalog.text NOT NULL,
+	value         pg_catalog.numeric NOT NULL,
+	median        pg_catalog.float8 NOT NULL,
+	score         pg_catalog.float8 NOT NULL,
+	reason        pg_catalog.text NOT NULL,
+	detected_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	UNIQUE (segmentation, period, dimensions, figure)
+);
+CREATE INDEX ON @extschema@.anomaly_history (segmentation, detected_at);
+COMMENT ON TABLE @extschema@.anomaly_history IS
+	'the figures anomalies() flagged when a roll-up evaluated the periods that had ended, each recorded once';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.anomaly_history', '');
+
+/*
+ * anomaly_setting and anomaly_history: read by whoever may read the
+ * segmentation's cells (SELECT on its BI view, as anomalies() reads them)
+ * and by its owner; written by the owner only (set_anomaly_detection, and
+ * the roll-up, which runs as the owner).
+ */
+ALTER TABLE @extschema@.anomaly_setting ENABLE ROW LEVEL SECURITY;
+CREATE POLICY anomaly_setting_read ON @extschema@.anomaly_setting FOR SELECT
+	USING ((SELECT pg_catalog.has_table_privilege(s.bi_view, 'SELECT') OR pg_catalog.pg_has_role(s.owner, 'MEMBER')
+	        FROM @extschema@.segmentation s WHERE s.name OPERATOR(pg_catalog.=) anomaly_setting.segmentation));
+CREATE POLICY anomaly_setting_owner ON @extschema@.anomaly_setting
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) anomaly_setting.segmentation), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) anomaly_setting.segmentation), 'MEMBER'));
+ALTER TABLE @extschema@.anomaly_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY anomaly_history_read ON @extschema@.anomaly_history FOR SELECT
+	USING ((SELECT pg_catalog.has_table_privilege(s.bi_view, 'SELECT') OR pg_catalog.pg_has_role(s.owner, 'MEMBER')
+	        FROM @extschema@.segmentation s WHERE s.name OPERATOR(pg_catalog.=) anomaly_history.segmentation));
+CREATE POLICY anomaly_history_owner ON @extschema@.anomaly_history
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                               WHERE s.name OPERATOR(pg_catalog.=) anomaly_history.segmentation), 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
+	                                    WHERE s.name OPERATOR(pg_catalog.=) anomaly_history.segmentation), 'MEMBER'));

@@ -3,7 +3,7 @@
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION segroll;
 
-SELECT plan(19);
+SELECT plan(20);
 
 SELECT has_schema('segroll');
 SELECT has_type('segroll', 'segment', 'type segroll.segment exists');
@@ -26,9 +26,12 @@ SELECT is((SELECT count(*)::int FROM pg_depend d JOIN pg_type t ON d.classid = '
           'every type is in schema segroll');
 
 -- declarations on purpose
-SELECT is((SELECT array_agg(oid::regprocedure::text) FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND prosecdef),
-          ARRAY['segroll._trim_logs()'],
-          'one SECURITY DEFINER function: the retention trigger of the logs');
+SELECT is((SELECT array_agg(oid::regprocedure::text ORDER BY 1) FROM pg_proc WHERE pronamespace = 'segroll'::regnamespace AND prosecdef),
+          ARRAY['segroll._pending_changes(text)', 'segroll._trim_logs()'],
+          'two SECURITY DEFINER functions: the retention trigger of the logs, the count of pending changes');
+SELECT ok((SELECT 'search_path=pg_catalog, pg_temp' = ANY (proconfig) AND prorettype = 'int8'::regtype AND provolatile = 's'
+           FROM pg_proc WHERE oid = 'segroll._pending_changes(text)'::regprocedure),
+          'the count of pending changes pins its search_path and returns a number');
 SELECT ok((SELECT 'search_path=pg_catalog, pg_temp' = ANY (proconfig) AND NOT has_function_privilege('public', oid, 'EXECUTE')
            FROM pg_proc WHERE oid = 'segroll._trim_logs()'::regprocedure),
           'it pins its search_path and PUBLIC cannot execute it');
@@ -50,7 +53,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
 SELECT bag_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'segroll'$$,
               ARRAY['segroll.source', 'segroll.segmentation', 'segroll.progress', 'segroll.event_log',
                     'segroll.event_log_id_seq', 'segroll.trace_log', 'segroll.purge_log', 'segroll.closed_period', 'segroll.segmentation_version',
-                    'segroll.run_history', 'segroll.reference_snapshot'],
+                    'segroll.run_history', 'segroll.reference_snapshot', 'segroll.anomaly_setting', 'segroll.anomaly_history'],
               'definitions, progress, history, trace and purge logs are dumped by pg_dump');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
            WHERE p.pronamespace = 'segroll'::regnamespace AND p.proname NOT LIKE 'segment\_%' AND p.proname NOT LIKE '\_%'

@@ -97,6 +97,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._block_span(bigint,bigint,bigint)',
                  'segroll._segments_view(segroll.segmentation)', 'segroll._beside_cells(segroll.segmentation,text)',
                  'segroll._live_view(segroll.segmentation)', 'segroll._cell_metrics(segroll.segmentation)', 'segroll._open_anomalies(text)',
+                 'segroll._pending_changes(text)',
                  'segroll.anomalies(text,timestamp with time zone,double precision,integer,integer)',
                  'segroll._cell_dimensions(segroll.segmentation)',
                  'segroll._adjusted(segroll.segment,segroll.segment[],segroll.segment[])',

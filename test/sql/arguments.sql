@@ -234,6 +234,16 @@ FROM (VALUES
 	('weeks', $$SELECT * FROM segroll.anomalies('args_daily', '2026-01-01 00:00+00', weeks => 521)$$),
 	('min_history', $$SELECT * FROM segroll.anomalies('args_daily', '2026-01-01 00:00+00', min_history => 0)$$)
 ) v(a, c);
+SELECT null_cases('segroll.set_anomaly_detection(text,float8,int4,int4,bool,bool)', 'SELECT segroll.set_anomaly_detection(%s)',
+	$$'args_daily' | 3.5 | 8 | 4 | true | true$$);
+SELECT sum(bad_case('segroll.set_anomaly_detection(text,float8,int4,int4,bool,bool)', a, c)) AS cases
+FROM (VALUES
+	('name', $$SELECT segroll.set_anomaly_detection('no_such')$$),
+	('threshold', $$SELECT segroll.set_anomaly_detection('args_daily', threshold => 0)$$),
+	('weeks', $$SELECT segroll.set_anomaly_detection('args_daily', weeks => 0)$$),
+	('min_history', $$SELECT segroll.set_anomaly_detection('args_daily', weeks => 2, min_history => 3)$$),
+	('notify', $$SELECT segroll.set_anomaly_detection('args_daily', notify => true)$$)
+) v(a, c);
 SELECT null_cases('segroll.set_archive(text,regclass)', 'SELECT segroll.set_archive(%s)', $$'args_daily' | 'src_archive'$$);
 SELECT null_cases('segroll.purge_trace_log(interval)', 'SELECT segroll.purge_trace_log(%s)', $$'400 days'$$);
 SELECT sum(bad_case('segroll.purge_trace_log(interval)', a, c)) AS cases
@@ -338,6 +348,9 @@ INSERT INTO null_allowed VALUES
 	('segroll.estimate_candidates(regclass,jsonb,text,text,text[],text,float8)', 'key', 'as estimate'),
 	('segroll.estimate_candidates(regclass,jsonb,text,text,text[],text,float8)', 'sample_percent', 'as estimate'),
 	('segroll.set_archive(text,regclass)', 'archive', 'no archive'),
+	('segroll.anomalies(text,timestamptz,float8,int4,int4)', 'threshold', 'the segmentation''s setting, or 3.5'),
+	('segroll.anomalies(text,timestamptz,float8,int4,int4)', 'weeks', 'the segmentation''s setting, or 8'),
+	('segroll.anomalies(text,timestamptz,float8,int4,int4)', 'min_history', 'the segmentation''s setting, or 4'),
 	('segroll.trace_rows(text,segroll.segment,anyelement)', 'row_type', 'a NULL of the source''s row type is the way to pass it'),
 	('segroll.merge(segroll.segment)', '$1', 'skipped'),
 	('segroll.retract(segroll.segment,int8,timestamptz)', '$1', 'NULL'),

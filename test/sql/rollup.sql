@@ -207,7 +207,9 @@ SET ROLE segroll_reg_other;
 SELECT segroll.rollup('owned');
 SELECT segroll.drop_segmentation('owned');
 SELECT segroll.create_segmentation('stolen', 'owner_data.txn', 'id', 't', 'day', 'UTC', '{item_id}');
-SELECT name, pending_changes FROM segroll.status ORDER BY name;
+-- the number of pending changes shows to every role (segroll._pending_changes),
+-- the capture sequence (source_upto) only to those who may read it
+SELECT name, pending_changes, source_upto FROM segroll.status ORDER BY name;
 RESET ROLE;
 -- a superuser's roll-up runs as the owner: revoke the owner's access to the
 -- reference table and the roll-up fails for lack of the owner's privilege
