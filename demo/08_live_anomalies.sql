@@ -49,8 +49,11 @@ FROM   segroll.anomalies('sales_daily', '2026-11-15 00:00+09', threshold => 5, w
 WHERE  dimensions->>'org_id' = '1' AND dimensions->>'channel_id' = '1'
 ORDER  BY score DESC;
 
-\echo '== all flags of 15 November, by figure (the unmapped member, brand_id null, grows as items'
-\echo '   not yet in the master data sell); the threshold is set per segmentation: docs/anomalies.md'
+\echo '== the threshold stored for the segmentation (used when anomalies() is given none; with'
+\echo '   evaluate_after_rollup => true, notify => true each roll-up records new flags and sends'
+\echo '   NOTIFY segroll_anomaly: docs/anomalies.md); all flags of 15 November, by figure (the'
+\echo '   unmapped member, brand_id null, grows as items not yet in the master data sell)'
+SELECT segroll.set_anomaly_detection('sales_daily', threshold => 5, weeks => 4, min_history => 3) \g /dev/null
 SELECT dimensions->>'brand_id' IS NULL AS unmapped_member, figure, count(*) AS flags
-FROM   segroll.anomalies('sales_daily', '2026-11-15 00:00+09', threshold => 5, weeks => 4, min_history => 3)
+FROM   segroll.anomalies('sales_daily', '2026-11-15 00:00+09')
 GROUP  BY 1, 2 ORDER BY 1, 2;
