@@ -74,6 +74,23 @@ is(rows(q{SELECT segroll.merge(seg)::text FROM cells WHERE org_id = 3}),
 	rows(q{SELECT segroll.merge(seg)::text FROM cells_local WHERE org_id = 3}),
 	'Citus: a merge routed to one shard equals the single-node merge');
 
+# merge()'s state is a segment: Citus runs it on the workers (a partial
+# aggregate per shard, worker_partial_agg) and combines the partial states
+# on the coordinator (coord_combine_agg), whatever the GROUP BY
+for my $q (['month x channel', q{SELECT month, channel, segroll.merge(seg) FROM cells GROUP BY 1, 2}],
+	['all cells', q{SELECT segroll.merge(seg) FROM cells}],
+	['all cells, an accessor of the merge', q{SELECT segroll.sum(segroll.merge(seg), 1) FROM cells}])
+{
+	my $plan = $coord->safe_psql('app', "EXPLAIN (VERBOSE, COSTS OFF) $q->[1]");
+	like($plan, qr/worker_partial_agg\(.*segroll\.merge/s, "EXPLAIN: the merge of $q->[0] runs on the workers");
+	like($plan, qr/coord_combine_agg\(/, "EXPLAIN: the coordinator combines the partial merges of $q->[0]");
+}
+# with coordinator aggregation disabled, the merge still plans (it used to
+# fail: unsupported aggregate function merge)
+is(rows(q{SET citus.coordinator_aggregation_strategy = 'disabled';
+	SELECT month, channel, segroll.merge(seg)::text FROM cells GROUP BY 1, 2 ORDER BY 1, 2}), $single_mc,
+	'Citus: month x channel merged with coordinator aggregation disabled equals the single-node merge');
+
 # a key counted twice is refused across nodes as on one node
 $coord->safe_psql('app', q{
 	INSERT INTO cells SELECT (org_id + 1) % 10, month, 99, seg FROM cells WHERE org_id = 2 AND channel = 1});
