@@ -91,6 +91,21 @@ is(rows(q{SET citus.coordinator_aggregation_strategy = 'disabled';
 	SELECT month, channel, segroll.merge(seg)::text FROM cells GROUP BY 1, 2 ORDER BY 1, 2}), $single_mc,
 	'Citus: month x channel merged with coordinator aggregation disabled equals the single-node merge');
 
+# a shard moved to the other worker, and a worker restarted: the merges
+# on the workers are still exact
+$coord->safe_psql('app', q{
+	SELECT citus_move_shard_placement(s.shardid, n1.nodename, n1.nodeport, n2.nodename, n2.nodeport,
+	                                  shard_transfer_mode => 'block_writes')
+	FROM (SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'cells'::regclass ORDER BY shardid LIMIT 1) s,
+	     LATERAL (SELECT nodename, nodeport FROM pg_dist_shard_placement p WHERE p.shardid = s.shardid) n1,
+	     LATERAL (SELECT nodename, nodeport FROM pg_dist_node d
+	              WHERE d.noderole = 'primary' AND d.groupid <> 0 AND d.nodeport <> n1.nodeport LIMIT 1) n2});
+is(rows(q{SELECT month, channel, segroll.merge(seg)::text FROM cells GROUP BY 1, 2 ORDER BY 1, 2}), $single_mc,
+	'Citus: after a shard move, month x channel merged on the workers equals the single-node merge');
+$workers[1]->restart;
+is(rows(q{SELECT segroll.merge(seg)::text FROM cells}), $single_all,
+	'Citus: after a worker restart, the merge of all cells equals the single-node merge');
+
 # a key counted twice is refused across nodes as on one node
 $coord->safe_psql('app', q{
 	INSERT INTO cells SELECT (org_id + 1) % 10, month, 99, seg FROM cells WHERE org_id = 2 AND channel = 1});
