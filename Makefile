@@ -10,6 +10,7 @@ OBJS = \
 	src/segment.o \
 	src/segment_state.o \
 	src/segment_agg.o \
+	src/segment_expanded.o \
 	src/segment_ops.o \
 	src/capture.o \
 	src/worker.o \

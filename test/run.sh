@@ -17,7 +17,9 @@
 #              so that the same specs run with cells keeping lineage in blocks
 #   tap        test/t/*.pl with prove (PostgreSQL::Test::Cluster); cwd is
 #              test/, SEGROLL_SRCDIR is the tree's root, logs go to
-#              $TESTDIR/tmp_check/log
+#              $TESTDIR/tmp_check/log; test/t/*_citus_*.pl run only where
+#              $(pg_config --pkglibdir)/citus.so exists, and the summary says
+#              "citus: skipped (...)" above its last line otherwise
 #   pgtap      test/pgtap/*.sql with pg_prove; each file gets a fresh
 #              database in which pgtap is already created (files may say
 #              CREATE EXTENSION IF NOT EXISTS pgtap; segroll is NOT created)
@@ -62,6 +64,7 @@ PASSED=0
 FAILED=0
 PROBLEMS=()      # parts that could not run
 SUMMARY=()       # one line per part
+CITUS_LINE=""    # whether the Citus TAP tests ran (part_tap)
 W=""
 FINISHED=""
 
@@ -337,6 +340,17 @@ part_tap() {
 		skip tap "no test/t/*.pl"
 		return
 	fi
+	# The Citus tests (test/t/3*_citus_*.pl) skip themselves unless Citus
+	# is installed for this PostgreSQL (docs/citus.md); say which it was.
+	local citus_lib
+	citus_lib="$("$SEGROLL_PG_CONFIG" --pkglibdir)"
+	if printf '%s\n' "${files[@]}" | grep -q '_citus_'; then
+		if [ -e "$citus_lib/citus.so" ]; then
+			CITUS_LINE="citus: ran (citus.so in $citus_lib)"
+		else
+			CITUS_LINE="citus: skipped (no citus.so in $citus_lib)"
+		fi
+	fi
 	local out="$W/tap" rc=0
 	segroll_as_pg mkdir -p "$out"
 	(cd "$W/src/test" && run_logged "$W/tap.log" 1800 env \
@@ -540,6 +554,7 @@ finish() {
 		echo "work directory kept: $W"
 	fi
 	FINISHED=1
+	[ -n "$CITUS_LINE" ] && echo "$CITUS_LINE"
 	echo "$PASSED passed, $FAILED failed"
 	exit "$status"
 }

@@ -22,9 +22,21 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION @extschema@.segment_build_nolineage_transfn(pg_catalog.internal, pg_catalog.int8, pg_catalog.timestamptz)
 RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_build_nolineage_transfn'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE OR REPLACE FUNCTION @extschema@.segment_merge_transfn(pg_catalog.internal, @extschema@.segment)
-RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_merge_transfn'
+/*
+ * merge()'s state is a segment (held in memory as an expanded object,
+ * src/segment_expanded.c), not 'internal': Citus pushes down to its workers
+ * only aggregates whose state is a real type and that have a combine
+ * function.  One function folds a segment into the state, as the transition
+ * and as the combine function; the final function flattens the state.
+ * SSPACE: each state has a memory context of its own, 1 kB at least.
+ * Executable by PUBLIC: Citus checks that the caller may execute them.
+ */
+CREATE OR REPLACE FUNCTION @extschema@.segment_merge_state(@extschema@.segment, @extschema@.segment)
+RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_merge_state'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION @extschema@.segment_merge_final(@extschema@.segment)
+RETURNS @extschema@.segment AS 'MODULE_PATHNAME', 'segment_merge_final'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION @extschema@.segment_state_combine(pg_catalog.internal, pg_catalog.internal)
 RETURNS pg_catalog.internal AS 'MODULE_PATHNAME', 'segment_state_combine'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -79,13 +91,11 @@ CREATE OR REPLACE AGGREGATE @extschema@.segment_agg_nolineage(pg_catalog.int8, p
 	PARALLEL = SAFE
 );
 CREATE OR REPLACE AGGREGATE @extschema@.merge(@extschema@.segment) (
-	SFUNC = @extschema@.segment_merge_transfn,
-	STYPE = pg_catalog.internal,
-	SSPACE = 256,
-	FINALFUNC = @extschema@.segment_state_final,
-	COMBINEFUNC = @extschema@.segment_state_combine,
-	SERIALFUNC = @extschema@.segment_state_serialize,
-	DESERIALFUNC = @extschema@.segment_state_deserialize,
+	SFUNC = @extschema@.segment_merge_state,
+	STYPE = @extschema@.segment,
+	SSPACE = 1024,
+	FINALFUNC = @extschema@.segment_merge_final,
+	COMBINEFUNC = @extschema@.segment_merge_state,
 	PARALLEL = SAFE
 );
 

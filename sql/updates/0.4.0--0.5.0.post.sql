@@ -92,3 +92,32 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- Views that called merge() (saved and dropped by the changes file, as its
+-- state type changed): created again as they were, in dependency order,
+-- and left out of the extension, as they were.
+DO $$
+DECLARE
+	v pg_catalog.jsonb;
+	g pg_catalog.jsonb;
+BEGIN
+	FOR v IN SELECT e FROM pg_catalog.jsonb_array_elements(
+	             pg_catalog.current_setting('segroll_update.merge_views')::pg_catalog.jsonb) WITH ORDINALITY AS x(e, i)
+	         ORDER BY x.i LOOP
+		EXECUTE pg_catalog.format('CREATE VIEW %s%s AS %s', v OPERATOR(pg_catalog.->>) 'name',
+		        CASE WHEN v OPERATOR(pg_catalog.->>) 'options' OPERATOR(pg_catalog.<>) ''
+		             THEN pg_catalog.format(' WITH (%s)', v OPERATOR(pg_catalog.->>) 'options') ELSE '' END,
+		        v OPERATOR(pg_catalog.->>) 'definition');
+		EXECUTE pg_catalog.format('ALTER EXTENSION segroll DROP VIEW %s', v OPERATOR(pg_catalog.->>) 'name');
+		EXECUTE pg_catalog.format('ALTER VIEW %s OWNER TO %I', v OPERATOR(pg_catalog.->>) 'name', v OPERATOR(pg_catalog.->>) 'owner');
+		FOR g IN SELECT e FROM pg_catalog.jsonb_array_elements(v OPERATOR(pg_catalog.->) 'grants') e LOOP
+			EXECUTE pg_catalog.format('GRANT %s ON %s TO %s%s', g OPERATOR(pg_catalog.->>) 0, v OPERATOR(pg_catalog.->>) 'name',
+			        g OPERATOR(pg_catalog.->>) 1,
+			        CASE WHEN (g OPERATOR(pg_catalog.->>) 2)::pg_catalog.bool THEN ' WITH GRANT OPTION' ELSE '' END);
+		END LOOP;
+		IF v OPERATOR(pg_catalog.->>) 'comment' IS NOT NULL THEN
+			EXECUTE pg_catalog.format('COMMENT ON VIEW %s IS %L', v OPERATOR(pg_catalog.->>) 'name', v OPERATOR(pg_catalog.->>) 'comment');
+		END IF;
+	END LOOP;
+END
+$$;

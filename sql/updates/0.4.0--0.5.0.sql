@@ -131,3 +131,73 @@ CREATE POLICY anomaly_history_owner ON @extschema@.anomaly_history
 	                               WHERE s.name OPERATOR(pg_catalog.=) anomaly_history.segmentation), 'MEMBER'))
 	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
 	                                    WHERE s.name OPERATOR(pg_catalog.=) anomaly_history.segmentation), 'MEMBER'));
+
+-- merge(segment) keeps a segment as its state now, not 'internal' (issue
+-- 15: Citus pushes down only aggregates whose state is a real type), and
+-- CREATE OR REPLACE AGGREGATE cannot change a state type: it is dropped
+-- here and created again by sql/routines/segment.sql.  segroll's own views
+-- of 0.4.0 call no merge() aggregate, but a user's view may: such views
+-- (and views on them) are kept in segroll_update.merge_views (this
+-- transaction only), dropped with the aggregate, and created again as they
+-- were (owner, options, privileges, comment) by the .post file.  Anything
+-- else that calls it (a materialized view, a function with a SQL-standard
+-- body) stops the update, with its name: nothing is dropped silently.
+DO $$
+DECLARE
+	agg pg_catalog.regprocedure := '@extschema@.merge(@extschema@.segment)'::pg_catalog.regprocedure;
+	other pg_catalog.text;
+	saved pg_catalog.jsonb;
+BEGIN
+	-- what depends on the aggregate, and on the views that call it, at any depth
+	WITH RECURSIVE dep(classid, objid, depth) AS (
+		SELECT d.classid, d.objid, 1 FROM pg_catalog.pg_depend d
+		WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+		  AND d.refobjid OPERATOR(pg_catalog.=) agg AND d.deptype OPERATOR(pg_catalog.=) 'n'
+		UNION
+		SELECT d.classid, d.objid, dep.depth OPERATOR(pg_catalog.+) 1
+		FROM dep
+		JOIN pg_catalog.pg_rewrite r ON dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+		                            AND r.oid OPERATOR(pg_catalog.=) dep.objid
+		JOIN pg_catalog.pg_depend d ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		                           AND d.refobjid OPERATOR(pg_catalog.=) r.ev_class AND d.deptype OPERATOR(pg_catalog.=) 'n'
+		WHERE dep.depth OPERATOR(pg_catalog.<) 100
+	), obj AS (
+		SELECT dep.classid, dep.objid, r.ev_class, c.relkind, pg_catalog.max(dep.depth) AS depth
+		FROM dep
+		LEFT JOIN pg_catalog.pg_rewrite r ON dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+		                                 AND r.oid OPERATOR(pg_catalog.=) dep.objid
+		LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) r.ev_class
+		GROUP BY 1, 2, 3, 4
+	)
+	SELECT pg_catalog.string_agg(DISTINCT pg_catalog.pg_describe_object(o.classid, o.objid, 0), ', ')
+		FILTER (WHERE o.relkind IS DISTINCT FROM 'v'),
+	       pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+		'name', pg_catalog.format('%I.%I', n.nspname, c.relname),
+		'definition', pg_catalog.pg_get_viewdef(c.oid),
+		'owner', pg_catalog.pg_get_userbyid(c.relowner),
+		'options', pg_catalog.array_to_string(c.reloptions, ', '),
+		'grants', (SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(a.privilege_type,
+		                  CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+		                       ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable)), '[]')
+		           FROM pg_catalog.aclexplode(c.relacl) a WHERE a.grantee OPERATOR(pg_catalog.<>) c.relowner),
+		'comment', pg_catalog.obj_description(c.oid, 'pg_class'))
+		ORDER BY o.depth, c.oid) FILTER (WHERE o.relkind OPERATOR(pg_catalog.=) 'v')
+	INTO other, saved
+	FROM obj o
+	LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) o.ev_class
+	LEFT JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace;
+	IF other IS NOT NULL THEN
+		RAISE EXCEPTION 'segroll.merge(segment) changes its state type in 0.5.0, and % depend on it', other
+			USING ERRCODE = 'dependent_objects_still_exist',
+			      HINT = 'Drop them before ALTER EXTENSION segroll UPDATE and create them again after it (views are re-created by the update itself).';
+	END IF;
+	PERFORM pg_catalog.set_config('segroll_update.merge_views', coalesce(saved, '[]')::pg_catalog.text, true);
+	IF saved IS NOT NULL THEN
+		RAISE WARNING 'views that call segroll.merge() are created again by the update: %',
+			(SELECT pg_catalog.string_agg(v OPERATOR(pg_catalog.->>) 'name', ', ') FROM pg_catalog.jsonb_array_elements(saved) v)
+			USING DETAIL = 'merge() changes its state type.  The views keep their definition, owner, options, privileges and comment; their OIDs change.';
+	END IF;
+END
+$$;
+DROP AGGREGATE @extschema@.merge(@extschema@.segment) CASCADE;
+DROP FUNCTION @extschema@.segment_merge_transfn(pg_catalog.internal, @extschema@.segment);

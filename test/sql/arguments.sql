@@ -309,6 +309,12 @@ SELECT sum(null_cases(p.oid, 'SELECT ' || p.oid::regproc || '(%s)',
 FROM (SELECT oid, proargtypes FROM pg_proc
       WHERE pronamespace = 'segroll'::regnamespace AND 'internal'::regtype = ANY (proargtypes::regtype[])
       ORDER BY oid::regprocedure::text) p;
+-- merge()'s support functions take segments (issue 15), but the state
+-- function runs only inside merge()
+SELECT null_cases('segroll.segment_merge_state(segroll.segment,segroll.segment)', 'SELECT segroll.segment_merge_state(%s)',
+	'(SELECT s FROM seg) | (SELECT s FROM seg)');
+SELECT null_cases('segroll.segment_merge_final(segroll.segment)', 'SELECT segroll.count(segroll.segment_merge_final(%s))',
+	'(SELECT s FROM seg)');
 
 -- the results
 CREATE TABLE arg_result AS SELECT n, try(call) AS result FROM arg_case;
@@ -353,6 +359,8 @@ INSERT INTO null_allowed VALUES
 	('segroll.anomalies(text,timestamptz,float8,int4,int4)', 'min_history', 'the segmentation''s setting, or 4'),
 	('segroll.trace_rows(text,segroll.segment,anyelement)', 'row_type', 'a NULL of the source''s row type is the way to pass it'),
 	('segroll.merge(segroll.segment)', '$1', 'skipped'),
+	('segroll.segment_merge_state(segroll.segment,segroll.segment)', '$1', 'an empty state (merge()''s first input)'),
+	('segroll.segment_merge_state(segroll.segment,segroll.segment)', '$2', 'skipped, as merge() skips it'),
 	('segroll.retract(segroll.segment,int8,timestamptz)', '$1', 'NULL'),
 	('segroll.retract(segroll.segment,int8,timestamptz,"any")', '$1', 'NULL'),
 	('segroll.retract(segroll.segment,int8,timestamptz,"any")', '$4', 'a NULL measure value'),
