@@ -11,6 +11,7 @@ OBJS = \
 	src/segment_state.o \
 	src/segment_agg.o \
 	src/segment_ops.o \
+	src/segment_distinct.o \
 	src/capture.o \
 	src/worker.o \
 	src/rollup.o \
@@ -30,6 +31,7 @@ PREVVERSION = 0.4.0
 INSTALL_SQL = \
 	sql/install/schema_check.sql \
 	sql/install/segment_type.sql \
+	sql/install/dhash_type.sql \
 	sql/install/catalog.sql \
 	sql/install/compiler_type.sql
 
@@ -38,6 +40,7 @@ ROUTINE_SQL = \
 	sql/routines/arguments.sql \
 	sql/routines/cells_schema.sql \
 	sql/routines/segment.sql \
+	sql/routines/distinct.sql \
 	sql/routines/owner.sql \
 	sql/routines/history.sql \
 	sql/routines/capture.sql \

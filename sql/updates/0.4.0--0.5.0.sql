@@ -53,3 +53,25 @@ $$;
 -- (src/trace.c): nobody may add entries in their own name any more (the
 -- INSERT privilege is revoked by sql/routines/privileges.sql)
 DROP POLICY trace_log_add ON @extschema@.trace_log;
+
+-- Distinct measures (issue 17): the dhash type, as sql/install/dhash_type.sql
+-- creates it.
+CREATE TYPE @extschema@.dhash;
+CREATE FUNCTION @extschema@.dhash_in(pg_catalog.cstring)
+RETURNS @extschema@.dhash
+AS 'MODULE_PATHNAME', 'dhash_in'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.dhash_out(@extschema@.dhash)
+RETURNS pg_catalog.cstring
+AS 'MODULE_PATHNAME', 'dhash_out'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE @extschema@.dhash (
+	INPUT = @extschema@.dhash_in,
+	OUTPUT = @extschema@.dhash_out,
+	INTERNALLENGTH = 8,
+	PASSEDBYVALUE,
+	ALIGNMENT = double,
+	STORAGE = plain
+);
+COMMENT ON TYPE @extschema@.dhash IS
+	'a value''s 64-bit hash as a segment''s distinct measure holds it (segroll.distinct_hash)';
