@@ -63,7 +63,15 @@ seg_status_message(SegStatus status)
 		case SEG_ERR_NOT_CANONICAL:
 			return "A decimal measure holds values that must be stored as scaled integers.";
 		case SEG_ERR_DISTINCT:
-			return "A distinct measure's set or sketch is malformed or not in canonical form.";
+			return "A distinct measure has an unknown mode.";
+		case SEG_ERR_DIST_ORDER:
+			return "A distinct measure's hashes or register indexes are not strictly increasing.";
+		case SEG_ERR_DIST_RANGE:
+			return "A distinct measure's set size or register value is out of range.";
+		case SEG_ERR_DIST_COUNT:
+			return "A distinct measure counts more rows than the segment has.";
+		case SEG_ERR_DIST_CANONICAL:
+			return "A distinct measure's sketch is not in canonical form.";
 	}
 	return "unknown error";
 }
@@ -840,7 +848,7 @@ seg_distinct_exact(const SegDistinct *d, uint64_t count, uint64_t *hashes,
 		return SEG_ERR_DISTINCT;
 	TRY(seg_get_uvarint(&p, end, &n));
 	if (n > SEG_DIST_EXACT_MAX)
-		return SEG_ERR_DISTINCT;
+		return SEG_ERR_DIST_RANGE;
 	if ((uint64_t) (end - p) < n * 8)
 		return SEG_ERR_TRUNCATED;
 	for (i = 0; i < n; i++)
@@ -852,13 +860,13 @@ seg_distinct_exact(const SegDistinct *d, uint64_t count, uint64_t *hashes,
 			h |= (uint64_t) p[k] << (8 * k);
 		p += 8;
 		if (i > 0 && h <= hashes[i - 1])
-			return SEG_ERR_DISTINCT;
+			return SEG_ERR_DIST_ORDER;
 		hashes[i] = h;
 		counts[i] = 1;
 	}
 	TRY(seg_get_uvarint(&p, end, &r));
 	if (r > n)
-		return SEG_ERR_DISTINCT;
+		return SEG_ERR_DIST_RANGE;
 	total = n;
 	for (i = 0; i < r; i++)
 	{
@@ -867,18 +875,22 @@ seg_distinct_exact(const SegDistinct *d, uint64_t count, uint64_t *hashes,
 
 		TRY(seg_get_uvarint(&p, end, &gap));
 		TRY(seg_get_uvarint(&p, end, &extra));
-		if ((i > 0 && gap == 0) || gap >= n)
-			return SEG_ERR_DISTINCT;
+		if (i > 0 && gap == 0)
+			return SEG_ERR_DIST_ORDER;
+		if (gap >= n)
+			return SEG_ERR_DIST_RANGE;
 		pos = i == 0 ? gap : pos + gap;
-		if (pos >= n || extra > count)
-			return SEG_ERR_DISTINCT;
+		if (pos >= n)
+			return SEG_ERR_DIST_RANGE;
+		if (extra >= count)
+			return SEG_ERR_DIST_COUNT;
 		counts[pos] = extra + 2;
 		total += extra + 1;
 		if (total > count)
-			return SEG_ERR_DISTINCT;
+			return SEG_ERR_DIST_COUNT;
 	}
 	if (total > count)
-		return SEG_ERR_DISTINCT;
+		return SEG_ERR_DIST_COUNT;
 	if (p != end)
 		return SEG_ERR_TRAILING;
 	*nout = (uint32_t) n;
@@ -1052,28 +1064,28 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 	{
 		TRY(seg_get_uvarint(&p, end, &k));
 		if (k == 0 || k > SEG_HLL_M)
-			return SEG_ERR_DISTINCT;
+			return SEG_ERR_DIST_RANGE;
 		for (i = 0; i < k; i++)
 		{
 			uint8_t		val;
 
 			TRY(seg_get_uvarint(&p, end, &gap));
 			if (i > 0 && gap == 0)
-				return SEG_ERR_DISTINCT;
+				return SEG_ERR_DIST_ORDER;
 			if (gap >= SEG_HLL_M)
-				return SEG_ERR_DISTINCT;
+				return SEG_ERR_DIST_RANGE;
 			idx = i == 0 ? gap : idx + gap;
 			if (idx >= SEG_HLL_M)
-				return SEG_ERR_DISTINCT;
+				return SEG_ERR_DIST_RANGE;
 			TRY(get_u8(&p, end, &val));
 			if (val == 0 || val > SEG_HLL_MAXRANK)
-				return SEG_ERR_DISTINCT;
+				return SEG_ERR_DIST_RANGE;
 			reg[idx] = val;
 		}
 		if (p != end)
 			return SEG_ERR_TRAILING;
 		if (d->len >= dense_size(reg))
-			return SEG_ERR_DISTINCT;
+			return SEG_ERR_DIST_CANONICAL;
 		return SEG_OK;
 	}
 	if (d->mode == SEG_DIST_DENSE)
@@ -1085,7 +1097,7 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 
 		TRY(get_u8(&p, end, &base));
 		if (base > SEG_HLL_MAXRANK)
-			return SEG_ERR_DISTINCT;
+			return SEG_ERR_DIST_RANGE;
 		if ((size_t) (end - p) < SEG_HLL_M / 2)
 			return SEG_ERR_TRUNCATED;
 		for (i = 0; i < SEG_HLL_M; i++)
@@ -1101,37 +1113,39 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 			if (nib == 0)
 				has_base = true;
 			if (base + nib > SEG_HLL_MAXRANK)
-				return SEG_ERR_DISTINCT;
+				return SEG_ERR_DIST_RANGE;
 			reg[i] = base + nib;
 		}
 		p += SEG_HLL_M / 2;
 		TRY(seg_get_uvarint(&p, end, &e));
 		if (e != escapes)
-			return SEG_ERR_DISTINCT;
+			return SEG_ERR_DIST_CANONICAL;
 		for (i = 0; i < e; i++)
 		{
 			uint8_t		val;
 
 			TRY(seg_get_uvarint(&p, end, &gap));
-			if ((i > 0 && gap == 0) || gap >= SEG_HLL_M)
-				return SEG_ERR_DISTINCT;
+			if (i > 0 && gap == 0)
+				return SEG_ERR_DIST_ORDER;
+			if (gap >= SEG_HLL_M)
+				return SEG_ERR_DIST_RANGE;
 			idx = i == 0 ? gap : idx + gap;
 			if (idx >= SEG_HLL_M || reg[idx] != 0xFF)
-				return SEG_ERR_DISTINCT;
+				return SEG_ERR_DIST_CANONICAL;
 			TRY(get_u8(&p, end, &val));
 			if (val < base + 15 || val > SEG_HLL_MAXRANK)
-				return SEG_ERR_DISTINCT;
+				return SEG_ERR_DIST_RANGE;
 			reg[idx] = val;
 		}
 		if (p != end)
 			return SEG_ERR_TRAILING;
 		if (!has_base)
-			return SEG_ERR_DISTINCT;
+			return SEG_ERR_DIST_CANONICAL;
 		for (i = 0; i < SEG_HLL_M; i++)
 			if (reg[i] != 0)
 				nonzero = true;
 		if (!nonzero || d->len > sparse_size(reg))
-			return SEG_ERR_DISTINCT;
+			return SEG_ERR_DIST_CANONICAL;
 		return SEG_OK;
 	}
 	return SEG_ERR_DISTINCT;

@@ -140,7 +140,11 @@ typedef enum SegStatus
 	SEG_ERR_KEY_ORDER,			/* keys not strictly increasing */
 	SEG_ERR_KEY_COUNT,			/* number of keys differs from count */
 	SEG_ERR_NOT_CANONICAL,		/* content that has another encoding */
-	SEG_ERR_DISTINCT			/* a malformed distinct set or sketch */
+	SEG_ERR_DISTINCT,			/* a distinct measure of unknown mode */
+	SEG_ERR_DIST_ORDER,			/* hashes or register indexes not increasing */
+	SEG_ERR_DIST_RANGE,			/* a set too large, a register out of range */
+	SEG_ERR_DIST_COUNT,			/* value counts above the row count */
+	SEG_ERR_DIST_CANONICAL		/* a sketch that has a shorter encoding */
 } SegStatus;
 
 /* One distinct measure of a parsed segment: its payload, not yet checked. */

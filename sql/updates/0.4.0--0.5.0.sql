@@ -75,3 +75,6 @@ CREATE TYPE @extschema@.dhash (
 );
 COMMENT ON TYPE @extschema@.dhash IS
 	'a value''s 64-bit hash as a segment''s distinct measure holds it (segroll.distinct_hash)';
+
+-- distinct(column) measures (issue 17), as sql/install/catalog.sql has them
+ALTER TABLE @extschema@.segmentation ADD COLUMN distinct_measures pg_catalog.name[] NOT NULL DEFAULT '{}';
