@@ -1057,7 +1057,6 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 				i,
 				idx = 0,
 				gap;
-	bool		nonzero = false;
 
 	memset(reg, 0, SEG_HLL_M);
 	if (d->mode == SEG_DIST_SPARSE)
@@ -1084,38 +1083,54 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 		}
 		if (p != end)
 			return SEG_ERR_TRAILING;
-		if (d->len >= dense_size(reg))
+		/* a dense payload takes at least 2 + SEG_HLL_M / 2 bytes */
+		if (d->len >= 2 + SEG_HLL_M / 2 && d->len >= dense_size(reg))
 			return SEG_ERR_DIST_CANONICAL;
 		return SEG_OK;
 	}
 	if (d->mode == SEG_DIST_DENSE)
 	{
 		uint8_t		base;
-		uint64_t	e,
-					escapes = 0;
-		bool		has_base = false;
+		uint64_t	e;
+		uint32_t	escapes = 0,
+					zeros = 0,
+					nonzero_count;
+		bool		has_base;
 
 		TRY(get_u8(&p, end, &base));
 		if (base > SEG_HLL_MAXRANK)
 			return SEG_ERR_DIST_RANGE;
 		if ((size_t) (end - p) < SEG_HLL_M / 2)
 			return SEG_ERR_TRUNCATED;
-		for (i = 0; i < SEG_HLL_M; i++)
+		/*
+		 * One pass, two registers a byte, written to vectorize: escapes
+		 * get the marker base + 15, which no nibble gives otherwise, and
+		 * are filled in below.
+		 */
+		if (base + 14 > SEG_HLL_MAXRANK)
 		{
-			uint8_t		nib = (p[i / 2] >> ((i & 1) * 4)) & 0x0F;
-
-			if (nib == 15)
+			for (i = 0; i < SEG_HLL_M / 2; i++)
 			{
-				escapes++;
-				reg[i] = 0xFF;	/* filled in below */
-				continue;
+				uint8_t		lo = p[i] & 0x0F,
+							hi = p[i] >> 4;
+
+				if ((lo != 15 && base + lo > SEG_HLL_MAXRANK) ||
+					(hi != 15 && base + hi > SEG_HLL_MAXRANK))
+					return SEG_ERR_DIST_RANGE;
 			}
-			if (nib == 0)
-				has_base = true;
-			if (base + nib > SEG_HLL_MAXRANK)
-				return SEG_ERR_DIST_RANGE;
-			reg[i] = base + nib;
 		}
+		for (i = 0; i < SEG_HLL_M / 2; i++)
+		{
+			uint8_t		lo = p[i] & 0x0F,
+						hi = p[i] >> 4;
+
+			zeros += (lo == 0) + (hi == 0);
+			escapes += (lo == 15) + (hi == 15);
+			reg[2 * i] = (uint8_t) (base + lo);
+			reg[2 * i + 1] = (uint8_t) (base + hi);
+		}
+		has_base = zeros > 0;
+		nonzero_count = base > 0 ? SEG_HLL_M : SEG_HLL_M - zeros;
 		p += SEG_HLL_M / 2;
 		TRY(seg_get_uvarint(&p, end, &e));
 		if (e != escapes)
@@ -1130,7 +1145,7 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 			if (gap >= SEG_HLL_M)
 				return SEG_ERR_DIST_RANGE;
 			idx = i == 0 ? gap : idx + gap;
-			if (idx >= SEG_HLL_M || reg[idx] != 0xFF)
+			if (idx >= SEG_HLL_M || reg[idx] != base + 15)
 				return SEG_ERR_DIST_CANONICAL;
 			TRY(get_u8(&p, end, &val));
 			if (val < base + 15 || val > SEG_HLL_MAXRANK)
@@ -1139,12 +1154,10 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 		}
 		if (p != end)
 			return SEG_ERR_TRAILING;
-		if (!has_base)
+		if (!has_base || nonzero_count == 0)
 			return SEG_ERR_DIST_CANONICAL;
-		for (i = 0; i < SEG_HLL_M; i++)
-			if (reg[i] != 0)
-				nonzero = true;
-		if (!nonzero || d->len > sparse_size(reg))
+		/* a sparse payload takes at least 1 + 2 bytes a non-zero register */
+		if (d->len > 1 + 2 * nonzero_count && d->len > sparse_size(reg))
 			return SEG_ERR_DIST_CANONICAL;
 		return SEG_OK;
 	}

@@ -283,10 +283,15 @@ segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, const SegDistinct
 
 	if (src->sketch)
 	{
+		uint8	   *restrict d;
+		const uint8 *restrict s;
+
 		to_sketch(mcxt, dst);
+		d = dst->reg;
+		s = src->reg;
+		/* register-wise maximum, branch-free so that it vectorizes */
 		for (i = 0; i < SEG_HLL_M; i++)
-			if (src->reg[i] > dst->reg[i])
-				dst->reg[i] = src->reg[i];
+			d[i] = d[i] > s[i] ? d[i] : s[i];
 		return;
 	}
 	for (i = 0; i < src->n; i++)
