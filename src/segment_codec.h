@@ -236,6 +236,16 @@ extern size_t seg_distinct_encode_exact(const uint64_t *hashes, const uint64_t *
 										uint32_t n, uint8_t *out);
 extern size_t seg_distinct_encode_sketch(const uint8_t *reg, uint8_t *out, uint8_t *mode);
 extern void seg_hll_add(uint8_t *reg, uint64_t hash);
+
+/* the register a hash goes to, and the rank it gives it */
+static inline void
+seg_hll_position(uint64_t hash, uint32_t *idx, uint8_t *rank)
+{
+	uint64_t	w = hash << SEG_HLL_P;
+
+	*idx = (uint32_t) (hash >> (64 - SEG_HLL_P));
+	*rank = w == 0 ? SEG_HLL_MAXRANK : (uint8_t) (__builtin_clzll(w) + 1);
+}
 extern double seg_hll_estimate(const uint8_t *reg);
 extern uint64_t seg_distinct_mix(uint64_t h);
 

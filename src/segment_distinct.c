@@ -190,24 +190,105 @@ segroll_check_distinct_type(PG_FUNCTION_ARGS)
 
 /* ------------------------------------------------------------ the state */
 
+/* sparse sketch entries: sorted, then one per register (its largest rank) */
+#define ST_SORT sort_sparse_entries
+#define ST_ELEMENT_TYPE uint32
+#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define SPARSE_INITIAL	512
+#define SPARSE_MAX		2048	/* entries (8 kB); then dense (16 kB) */
+
 static void
-to_sketch(MemoryContext mcxt, SegDistinctState *d)
+to_dense(MemoryContext mcxt, SegDistinctState *d)
 {
 	uint32		i;
 
-	if (d->sketch)
+	Assert(d->sketch);
+	if (d->reg)
 		return;
 	d->reg = MemoryContextAllocZero(mcxt, SEG_HLL_M);
 	for (i = 0; i < d->n; i++)
-		seg_hll_add(d->reg, d->hash[i]);
-	if (d->hash)
 	{
-		pfree(d->hash);
-		pfree(d->cnt);
+		uint32		idx = d->sp[i] >> 8;
+		uint8		rank = d->sp[i] & 0xFF;
+
+		if (rank > d->reg[idx])
+			d->reg[idx] = rank;
 	}
-	d->hash = d->cnt = NULL;
+	if (d->sp)
+		pfree(d->sp);
+	d->sp = NULL;
 	d->n = d->cap = 0;
+}
+
+/* Adds a hash to a sketch, sparse or dense. */
+static void
+sketch_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash)
+{
+	uint32		idx;
+	uint8		rank;
+	uint32		i,
+				out;
+
+	if (d->reg)
+	{
+		seg_hll_add(d->reg, hash);
+		return;
+	}
+	seg_hll_position(hash, &idx, &rank);
+	if (d->n == d->cap)
+	{
+		/* full: one entry per register, then grow or go dense */
+		sort_sparse_entries(d->sp, d->n);
+		out = 0;
+		for (i = 0; i < d->n; i++)
+		{
+			if (out > 0 && (d->sp[out - 1] >> 8) == (d->sp[i] >> 8))
+				d->sp[out - 1] = d->sp[i];	/* sorted: a larger rank */
+			else
+				d->sp[out++] = d->sp[i];
+		}
+		d->n = out;
+		if (d->n > d->cap / 4 * 3)
+		{
+			if (d->cap * 2 > SPARSE_MAX)
+			{
+				to_dense(mcxt, d);
+				seg_hll_add(d->reg, hash);
+				return;
+			}
+			d->cap *= 2;
+			d->sp = repalloc(d->sp, d->cap * sizeof(uint32));
+		}
+	}
+	d->sp[d->n++] = idx << 8 | rank;
+}
+
+static void
+to_sketch(MemoryContext mcxt, SegDistinctState *d)
+{
+	uint64	   *hash = d->hash;
+	uint64	   *cnt = d->cnt;
+	uint32		n = d->n,
+				i;
+
+	if (d->sketch)
+		return;
 	d->sketch = true;
+	d->hash = d->cnt = NULL;
+	d->sp = MemoryContextAlloc(mcxt, SPARSE_INITIAL * sizeof(uint32));
+	d->n = 0;
+	d->cap = SPARSE_INITIAL;
+	for (i = 0; i < n; i++)
+		sketch_add(mcxt, d, hash[i]);
+	if (hash)
+	{
+		pfree(hash);
+		pfree(cnt);
+	}
 }
 
 /* position of hash in the exact set, or where it would go */
@@ -237,7 +318,7 @@ segdistinct_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash, uint64 cou
 
 	if (d->sketch)
 	{
-		seg_hll_add(d->reg, hash);
+		sketch_add(mcxt, d, hash);
 		return;
 	}
 	pos = find_hash(d, hash);
@@ -249,7 +330,7 @@ segdistinct_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash, uint64 cou
 	if (d->n == SEG_DIST_EXACT_MAX)
 	{
 		to_sketch(mcxt, d);
-		seg_hll_add(d->reg, hash);
+		sketch_add(mcxt, d, hash);
 		return;
 	}
 	if (d->n == d->cap)
@@ -287,7 +368,20 @@ segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, const SegDistinct
 		const uint8 *restrict s;
 
 		to_sketch(mcxt, dst);
+		to_dense(mcxt, dst);
 		d = dst->reg;
+		if (src->reg == NULL)
+		{
+			for (i = 0; i < src->n; i++)
+			{
+				uint32		idx = src->sp[i] >> 8;
+				uint8		rank = src->sp[i] & 0xFF;
+
+				if (rank > d[idx])
+					d[idx] = rank;
+			}
+			return;
+		}
 		s = src->reg;
 		/* register-wise maximum, branch-free so that it vectorizes */
 		for (i = 0; i < SEG_HLL_M; i++)
@@ -344,10 +438,13 @@ segdistinct_subtract(SegDistinctState *dst, const SegDistinctState *src, int pos
 
 /* Writes the payload (out: SEG_DIST_MAX_PAYLOAD bytes) and its mode. */
 size_t
-segdistinct_encode(const SegDistinctState *d, uint8_t *out, uint8_t *mode)
+segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_t *mode)
 {
 	if (d->sketch)
+	{
+		to_dense(mcxt, d);
 		return seg_distinct_encode_sketch(d->reg, out, mode);
+	}
 	*mode = SEG_DIST_EXACT;
 	return seg_distinct_encode_exact(d->hash, d->cnt, d->n, out);
 }

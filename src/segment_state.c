@@ -647,7 +647,7 @@ segstate_encode(SegState *st)
 	{
 		uint8_t    *buf = palloc(SEG_DIST_MAX_PAYLOAD);
 
-		v->d[i].len = segdistinct_encode(&st->d[i], buf, &v->d[i].mode);
+		v->d[i].len = segdistinct_encode(st->mcxt, &st->d[i], buf, &v->d[i].mode);
 		v->d[i].data = buf;
 	}
 

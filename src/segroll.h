@@ -71,16 +71,20 @@ typedef struct SegMeasureState
 /*
  * One distinct measure of an in-memory segment (issue 17): the exact set
  * of value hashes with a count each, sorted by hash, while it has at most
- * SEG_DIST_EXACT_MAX of them; then the SEG_HLL_M registers of a sketch.
+ * SEG_DIST_EXACT_MAX of them; then a sketch: first a list of (register,
+ * rank) entries, unsorted, compacted when full (4 bytes a value: a cell
+ * of a few thousand values stays small, so hash aggregation keeps more
+ * groups in work_mem), then the SEG_HLL_M registers.
  */
 typedef struct SegDistinctState
 {
 	bool		sketch;
-	uint32		n;				/* exact: hashes held */
+	uint32		n;				/* exact: hashes held; sparse: entries */
 	uint32		cap;
 	uint64	   *hash;
 	uint64	   *cnt;
-	uint8	   *reg;			/* sketch */
+	uint32	   *sp;				/* sketch, sparse: index << 8 | rank */
+	uint8	   *reg;			/* sketch, dense */
 } SegDistinctState;
 
 /*
@@ -132,7 +136,7 @@ extern bool segdistinct_is_dhash(Oid type, Oid fn_oid);
 extern void segdistinct_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash, uint64 count);
 extern void segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, const SegDistinctState *src);
 extern bool segdistinct_subtract(SegDistinctState *dst, const SegDistinctState *src, int position);
-extern size_t segdistinct_encode(const SegDistinctState *d, uint8_t *out, uint8_t *mode);
+extern size_t segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_t *mode);
 extern void segdistinct_decode(MemoryContext mcxt, SegDistinctState *d, const SegDistinct *sd,
 							   uint64 count, SegSource src);
 extern int64 segdistinct_estimate(const SegDistinctState *d);

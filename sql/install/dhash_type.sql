@@ -28,3 +28,5 @@ CREATE TYPE @extschema@.dhash (
 
 COMMENT ON TYPE @extschema@.dhash IS
 	'a value''s 64-bit hash as a segment''s distinct measure holds it (segroll.distinct_hash)';
+COMMENT ON FUNCTION @extschema@.dhash_in(pg_catalog.cstring) IS 'input function of dhash: 16 lower-case hexadecimal digits';
+COMMENT ON FUNCTION @extschema@.dhash_out(@extschema@.dhash) IS 'output function of dhash: 16 lower-case hexadecimal digits';
