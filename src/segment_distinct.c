@@ -224,14 +224,61 @@ to_dense(MemoryContext mcxt, SegDistinctState *d)
 	d->n = d->cap = 0;
 }
 
+/* Sorts a sparse sketch's entries and keeps one per register (its largest rank). */
+static void
+sparse_compact(SegDistinctState *d)
+{
+	uint32		i,
+				out = 0;
+
+	sort_sparse_entries(d->sp, d->n);
+	for (i = 0; i < d->n; i++)
+	{
+		if (out > 0 && (d->sp[out - 1] >> 8) == (d->sp[i] >> 8))
+			d->sp[out - 1] = d->sp[i];	/* sorted: a larger rank */
+		else
+			d->sp[out++] = d->sp[i];
+	}
+	d->n = out;
+}
+
+/* Adds an entry (index << 8 | rank) to a sketch, sparse or dense. */
+static void
+sketch_add_entry(MemoryContext mcxt, SegDistinctState *d, uint32 entry)
+{
+	if (d->reg == NULL && d->n == d->cap)
+	{
+		/* full: one entry per register, then grow or go dense */
+		sparse_compact(d);
+		if (d->n > d->cap / 4 * 3)
+		{
+			if (d->cap * 2 > SPARSE_MAX)
+				to_dense(mcxt, d);
+			else
+			{
+				d->cap *= 2;
+				d->sp = repalloc(d->sp, d->cap * sizeof(uint32));
+			}
+		}
+	}
+	if (d->reg)
+	{
+		uint32		idx = entry >> 8;
+		uint8		rank = entry & 0xFF;
+
+		if (rank > d->reg[idx])
+			d->reg[idx] = rank;
+		return;
+	}
+	d->sp[d->n++] = entry;
+}
+
 /* Adds a hash to a sketch, sparse or dense. */
 static void
 sketch_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash)
 {
 	uint32		idx;
 	uint8		rank;
-	uint32		i,
-				out;
 
 	if (d->reg)
 	{
@@ -239,32 +286,7 @@ sketch_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash)
 		return;
 	}
 	seg_hll_position(hash, &idx, &rank);
-	if (d->n == d->cap)
-	{
-		/* full: one entry per register, then grow or go dense */
-		sort_sparse_entries(d->sp, d->n);
-		out = 0;
-		for (i = 0; i < d->n; i++)
-		{
-			if (out > 0 && (d->sp[out - 1] >> 8) == (d->sp[i] >> 8))
-				d->sp[out - 1] = d->sp[i];	/* sorted: a larger rank */
-			else
-				d->sp[out++] = d->sp[i];
-		}
-		d->n = out;
-		if (d->n > d->cap / 4 * 3)
-		{
-			if (d->cap * 2 > SPARSE_MAX)
-			{
-				to_dense(mcxt, d);
-				seg_hll_add(d->reg, hash);
-				return;
-			}
-			d->cap *= 2;
-			d->sp = repalloc(d->sp, d->cap * sizeof(uint32));
-		}
-	}
-	d->sp[d->n++] = idx << 8 | rank;
+	sketch_add_entry(mcxt, d, idx << 8 | rank);
 }
 
 static void
@@ -368,20 +390,14 @@ segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, const SegDistinct
 		const uint8 *restrict s;
 
 		to_sketch(mcxt, dst);
-		to_dense(mcxt, dst);
-		d = dst->reg;
 		if (src->reg == NULL)
 		{
 			for (i = 0; i < src->n; i++)
-			{
-				uint32		idx = src->sp[i] >> 8;
-				uint8		rank = src->sp[i] & 0xFF;
-
-				if (rank > d[idx])
-					d[idx] = rank;
-			}
+				sketch_add_entry(mcxt, dst, src->sp[i]);
 			return;
 		}
+		to_dense(mcxt, dst);
+		d = dst->reg;
 		s = src->reg;
 		/* register-wise maximum, branch-free so that it vectorizes */
 		for (i = 0; i < SEG_HLL_M; i++)
@@ -442,7 +458,33 @@ segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_
 {
 	if (d->sketch)
 	{
-		to_dense(mcxt, d);
+		if (d->reg == NULL)
+		{
+			size_t		len;
+			uint32		i,
+						prev = 0;
+
+			/*
+			 * A sparse encoding shorter than any dense one is the canonical
+			 * encoding: write it from the entries, without registers.
+			 */
+			sparse_compact(d);
+			len = seg_put_uvarint(out, d->n);
+			for (i = 0; i < d->n && len < 2 + SEG_HLL_M / 2; i++)
+			{
+				uint32		idx = d->sp[i] >> 8;
+
+				len += seg_put_uvarint(out + len, i == 0 ? idx : idx - prev);
+				out[len++] = (uint8_t) (d->sp[i] & 0xFF);
+				prev = idx;
+			}
+			if (i == d->n && len < 2 + SEG_HLL_M / 2)
+			{
+				*mode = SEG_DIST_SPARSE;
+				return len;
+			}
+			to_dense(mcxt, d);
+		}
 		return seg_distinct_encode_sketch(d->reg, out, mode);
 	}
 	*mode = SEG_DIST_EXACT;
@@ -469,19 +511,37 @@ segdistinct_decode(MemoryContext mcxt, SegDistinctState *d, const SegDistinct *s
 	}
 	else
 	{
+		uint8	   *reg = MemoryContextAlloc(mcxt, SEG_HLL_M);
+
 		d->sketch = true;
-		d->reg = MemoryContextAlloc(mcxt, SEG_HLL_M);
-		st = seg_distinct_registers(sd, d->reg);
+		st = seg_distinct_registers(sd, reg);
+		if (st == SEG_OK && sd->mode == SEG_DIST_SPARSE && sd->len < SPARSE_MAX)
+		{
+			/* few registers set: keep them as entries, not 16 kB */
+			uint32		i;
+
+			d->cap = SPARSE_INITIAL;
+			while (d->cap < sd->len)
+				d->cap *= 2;
+			d->sp = MemoryContextAlloc(mcxt, d->cap * sizeof(uint32));
+			for (i = 0; i < SEG_HLL_M && d->n < d->cap; i++)
+				if (reg[i] != 0)
+					d->sp[d->n++] = i << 8 | reg[i];
+			pfree(reg);
+		}
+		else
+			d->reg = reg;
 	}
 	if (st != SEG_OK)
 		segment_report(st, src);
 }
 
 int64
-segdistinct_estimate(const SegDistinctState *d)
+segdistinct_estimate(MemoryContext mcxt, SegDistinctState *d)
 {
 	if (!d->sketch)
 		return d->n;
+	to_dense(mcxt, d);
 	return (int64) llround(seg_hll_estimate(d->reg));
 }
 
@@ -513,7 +573,7 @@ segment_distinct(PG_FUNCTION_ARGS)
 				 errmsg("segment distinct count is not known after a retraction from its sketch"),
 				 errhint("Rebuild the segment from its source rows; a segmentation's roll-up does so.")));
 	segdistinct_decode(CurrentMemoryContext, &d, &v->d[n - 1], v->count, SEG_SOURCE_DISK);
-	result = segdistinct_estimate(&d);
+	result = segdistinct_estimate(CurrentMemoryContext, &d);
 	pfree(v);
 	PG_RETURN_INT64(result);
 }

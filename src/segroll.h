@@ -139,7 +139,7 @@ extern bool segdistinct_subtract(SegDistinctState *dst, const SegDistinctState *
 extern size_t segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_t *mode);
 extern void segdistinct_decode(MemoryContext mcxt, SegDistinctState *d, const SegDistinct *sd,
 							   uint64 count, SegSource src);
-extern int64 segdistinct_estimate(const SegDistinctState *d);
+extern int64 segdistinct_estimate(MemoryContext mcxt, SegDistinctState *d);
 
 /* segment_agg.c */
 extern SegValue *segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues);
