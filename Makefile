@@ -12,6 +12,7 @@ OBJS = \
 	src/segment_agg.o \
 	src/segment_expanded.o \
 	src/segment_ops.o \
+	src/segment_distinct.o \
 	src/capture.o \
 	src/worker.o \
 	src/rollup.o \
@@ -31,6 +32,7 @@ PREVVERSION = 0.4.0
 INSTALL_SQL = \
 	sql/install/schema_check.sql \
 	sql/install/segment_type.sql \
+	sql/install/dhash_type.sql \
 	sql/install/catalog.sql \
 	sql/install/compiler_type.sql
 
@@ -39,6 +41,7 @@ ROUTINE_SQL = \
 	sql/routines/arguments.sql \
 	sql/routines/cells_schema.sql \
 	sql/routines/segment.sql \
+	sql/routines/distinct.sql \
 	sql/routines/owner.sql \
 	sql/routines/history.sql \
 	sql/routines/capture.sql \
@@ -70,7 +73,7 @@ UPDATE_POST_SQL = $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION).post.sql)
 DATA_built = sql/segroll--$(EXTVERSION).sql sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/segroll--*.sql))
 
-REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate grains lineage_blocks sources time_types identifiers arguments keys live anomalies anomaly_history
+REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace close_period resegment versions estimate grains lineage_blocks sources time_types identifiers arguments keys live anomalies anomaly_history distinct
 REGRESS_OPTS = --inputdir=test --load-extension=segroll
 
 PG_CPPFLAGS = -I$(srcdir)/src

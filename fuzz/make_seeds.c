@@ -307,6 +307,86 @@ main(int argc, char **argv)
 	emit("max-measures", v, NULL, -1);
 	free(v);
 
+	/*
+	 * Distinct measures (version 2): an exact set with repeated values, a
+	 * sparse and a dense sketch (with escapes), a retraction-stale one.
+	 */
+	{
+		static uint64_t hashes[SEG_DIST_EXACT_MAX];
+		static uint64_t counts[SEG_DIST_EXACT_MAX];
+		static uint8_t reg[SEG_HLL_M];
+		static uint8_t p_exact[SEG_DIST_MAX_PAYLOAD];
+		static uint8_t p_sparse[SEG_DIST_MAX_PAYLOAD];
+		static uint8_t p_dense[SEG_DIST_MAX_PAYLOAD];
+		static uint8_t p_full[SEG_DIST_MAX_PAYLOAD];
+		uint64_t	h = UINT64_C(0x9e3779b97f4a7c15);
+		uint8_t		mode;
+		int64_t		k7[7] = {1, 2, 3, 4, 5, 6, 7};
+
+		for (i = 0; i < 5; i++)
+		{
+			hashes[i] = (uint64_t) (i + 1) << 60;
+			counts[i] = i == 2 ? 3 : 1;
+		}
+		v = new_view(SEG_F_LINEAGE, 7, ts0, ts0 + 7);
+		v->nmeasures = 1;
+		scaled(&v->m[0], 0, 2, 700, 100, 100);
+		v->ndistinct = 2;
+		v->d[0].mode = SEG_DIST_EXACT;
+		v->d[0].data = p_exact;
+		v->d[0].len = seg_distinct_encode_exact(hashes, counts, 5, p_exact);
+		v->d[1].mode = SEG_DIST_EXACT;
+		v->d[1].data = p_exact + 64;
+		v->d[1].len = seg_distinct_encode_exact(hashes, counts, 0, p_exact + 64);
+		emit("distinct-exact", v, k7, 0);
+
+		/* 300 values: a sparse sketch */
+		memset(reg, 0, sizeof(reg));
+		for (i = 0; i < 300; i++)
+		{
+			h = h * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+			seg_hll_add(reg, h ^ (h >> 29));
+		}
+		v->count = 300;
+		v->flags = 0;
+		v->ndistinct = 1;
+		v->d[0].len = seg_distinct_encode_sketch(reg, p_sparse, &mode);
+		v->d[0].mode = mode;
+		v->d[0].data = p_sparse;
+		if (mode != SEG_DIST_SPARSE)
+			die("expected a sparse sketch", "distinct-sparse");
+		emit("distinct-sparse", v, NULL, -1);
+		v->flags = SEG_F_DISTINCT_STALE;
+		emit("distinct-stale", v, NULL, -1);
+
+		/* 200 000 values, one register raised to the top: dense, escaped */
+		for (i = 0; i < 200000; i++)
+		{
+			h = h * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+			seg_hll_add(reg, h ^ (h >> 29));
+		}
+		reg[77] = SEG_HLL_MAXRANK;
+		v->count = 200000;
+		v->flags = 0;
+		v->d[0].len = seg_distinct_encode_sketch(reg, p_dense, &mode);
+		v->d[0].mode = mode;
+		v->d[0].data = p_dense;
+		if (mode != SEG_DIST_DENSE)
+			die("expected a dense sketch", "distinct-dense");
+		/* and an exact set beside it, at the threshold */
+		for (i = 0; i < SEG_DIST_EXACT_MAX; i++)
+		{
+			hashes[i] = (uint64_t) i * UINT64_C(0x00FF00FF00FF00FF) + 1;
+			counts[i] = 1 + (i % 5 == 0);
+		}
+		v->ndistinct = 2;
+		v->d[1].mode = SEG_DIST_EXACT;
+		v->d[1].data = p_full;
+		v->d[1].len = seg_distinct_encode_exact(hashes, counts, SEG_DIST_EXACT_MAX, p_full);
+		emit("distinct-dense", v, NULL, -1);
+		free(v);
+	}
+
 	printf("make_seeds: wrote %d seeds to %s\n", nseeds, outdir);
 	return 0;
 }

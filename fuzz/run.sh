@@ -19,7 +19,7 @@ mkdir -p "$CORPUS" "$OUT/artifacts"
 
 if [ "${1:-}" = "--merge" ]; then
 	fresh="$(mktemp -d "$OUT/merged.XXXXXX")"
-	"$OUT/segment_decode_fuzzer" -merge=1 -max_len=4096 \
+	"$OUT/segment_decode_fuzzer" -merge=1 -max_len=20000 \
 		-dict="$HERE/segment.dict" "$fresh" "$CORPUS" "$OUT/seeds" \
 		2>&1 | tail -n 3
 	rm -rf "$CORPUS"
@@ -34,7 +34,7 @@ shift || true
 cd "$OUT"
 "$OUT/segment_decode_fuzzer" \
 	-max_total_time="$SECONDS_TO_RUN" \
-	-max_len=4096 \
+	-max_len=20000 \
 	-timeout=30 \
 	-rss_limit_mb=2048 \
 	-use_value_profile=1 \

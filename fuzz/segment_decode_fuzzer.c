@@ -83,7 +83,7 @@ check_status(SegStatus st)
 {
 	const char *msg;
 
-	CHECK((int) st >= (int) SEG_OK && (int) st <= (int) SEG_ERR_KEY_COUNT);
+	CHECK((int) st >= (int) SEG_OK && (int) st <= (int) SEG_ERR_DIST_CANONICAL);
 	msg = seg_status_message(st);
 	CHECK(msg != NULL && strcmp(msg, "unknown error") != 0);
 }
@@ -198,6 +198,83 @@ check_varints(const uint8_t *data, size_t size)
 		CHECK(p == data);
 }
 
+/*
+ * Distinct measures (issue 17): seg_distinct_validate and the per-mode
+ * decoders agree; an accepted set or sketch is canonical (re-encoding the
+ * decoded hashes and counts, or registers, gives the payload back, mode
+ * included), and the estimator gives a finite, non-negative number.
+ * Returns whether the value's distinct measures are valid.
+ */
+static bool
+check_distinct(const SegView *v)
+{
+	uint64_t   *scratch = xmalloc(SEG_DIST_SCRATCH);
+	uint64_t   *hashes = xmalloc(sizeof(uint64_t) * SEG_DIST_EXACT_MAX);
+	uint64_t   *counts = xmalloc(sizeof(uint64_t) * SEG_DIST_EXACT_MAX);
+	uint8_t    *reg = xmalloc(SEG_HLL_M);
+	uint8_t    *out = xmalloc(SEG_DIST_MAX_PAYLOAD);
+	SegStatus	all = seg_distinct_validate(v, scratch);
+	SegStatus	first = SEG_OK;
+	uint32_t	i;
+
+	check_status(all);
+	for (i = 0; i < v->ndistinct; i++)
+	{
+		const SegDistinct *d = &v->d[i];
+		SegStatus	st;
+		size_t		n;
+		uint8_t		mode;
+
+		CHECK(d->mode <= SEG_DIST_DENSE);
+		CHECK(d->len <= SEG_DIST_MAX_PAYLOAD);
+		if (d->mode == SEG_DIST_EXACT)
+		{
+			uint32_t	cnt;
+			uint64_t	total = 0;
+			uint32_t	k;
+
+			st = seg_distinct_exact(d, v->count, hashes, counts, &cnt);
+			check_status(st);
+			if (st == SEG_OK)
+			{
+				CHECK(cnt <= SEG_DIST_EXACT_MAX);
+				for (k = 0; k < cnt; k++)
+				{
+					CHECK(counts[k] >= 1);
+					CHECK(k == 0 || hashes[k] > hashes[k - 1]);
+					total += counts[k];
+				}
+				CHECK(total <= v->count);
+				n = seg_distinct_encode_exact(hashes, counts, cnt, out);
+				CHECK(n == d->len && memcmp(out, d->data, n) == 0);
+			}
+		}
+		else
+		{
+			st = seg_distinct_registers(d, reg);
+			check_status(st);
+			if (st == SEG_OK)
+			{
+				double		e = seg_hll_estimate(reg);
+
+				CHECK(e >= 0.0 && e < 1e30);
+				n = seg_distinct_encode_sketch(reg, out, &mode);
+				CHECK(mode == d->mode);
+				CHECK(n == d->len && memcmp(out, d->data, n) == 0);
+			}
+		}
+		if (first == SEG_OK)
+			first = st;
+	}
+	CHECK(first == all);
+	free(scratch);
+	free(hashes);
+	free(counts);
+	free(reg);
+	free(out);
+	return all == SEG_OK;
+}
+
 /* Invariants of a view that seg_parse accepted. */
 static void
 check_view(const SegView *v, const uint8_t *data, size_t size)
@@ -205,7 +282,9 @@ check_view(const SegView *v, const uint8_t *data, size_t size)
 	uint32_t	i;
 	int			k;
 
-	CHECK(v->version == SEG_FORMAT_VERSION);
+	CHECK(v->version == SEG_FORMAT_VERSION || v->version == SEG_FORMAT_VERSION_DISTINCT);
+	CHECK((v->version == SEG_FORMAT_VERSION_DISTINCT) == (v->ndistinct > 0));
+	CHECK(!(v->flags & SEG_F_DISTINCT_STALE) || (v->ndistinct > 0 && v->count > 0));
 	CHECK((v->flags & ~SEG_F_ALL) == 0);
 	CHECK(!(v->flags & SEG_F_ZSTD) || (v->flags & SEG_F_LINEAGE));
 	CHECK(v->count <= (uint64_t) INT64_MAX);
@@ -558,6 +637,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		}
 		check_keys_canonical(raw, (size_t) v->raw_len, v->count);
+	}
+	if (v->ndistinct > 0 && !check_distinct(v))
+	{
+		free(raw);
+		free(v);
+		return 0;
 	}
 
 	check_roundtrip(v, data, size, raw);

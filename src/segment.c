@@ -172,6 +172,15 @@ validate_input(const uint8_t *data, size_t len, SegSource src)
 		if (segnum_decimals_as_scaled(nsum, nmin, nmax, &as_scaled))
 			segment_report(SEG_ERR_NOT_CANONICAL, src);
 	}
+	if (v->ndistinct > 0)
+	{
+		void	   *scratch = palloc(SEG_DIST_SCRATCH);
+		SegStatus	st = seg_distinct_validate(v, scratch);
+
+		if (st != SEG_OK)
+			segment_report(st, src);
+		pfree(scratch);
+	}
 	if ((v->flags & SEG_F_LINEAGE) && v->count > 0)
 		pfree(segment_raw_lineage(v, src));
 	pfree(v);
@@ -314,7 +323,29 @@ segment_out(PG_FUNCTION_ARGS)
 		else
 			appendStringInfoString(&buf, ",\"sum\":null,\"min\":null,\"max\":null}");
 	}
-	appendStringInfoString(&buf, "],\"keys\":");
+	appendStringInfoChar(&buf, ']');
+	if (v->ndistinct > 0)
+	{
+		void	   *scratch = palloc(SEG_DIST_SCRATCH);
+		SegStatus	st = seg_distinct_validate(v, scratch);
+
+		if (st != SEG_OK)
+			segment_report(st, SEG_SOURCE_DISK);
+		pfree(scratch);
+		appendStringInfo(&buf, ",\"distinct\":{\"known\":%s,\"sets\":[",
+						 (v->flags & SEG_F_DISTINCT_STALE) ? "false" : "true");
+		for (i = 0; i < v->ndistinct; i++)
+		{
+			size_t		k;
+
+			appendStringInfo(&buf, "%s\"%02x", i > 0 ? "," : "", v->d[i].mode);
+			for (k = 0; k < v->d[i].len; k++)
+				appendStringInfo(&buf, "%02x", v->d[i].data[k]);
+			appendStringInfoChar(&buf, '"');
+		}
+		appendStringInfoString(&buf, "]}");
+	}
+	appendStringInfoString(&buf, ",\"keys\":");
 	if ((v->flags & SEG_F_LINEAGE) && v->count > 0)
 		append_keys(&buf, v);
 	else if (v->flags & SEG_F_LINEAGE)
@@ -609,6 +640,81 @@ parse_measure_value(TextParser *tp, SegMeasure *m, int which)
 	}
 }
 
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * ,"distinct":{"known":true,"sets":["00…",…]}: one string per distinct
+ * measure, the mode byte and the payload in lower-case hex, validated
+ * afterwards like binary input.
+ */
+static void
+parse_distinct(TextParser *tp, SegView *v)
+{
+	expect_char(tp, ',');
+	expect_key(tp, "distinct");
+	expect_char(tp, '{');
+	expect_key(tp, "known");
+	skip_ws(tp);
+	if (strncmp(tp->p, "true", 4) == 0)
+		tp->p += 4;
+	else if (strncmp(tp->p, "false", 5) == 0)
+	{
+		tp->p += 5;
+		if (v->count == 0)
+			text_error(tp, "An empty segment's distinct counts are known.");
+		v->flags |= SEG_F_DISTINCT_STALE;
+	}
+	else
+		text_error(tp, "Field \"known\" must be true or false.");
+	expect_char(tp, ',');
+	expect_key(tp, "sets");
+	expect_char(tp, '[');
+	for (;;)
+	{
+		const char *s;
+		size_t		len,
+					k;
+		uint8_t    *bytes;
+		SegDistinct *d;
+
+		if (v->ndistinct >= SEG_MAX_MEASURES)
+			text_error(tp, psprintf("A segment has at most %d distinct measures.", SEG_MAX_MEASURES));
+		s = parse_string(tp, &len);
+		if (len < 2 || len % 2 != 0 || len > 2 * (SEG_DIST_MAX_PAYLOAD + 1))
+			text_error(tp, "A distinct set is an even number of hexadecimal digits.");
+		bytes = palloc(len / 2);
+		for (k = 0; k < len / 2; k++)
+		{
+			int			hi = hex_digit(s[2 * k]),
+						lo = hex_digit(s[2 * k + 1]);
+
+			if (hi < 0 || lo < 0)
+				text_error(tp, "A distinct set must be lower-case hexadecimal digits.");
+			bytes[k] = (uint8_t) (hi << 4 | lo);
+		}
+		d = &v->d[v->ndistinct++];
+		d->mode = bytes[0];
+		if (d->mode > SEG_DIST_DENSE)
+			text_error(tp, "Unknown distinct set mode.");
+		d->data = bytes + 1;
+		d->len = len / 2 - 1;
+		skip_ws(tp);
+		if (*tp->p != ',')
+			break;
+		tp->p++;
+	}
+	expect_char(tp, ']');
+	expect_char(tp, '}');
+}
+
 PG_FUNCTION_INFO_V1(segment_in);
 Datum
 segment_in(PG_FUNCTION_ARGS)
@@ -625,9 +731,9 @@ segment_in(PG_FUNCTION_ARGS)
 
 	expect_char(&tp, '{');
 	expect_key(&tp, "version");
-	if (parse_uint(&tp, 255) != SEG_FORMAT_VERSION)
+	v->version = parse_uint(&tp, 255);
+	if (v->version != SEG_FORMAT_VERSION && v->version != SEG_FORMAT_VERSION_DISTINCT)
 		text_error(&tp, "Unknown format version.");
-	v->version = SEG_FORMAT_VERSION;
 	expect_char(&tp, ',');
 	expect_key(&tp, "count");
 	v->count = parse_uint(&tp, PG_INT64_MAX);
@@ -731,6 +837,8 @@ segment_in(PG_FUNCTION_ARGS)
 		}
 	}
 	expect_char(&tp, ']');
+	if (v->version == SEG_FORMAT_VERSION_DISTINCT)
+		parse_distinct(&tp, v);
 	expect_char(&tp, ',');
 	expect_key(&tp, "keys");
 	initStringInfo(&raw);

@@ -27,7 +27,7 @@
 typedef struct MeasureArgs
 {
 	int			nvalues;
-	Oid		   *types;			/* base types */
+	Oid		   *types;			/* base types; InvalidOid for a dhash */
 	SegValue   *values;			/* scratch, one per measure */
 } MeasureArgs;
 
@@ -69,6 +69,11 @@ segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues)
 				ereport(ERROR,
 						(errcode(ERRCODE_INDETERMINATE_DATATYPE),
 						 errmsg("could not determine the type of segment measure %d", i + 1)));
+			if (segdistinct_is_dhash(type, fcinfo->flinfo->fn_oid))
+			{
+				ma->types[i] = InvalidOid;
+				continue;
+			}
 			segnum_check_measure_type(type, i + 1);
 			ma->types[i] = getBaseType(type);
 		}
@@ -76,8 +81,14 @@ segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues)
 	}
 	for (i = 0; i < ma->nvalues; i++)
 	{
+		ma->values[i].distinct = !OidIsValid(ma->types[i]);
 		if (PG_ARGISNULL(first + i))
 			ma->values[i].isnull = true;
+		else if (ma->values[i].distinct)
+		{
+			ma->values[i].isnull = false;
+			ma->values[i].dhash = (uint64) PG_GETARG_INT64(first + i);
+		}
 		else
 			segnum_value_from_datum(PG_GETARG_DATUM(first + i), ma->types[i], &ma->values[i]);
 	}

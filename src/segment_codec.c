@@ -13,6 +13,7 @@
  */
 #include "segment_codec.h"
 
+#include <math.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -61,6 +62,16 @@ seg_status_message(SegStatus status)
 			return "The number of lineage keys differs from the row count.";
 		case SEG_ERR_NOT_CANONICAL:
 			return "A decimal measure holds values that must be stored as scaled integers.";
+		case SEG_ERR_DISTINCT:
+			return "A distinct measure has an unknown mode.";
+		case SEG_ERR_DIST_ORDER:
+			return "A distinct measure's hashes or register indexes are not strictly increasing.";
+		case SEG_ERR_DIST_RANGE:
+			return "A distinct measure's set size or register value is out of range.";
+		case SEG_ERR_DIST_COUNT:
+			return "A distinct measure counts more rows than the segment has.";
+		case SEG_ERR_DIST_CANONICAL:
+			return "A distinct measure's sketch is not in canonical form.";
 	}
 	return "unknown error";
 }
@@ -293,10 +304,12 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 	if (len == 0)
 		return SEG_ERR_EMPTY;
 	TRY(get_u8(&p, end, &v->version));
-	if (v->version != SEG_FORMAT_VERSION)
+	if (v->version != SEG_FORMAT_VERSION && v->version != SEG_FORMAT_VERSION_DISTINCT)
 		return SEG_ERR_VERSION;
 	TRY(get_u8(&p, end, &v->flags));
 	if ((v->flags & ~SEG_F_ALL) != 0)
+		return SEG_ERR_FLAGS;
+	if ((v->flags & SEG_F_DISTINCT_STALE) && v->version != SEG_FORMAT_VERSION_DISTINCT)
 		return SEG_ERR_FLAGS;
 	if ((v->flags & SEG_F_ZSTD) && !(v->flags & SEG_F_LINEAGE))
 		return SEG_ERR_FLAGS;
@@ -321,7 +334,7 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 			return SEG_ERR_RANGE;
 		v->last_ts = (int64_t) ((first_u + span) ^ UINT64_C(0x8000000000000000));
 	}
-	else if (v->flags & SEG_F_MINMAX_STALE)
+	else if (v->flags & (SEG_F_MINMAX_STALE | SEG_F_DISTINCT_STALE))
 		return SEG_ERR_FLAGS;
 
 	if ((size_t) (end - p) < 8)
@@ -380,6 +393,33 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 				m->dec_len[k] = (uint32_t) slen;
 				p += slen;
 			}
+		}
+	}
+	v->ndistinct = 0;
+	if (v->version == SEG_FORMAT_VERSION_DISTINCT)
+	{
+		uint64_t	nd;
+
+		TRY(seg_get_uvarint(&p, end, &nd));
+		if (nd == 0 || nd > SEG_MAX_MEASURES)
+			return SEG_ERR_RANGE;
+		v->ndistinct = (uint32_t) nd;
+		for (i = 0; i < v->ndistinct; i++)
+		{
+			SegDistinct *d = &v->d[i];
+			uint64_t	dlen;
+
+			TRY(get_u8(&p, end, &d->mode));
+			if (d->mode > SEG_DIST_DENSE)
+				return SEG_ERR_DISTINCT;
+			TRY(seg_get_uvarint(&p, end, &dlen));
+			if (dlen > SEG_DIST_MAX_PAYLOAD)
+				return SEG_ERR_DISTINCT;
+			if ((uint64_t) (end - p) < dlen)
+				return SEG_ERR_TRUNCATED;
+			d->data = p;
+			d->len = (size_t) dlen;
+			p += dlen;
 		}
 	}
 	v->fixed_len = (size_t) (p - data);
@@ -565,6 +605,9 @@ seg_fixed_bound(const SegView *v)
 		if (m->kind == SEG_KIND_DECIMAL)
 			n += 3 * 10 + m->dec_len[0] + m->dec_len[1] + m->dec_len[2];
 	}
+	n += 10;
+	for (i = 0; i < v->ndistinct; i++)
+		n += 1 + 10 + v->d[i].len;
 	return n + 10;				/* + raw_len varint */
 }
 
@@ -576,7 +619,7 @@ seg_encode_fixed(const SegView *v, uint8_t *out)
 	uint32_t	i;
 	int			k;
 
-	out[n++] = SEG_FORMAT_VERSION;
+	out[n++] = v->ndistinct > 0 ? SEG_FORMAT_VERSION_DISTINCT : SEG_FORMAT_VERSION;
 	out[n++] = v->flags;
 	n += seg_put_uvarint(out + n, v->count);
 	n += seg_put_uvarint(out + n, v->nmeasures);
@@ -611,6 +654,17 @@ seg_encode_fixed(const SegView *v, uint8_t *out)
 				memcpy(out + n, m->dec[k], m->dec_len[k]);
 				n += m->dec_len[k];
 			}
+		}
+	}
+	if (v->ndistinct > 0)
+	{
+		n += seg_put_uvarint(out + n, v->ndistinct);
+		for (i = 0; i < v->ndistinct; i++)
+		{
+			out[n++] = v->d[i].mode;
+			n += seg_put_uvarint(out + n, v->d[i].len);
+			memcpy(out + n, v->d[i].data, v->d[i].len);
+			n += v->d[i].len;
 		}
 	}
 	return n;
@@ -730,8 +784,481 @@ seg_hash_null(uint64_t h)
 	return mix_word(h, 3);
 }
 
+/* a distinct measure's value, by its 64-bit hash (version 2) */
+uint64_t
+seg_hash_distinct(uint64_t h, uint64_t dhash)
+{
+	h = mix_word(h, 4);
+	return mix_word(h, dhash);
+}
+
+/* the final mix of a distinct value's hash, so that HLL sees uniform bits */
+uint64_t
+seg_distinct_mix(uint64_t h)
+{
+	return fmix64(h ^ UINT64_C(0x64697374696e6374));	/* "distinct" */
+}
+
 uint64_t
 seg_hash_finish(uint64_t h)
 {
 	return fmix64(h);
+}
+
+/* ---------------------------------------------------------------- distinct */
+
+/*
+ * Distinct measures: see segment_codec.h for the payloads.  The exact set
+ * and the sketch are functions of the multiset of value hashes only (a
+ * register is the maximum over its hashes), so the same rows give the
+ * same bytes in any order, and a merge equals a build from the union.
+ */
+
+static inline size_t
+uvarint_size(uint64_t v)
+{
+	size_t		n = 1;
+
+	while (v >= 0x80)
+	{
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Checks an EXACT payload completely and returns its hashes and counts
+ * (arrays of SEG_DIST_EXACT_MAX).  The counts add up to at most 'count',
+ * the segment's rows.
+ */
+SegStatus
+seg_distinct_exact(const SegDistinct *d, uint64_t count, uint64_t *hashes,
+				   uint64_t *counts, uint32_t *nout)
+{
+	const uint8_t *p = d->data;
+	const uint8_t *end = d->data + d->len;
+	uint64_t	n,
+				r,
+				total,
+				pos = 0,
+				i;
+
+	if (d->mode != SEG_DIST_EXACT)
+		return SEG_ERR_DISTINCT;
+	TRY(seg_get_uvarint(&p, end, &n));
+	if (n > SEG_DIST_EXACT_MAX)
+		return SEG_ERR_DIST_RANGE;
+	if ((uint64_t) (end - p) < n * 8)
+		return SEG_ERR_TRUNCATED;
+	for (i = 0; i < n; i++)
+	{
+		uint64_t	h = 0;
+		int			k;
+
+		for (k = 0; k < 8; k++)
+			h |= (uint64_t) p[k] << (8 * k);
+		p += 8;
+		if (i > 0 && h <= hashes[i - 1])
+			return SEG_ERR_DIST_ORDER;
+		hashes[i] = h;
+		counts[i] = 1;
+	}
+	TRY(seg_get_uvarint(&p, end, &r));
+	if (r > n)
+		return SEG_ERR_DIST_RANGE;
+	total = n;
+	for (i = 0; i < r; i++)
+	{
+		uint64_t	gap,
+					extra;
+
+		TRY(seg_get_uvarint(&p, end, &gap));
+		TRY(seg_get_uvarint(&p, end, &extra));
+		if (i > 0 && gap == 0)
+			return SEG_ERR_DIST_ORDER;
+		if (gap >= n)
+			return SEG_ERR_DIST_RANGE;
+		pos = i == 0 ? gap : pos + gap;
+		if (pos >= n)
+			return SEG_ERR_DIST_RANGE;
+		if (extra >= count)
+			return SEG_ERR_DIST_COUNT;
+		counts[pos] = extra + 2;
+		total += extra + 1;
+		if (total > count)
+			return SEG_ERR_DIST_COUNT;
+	}
+	if (total > count)
+		return SEG_ERR_DIST_COUNT;
+	if (p != end)
+		return SEG_ERR_TRAILING;
+	*nout = (uint32_t) n;
+	return SEG_OK;
+}
+
+size_t
+seg_distinct_encode_exact(const uint64_t *hashes, const uint64_t *counts,
+						  uint32_t n, uint8_t *out)
+{
+	size_t		len = seg_put_uvarint(out, n);
+	uint32_t	i,
+				r = 0,
+				prev = 0;
+	int			k;
+
+	for (i = 0; i < n; i++)
+	{
+		for (k = 0; k < 8; k++)
+			out[len++] = (uint8_t) (hashes[i] >> (8 * k));
+		if (counts[i] > 1)
+			r++;
+	}
+	len += seg_put_uvarint(out + len, r);
+	r = 0;
+	for (i = 0; i < n; i++)
+	{
+		if (counts[i] <= 1)
+			continue;
+		len += seg_put_uvarint(out + len, r == 0 ? i : i - prev);
+		len += seg_put_uvarint(out + len, counts[i] - 2);
+		prev = i;
+		r++;
+	}
+	return len;
+}
+
+static size_t
+sparse_size(const uint8_t *reg)
+{
+	size_t		n = 0,
+				k = 0;
+	uint32_t	i,
+				prev = 0;
+
+	for (i = 0; i < SEG_HLL_M; i++)
+	{
+		if (reg[i] == 0)
+			continue;
+		n += uvarint_size(k == 0 ? i : i - prev) + 1;
+		prev = i;
+		k++;
+	}
+	return n + uvarint_size(k);
+}
+
+static uint8_t
+register_min(const uint8_t *reg)
+{
+	uint8_t		b = SEG_HLL_MAXRANK;
+	uint32_t	i;
+
+	for (i = 0; i < SEG_HLL_M; i++)
+		if (reg[i] < b)
+			b = reg[i];
+	return b;
+}
+
+static size_t
+dense_size(const uint8_t *reg)
+{
+	uint8_t		base = register_min(reg);
+	size_t		n = 1 + SEG_HLL_M / 2,
+				e = 0;
+	uint32_t	i,
+				prev = 0;
+
+	for (i = 0; i < SEG_HLL_M; i++)
+	{
+		if (reg[i] - base < 15)
+			continue;
+		n += uvarint_size(e == 0 ? i : i - prev) + 1;
+		prev = i;
+		e++;
+	}
+	return n + uvarint_size(e);
+}
+
+/*
+ * Writes a sketch's payload, sparse or dense, whichever is shorter (dense
+ * on a tie), and its mode.  out needs SEG_DIST_MAX_PAYLOAD bytes.
+ */
+size_t
+seg_distinct_encode_sketch(const uint8_t *reg, uint8_t *out, uint8_t *mode)
+{
+	size_t		sp = sparse_size(reg);
+	size_t		dn = dense_size(reg);
+	size_t		n = 0;
+	uint32_t	i,
+				prev = 0,
+				k = 0;
+
+	if (sp < dn)
+	{
+		for (i = 0; i < SEG_HLL_M; i++)
+			if (reg[i] != 0)
+				k++;
+		*mode = SEG_DIST_SPARSE;
+		n += seg_put_uvarint(out, k);
+		k = 0;
+		for (i = 0; i < SEG_HLL_M; i++)
+		{
+			if (reg[i] == 0)
+				continue;
+			n += seg_put_uvarint(out + n, k == 0 ? i : i - prev);
+			out[n++] = reg[i];
+			prev = i;
+			k++;
+		}
+		return n;
+	}
+	else
+	{
+		uint8_t		base = register_min(reg);
+
+		*mode = SEG_DIST_DENSE;
+		out[n++] = base;
+		for (i = 0; i < SEG_HLL_M; i += 2)
+		{
+			uint8_t		lo = reg[i] - base < 15 ? reg[i] - base : 15;
+			uint8_t		hi = reg[i + 1] - base < 15 ? reg[i + 1] - base : 15;
+
+			out[n++] = (uint8_t) (lo | (hi << 4));
+			if (lo == 15)
+				k++;
+			if (hi == 15)
+				k++;
+		}
+		n += seg_put_uvarint(out + n, k);
+		k = 0;
+		for (i = 0; i < SEG_HLL_M; i++)
+		{
+			if (reg[i] - base < 15)
+				continue;
+			n += seg_put_uvarint(out + n, k == 0 ? i : i - prev);
+			out[n++] = reg[i];
+			prev = i;
+			k++;
+		}
+		return n;
+	}
+}
+
+/*
+ * Checks a SPARSE or DENSE payload completely, canonical form included,
+ * and writes its SEG_HLL_M registers.
+ */
+SegStatus
+seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
+{
+	const uint8_t *p = d->data;
+	const uint8_t *end = d->data + d->len;
+	uint64_t	k,
+				i,
+				idx = 0,
+				gap;
+
+	memset(reg, 0, SEG_HLL_M);
+	if (d->mode == SEG_DIST_SPARSE)
+	{
+		TRY(seg_get_uvarint(&p, end, &k));
+		if (k == 0 || k > SEG_HLL_M)
+			return SEG_ERR_DIST_RANGE;
+		for (i = 0; i < k; i++)
+		{
+			uint8_t		val;
+
+			TRY(seg_get_uvarint(&p, end, &gap));
+			if (i > 0 && gap == 0)
+				return SEG_ERR_DIST_ORDER;
+			if (gap >= SEG_HLL_M)
+				return SEG_ERR_DIST_RANGE;
+			idx = i == 0 ? gap : idx + gap;
+			if (idx >= SEG_HLL_M)
+				return SEG_ERR_DIST_RANGE;
+			TRY(get_u8(&p, end, &val));
+			if (val == 0 || val > SEG_HLL_MAXRANK)
+				return SEG_ERR_DIST_RANGE;
+			reg[idx] = val;
+		}
+		if (p != end)
+			return SEG_ERR_TRAILING;
+		/* a dense payload takes at least 2 + SEG_HLL_M / 2 bytes */
+		if (d->len >= 2 + SEG_HLL_M / 2 && d->len >= dense_size(reg))
+			return SEG_ERR_DIST_CANONICAL;
+		return SEG_OK;
+	}
+	if (d->mode == SEG_DIST_DENSE)
+	{
+		uint8_t		base;
+		uint64_t	e;
+		uint32_t	escapes = 0,
+					zeros = 0,
+					nonzero_count;
+		bool		has_base;
+
+		TRY(get_u8(&p, end, &base));
+		if (base > SEG_HLL_MAXRANK)
+			return SEG_ERR_DIST_RANGE;
+		if ((size_t) (end - p) < SEG_HLL_M / 2)
+			return SEG_ERR_TRUNCATED;
+		/*
+		 * One pass, two registers a byte, written to vectorize: escapes
+		 * get the marker base + 15, which no nibble gives otherwise, and
+		 * are filled in below.
+		 */
+		if (base + 14 > SEG_HLL_MAXRANK)
+		{
+			for (i = 0; i < SEG_HLL_M / 2; i++)
+			{
+				uint8_t		lo = p[i] & 0x0F,
+							hi = p[i] >> 4;
+
+				if ((lo != 15 && base + lo > SEG_HLL_MAXRANK) ||
+					(hi != 15 && base + hi > SEG_HLL_MAXRANK))
+					return SEG_ERR_DIST_RANGE;
+			}
+		}
+		for (i = 0; i < SEG_HLL_M / 2; i++)
+		{
+			uint8_t		lo = p[i] & 0x0F,
+						hi = p[i] >> 4;
+
+			zeros += (lo == 0) + (hi == 0);
+			escapes += (lo == 15) + (hi == 15);
+			reg[2 * i] = (uint8_t) (base + lo);
+			reg[2 * i + 1] = (uint8_t) (base + hi);
+		}
+		has_base = zeros > 0;
+		nonzero_count = base > 0 ? SEG_HLL_M : SEG_HLL_M - zeros;
+		p += SEG_HLL_M / 2;
+		TRY(seg_get_uvarint(&p, end, &e));
+		if (e != escapes)
+			return SEG_ERR_DIST_CANONICAL;
+		for (i = 0; i < e; i++)
+		{
+			uint8_t		val;
+
+			TRY(seg_get_uvarint(&p, end, &gap));
+			if (i > 0 && gap == 0)
+				return SEG_ERR_DIST_ORDER;
+			if (gap >= SEG_HLL_M)
+				return SEG_ERR_DIST_RANGE;
+			idx = i == 0 ? gap : idx + gap;
+			if (idx >= SEG_HLL_M || reg[idx] != base + 15)
+				return SEG_ERR_DIST_CANONICAL;
+			TRY(get_u8(&p, end, &val));
+			if (val < base + 15 || val > SEG_HLL_MAXRANK)
+				return SEG_ERR_DIST_RANGE;
+			reg[idx] = val;
+		}
+		if (p != end)
+			return SEG_ERR_TRAILING;
+		if (!has_base || nonzero_count == 0)
+			return SEG_ERR_DIST_CANONICAL;
+		/* a sparse payload takes at least 1 + 2 bytes a non-zero register */
+		if (d->len > 1 + 2 * nonzero_count && d->len > sparse_size(reg))
+			return SEG_ERR_DIST_CANONICAL;
+		return SEG_OK;
+	}
+	return SEG_ERR_DISTINCT;
+}
+
+/*
+ * Checks every distinct measure of a parsed value completely.  scratch
+ * holds SEG_DIST_SCRATCH bytes, 8-byte aligned.
+ */
+SegStatus
+seg_distinct_validate(const SegView *v, void *scratch)
+{
+	uint32_t	i;
+	uint64_t   *hashes = scratch;
+
+	for (i = 0; i < v->ndistinct; i++)
+	{
+		uint32_t	n;
+
+		if (v->d[i].mode == SEG_DIST_EXACT)
+			TRY(seg_distinct_exact(&v->d[i], v->count, hashes,
+								   hashes + SEG_DIST_EXACT_MAX, &n));
+		else
+			TRY(seg_distinct_registers(&v->d[i], scratch));
+	}
+	return SEG_OK;
+}
+
+void
+seg_hll_add(uint8_t *reg, uint64_t hash)
+{
+	uint32_t	idx = (uint32_t) (hash >> (64 - SEG_HLL_P));
+	uint64_t	w = hash << SEG_HLL_P;
+	uint8_t		rank = w == 0 ? SEG_HLL_MAXRANK : (uint8_t) (__builtin_clzll(w) + 1);
+
+	if (rank > reg[idx])
+		reg[idx] = rank;
+}
+
+/* Ertl (2017), "New cardinality estimation algorithms for HyperLogLog
+ * sketches", the improved raw estimator: unbiased over the whole range
+ * without empirical bias tables. */
+static double
+ertl_sigma(double x)
+{
+	double		y = 1.0,
+				z,
+				z_old;
+
+	if (x == 1.0)
+		return INFINITY;
+	z = x;
+	do
+	{
+		x *= x;
+		z_old = z;
+		z += x * y;
+		y += y;
+	} while (z != z_old);
+	return z;
+}
+
+static double
+ertl_tau(double x)
+{
+	double		y = 1.0,
+				z,
+				z_old;
+
+	if (x == 0.0 || x == 1.0)
+		return 0.0;
+	z = 1.0 - x;
+	do
+	{
+		x = sqrt(x);
+		z_old = z;
+		y *= 0.5;
+		z -= (1.0 - x) * (1.0 - x) * y;
+	} while (z != z_old);
+	return z / 3.0;
+}
+
+double
+seg_hll_estimate(const uint8_t *reg)
+{
+	const double m = SEG_HLL_M;
+	const int	q = 64 - SEG_HLL_P;
+	uint32_t	c[SEG_HLL_MAXRANK + 1];
+	double		z;
+	uint32_t	i;
+	int			k;
+
+	memset(c, 0, sizeof(c));
+	for (i = 0; i < SEG_HLL_M; i++)
+		c[reg[i]]++;
+	if (c[0] == SEG_HLL_M)
+		return 0.0;
+	z = m * ertl_tau(1.0 - c[q + 1] / m);
+	for (k = q; k >= 1; k--)
+		z = 0.5 * (z + c[k]);
+	z += m * ertl_sigma(c[0] / m);
+	return (m * m / (2.0 * log(2.0))) / z;
 }

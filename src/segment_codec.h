@@ -29,6 +29,28 @@
  *			SCALED:  zz128 sum, zz128 min, zz128 max  (value * 10^scale)
  *			DECIMAL: three strings (varint length + ASCII) as numeric_out
  *					 prints them: sum, min, max
+ *	version 2 only (a segment with distinct measures, issue 17):
+ *	varint	ndistinct			1 .. SEG_MAX_MEASURES
+ *	per distinct measure:
+ *		uint8	mode			SEG_DIST_EXACT, SEG_DIST_SPARSE or SEG_DIST_DENSE
+ *		varint	len				bytes of the payload that follows
+ *		payload:
+ *		EXACT:	varint n (<= SEG_DIST_EXACT_MAX) distinct 64-bit value hashes;
+ *				n x 8 bytes little-endian, strictly increasing;
+ *				varint r (<= n), then r x (varint position gap, varint
+ *				count - 2): the hashes counted more than once (the first gap
+ *				is the position itself, later gaps >= 1); every other hash
+ *				counts once.  The counts let a retraction stay exact.
+ *		SPARSE:	varint k (1 .. SEG_HLL_M) non-zero HLL registers, then
+ *				k x (varint index gap, uint8 value 1 .. SEG_HLL_MAXRANK);
+ *				the first gap is the index itself, later gaps >= 1.
+ *		DENSE:	uint8 base (the smallest register); SEG_HLL_M / 2 bytes of
+ *				nibbles, register i in the low nibble of byte i / 2 when i
+ *				is even: value - base, or 15 for an escape; varint e, then
+ *				e x (varint index gap, uint8 value >= base + 15) for the
+ *				escapes, in index order.
+ *		SPARSE is used exactly when it is shorter than DENSE, so that a
+ *		sketch has one encoding.
  *	if flags & SEG_F_LINEAGE and count > 0:
  *		varint	raw_len			bytes of the uncompressed key encoding
  *		rest					one standard zstd frame (SEG_F_ZSTD), or the raw encoding
@@ -55,12 +77,35 @@ typedef __int128 seg_int128 __attribute__((aligned(8)));
 typedef unsigned __int128 seg_uint128 __attribute__((aligned(8)));
 
 #define SEG_FORMAT_VERSION		1
+#define SEG_FORMAT_VERSION_DISTINCT	2	/* only with distinct measures */
 
 #define SEG_F_LINEAGE			0x01	/* source keys are stored */
 #define SEG_F_ZSTD				0x02	/* key encoding is zstd-compressed */
 #define SEG_F_MINMAX_STALE		0x04	/* a retraction made min/max/first/last
 										 * bounds, not exact values */
-#define SEG_F_ALL				(SEG_F_LINEAGE | SEG_F_ZSTD | SEG_F_MINMAX_STALE)
+#define SEG_F_DISTINCT_STALE	0x08	/* a retraction from a sketch made the
+										 * distinct counts unknown (version 2) */
+#define SEG_F_ALL				(SEG_F_LINEAGE | SEG_F_ZSTD | SEG_F_MINMAX_STALE | SEG_F_DISTINCT_STALE)
+
+/*
+ * Distinct measures (issue 17): the exact set of value hashes, with a
+ * count per hash, while there are at most SEG_DIST_EXACT_MAX of them; a
+ * HyperLogLog sketch of 2^SEG_HLL_P registers above.  A register holds
+ * the rank (leading zeros + 1) of the 50 bits below the 14 index bits of a
+ * 64-bit hash, 1 .. 51, or 0 when no hash has reached it.
+ */
+#define SEG_DIST_EXACT			0
+#define SEG_DIST_SPARSE			1
+#define SEG_DIST_DENSE			2
+#define SEG_DIST_EXACT_MAX		256
+#define SEG_HLL_P				14
+#define SEG_HLL_M				(1 << SEG_HLL_P)
+#define SEG_HLL_MAXRANK			(64 - SEG_HLL_P + 1)
+/* the largest payload a distinct measure can have (a dense sketch with
+ * every register escaped is longer than its sparse form, so never) */
+#define SEG_DIST_MAX_PAYLOAD	(10 + SEG_HLL_M * 4)
+/* scratch space seg_distinct_validate needs */
+#define SEG_DIST_SCRATCH		(SEG_HLL_M > 16 * SEG_DIST_EXACT_MAX ? SEG_HLL_M : 16 * SEG_DIST_EXACT_MAX)
 
 #define SEG_KIND_SCALED			0	/* exact integer scaled by 10^scale */
 #define SEG_KIND_DECIMAL		1	/* numeric text; beyond 128 bits, NaN, inf */
@@ -94,8 +139,21 @@ typedef enum SegStatus
 	SEG_ERR_ZSTD_SIZE,			/* frame content size differs from declared */
 	SEG_ERR_KEY_ORDER,			/* keys not strictly increasing */
 	SEG_ERR_KEY_COUNT,			/* number of keys differs from count */
-	SEG_ERR_NOT_CANONICAL		/* content that has another encoding */
+	SEG_ERR_NOT_CANONICAL,		/* content that has another encoding */
+	SEG_ERR_DISTINCT,			/* a distinct measure of unknown mode */
+	SEG_ERR_DIST_ORDER,			/* hashes or register indexes not increasing */
+	SEG_ERR_DIST_RANGE,			/* a set too large, a register out of range */
+	SEG_ERR_DIST_COUNT,			/* value counts above the row count */
+	SEG_ERR_DIST_CANONICAL		/* a sketch that has a shorter encoding */
 } SegStatus;
+
+/* One distinct measure of a parsed segment: its payload, not yet checked. */
+typedef struct SegDistinct
+{
+	uint8_t		mode;
+	const uint8_t *data;
+	size_t		len;
+} SegDistinct;
 
 typedef struct SegMeasure
 {
@@ -122,6 +180,8 @@ typedef struct SegView
 	uint64_t	checksum;
 	uint32_t	nmeasures;
 	SegMeasure	m[SEG_MAX_MEASURES];
+	uint32_t	ndistinct;		/* version 2 only */
+	SegDistinct d[SEG_MAX_MEASURES];
 	size_t		fixed_len;		/* bytes before the lineage section */
 	uint64_t	raw_len;		/* uncompressed key encoding size */
 	const uint8_t *lineage;		/* stored key encoding (maybe zstd) */
@@ -167,11 +227,34 @@ extern size_t seg_encode_fixed(const SegView *v, uint8_t *out);
 extern size_t seg_encode_lineage(const uint8_t *raw, size_t raw_len, uint8_t *out, size_t out_cap, bool *compressed);
 extern size_t seg_lineage_bound(size_t raw_len);
 
+/* distinct measures */
+extern SegStatus seg_distinct_exact(const SegDistinct *d, uint64_t count, uint64_t *hashes,
+									uint64_t *counts, uint32_t *n);
+extern SegStatus seg_distinct_registers(const SegDistinct *d, uint8_t *reg);
+extern SegStatus seg_distinct_validate(const SegView *v, void *scratch);
+extern size_t seg_distinct_encode_exact(const uint64_t *hashes, const uint64_t *counts,
+										uint32_t n, uint8_t *out);
+extern size_t seg_distinct_encode_sketch(const uint8_t *reg, uint8_t *out, uint8_t *mode);
+extern void seg_hll_add(uint8_t *reg, uint64_t hash);
+
+/* the register a hash goes to, and the rank it gives it */
+static inline void
+seg_hll_position(uint64_t hash, uint32_t *idx, uint8_t *rank)
+{
+	uint64_t	w = hash << SEG_HLL_P;
+
+	*idx = (uint32_t) (hash >> (64 - SEG_HLL_P));
+	*rank = w == 0 ? SEG_HLL_MAXRANK : (uint8_t) (__builtin_clzll(w) + 1);
+}
+extern double seg_hll_estimate(const uint8_t *reg);
+extern uint64_t seg_distinct_mix(uint64_t h);
+
 /* checksums of rows */
 extern uint64_t seg_hash_init(int64_t key, int64_t ts);
 extern uint64_t seg_hash_scaled(uint64_t h, seg_int128 mantissa, uint32_t scale);
 extern uint64_t seg_hash_text(uint64_t h, const char *s, size_t len);
 extern uint64_t seg_hash_null(uint64_t h);
+extern uint64_t seg_hash_distinct(uint64_t h, uint64_t dhash);
 extern uint64_t seg_hash_finish(uint64_t h);
 
 #endif							/* SEGMENT_CODEC_H */

@@ -467,6 +467,8 @@ segnum_hash_value(uint64 h, const SegValue *val)
 
 	if (val->isnull)
 		return seg_hash_null(h);
+	if (val->distinct)
+		return seg_hash_distinct(h, val->dhash);
 	if (val->scaled)
 	{
 		m = val->mantissa;

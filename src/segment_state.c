@@ -54,6 +54,7 @@ segstate_create(MemoryContext mcxt, bool lineage)
 	st->mcxt = mcxt;
 	st->lineage = lineage;
 	st->nmeasures = -1;
+	st->ndistinct = -1;
 	st->first_ts = PG_INT64_MAX;
 	st->last_ts = PG_INT64_MIN;
 	st->keys_sorted = true;
@@ -77,6 +78,25 @@ ensure_measures(SegState *st, int nmeasures)
 	st->nmeasures = nmeasures;
 	if (nmeasures > 0)
 		st->m = MemoryContextAllocZero(st->mcxt, sizeof(SegMeasureState) * nmeasures);
+}
+
+static void
+ensure_distinct(SegState *st, int ndistinct)
+{
+	if (st->ndistinct == ndistinct)
+		return;
+	if (st->ndistinct >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("cannot combine segments with %d and %d distinct measures",
+						st->ndistinct, ndistinct)));
+	if (ndistinct > SEG_MAX_MEASURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a segment can have at most %d distinct measures", SEG_MAX_MEASURES)));
+	st->ndistinct = ndistinct;
+	if (ndistinct > 0)
+		st->d = MemoryContextAllocZero(st->mcxt, sizeof(SegDistinctState) * ndistinct);
 }
 
 static void
@@ -280,8 +300,16 @@ void
 segstate_add_row(SegState *st, int64 key, int64 ts, int nvalues, const SegValue *values)
 {
 	int			i;
+	int			nnum = 0,
+				ndist = 0;
 
-	ensure_measures(st, nvalues);
+	for (i = 0; i < nvalues; i++)
+	{
+		if (values[i].distinct)
+			ndist++;
+	}
+	ensure_measures(st, nvalues - ndist);
+	ensure_distinct(st, ndist);
 	add_count(st, 1);
 	if (st->lineage)
 		append_keys(st, &key, 1);
@@ -291,11 +319,20 @@ segstate_add_row(SegState *st, int64 key, int64 ts, int nvalues, const SegValue 
 		st->last_ts = ts;
 	st->checksum += segstate_row_hash(key, ts, nvalues, values);
 
+	ndist = 0;
 	for (i = 0; i < nvalues; i++)
 	{
 		const SegValue *val = &values[i];
-		SegMeasureState *ms = &st->m[i];
+		SegMeasureState *ms;
 
+		if (val->distinct)
+		{
+			if (!val->isnull)
+				segdistinct_add(st->mcxt, &st->d[ndist], val->dhash, 1);
+			ndist++;
+			continue;
+		}
+		ms = &st->m[nnum++];
 		if (val->isnull)
 		{
 			ms->nnull++;
@@ -359,6 +396,10 @@ segstate_combine(SegState *dst, SegState *src)
 	if (src->nmeasures < 0)
 		return;
 	ensure_measures(dst, src->nmeasures);
+	ensure_distinct(dst, src->ndistinct);
+	for (i = 0; i < src->ndistinct; i++)
+		segdistinct_combine(dst->mcxt, &dst->d[i], &src->d[i]);
+	dst->distinct_stale |= src->distinct_stale;
 	add_count(dst, src->count);
 	if (src->count > 0)
 	{
@@ -439,6 +480,13 @@ segstate_subtract(SegState *st, Segment *seg)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("cannot subtract a segment with %d measures from one with %d",
 						src->nmeasures, st->nmeasures)));
+	if (st->ndistinct < 0)
+		ensure_distinct(st, src->ndistinct);
+	if (st->ndistinct != src->ndistinct)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("cannot subtract a segment with %d distinct measures from one with %d",
+						src->ndistinct, st->ndistinct)));
 	if (src->count > st->count)
 		ereport(ERROR,
 				(errcode(ERRCODE_SEGROLL_NOT_CONTAINED),
@@ -477,6 +525,13 @@ segstate_subtract(SegState *st, Segment *seg)
 							src->keys[i_src])));
 		st->nkeys = out;
 	}
+
+	for (i = 0; i < st->ndistinct; i++)
+	{
+		if (!segdistinct_subtract(&st->d[i], &src->d[i], i + 1))
+			st->distinct_stale = true;
+	}
+	st->distinct_stale |= src->distinct_stale;
 
 	st->count -= src->count;
 	st->checksum -= src->checksum;
@@ -552,8 +607,13 @@ segstate_subtract(SegState *st, Segment *seg)
 
 	if (st->count == 0)
 	{
-		/* nothing left: no bounds to be unsure about */
+		/* nothing left: no bounds to be unsure about, no values to count */
 		st->minmax_stale = false;
+		st->distinct_stale = false;
+		for (i = 0; i < st->ndistinct; i++)
+		{
+			memset(&st->d[i], 0, sizeof(SegDistinctState));
+		}
 		st->first_ts = PG_INT64_MAX;
 		st->last_ts = PG_INT64_MIN;
 	}
@@ -580,6 +640,16 @@ segstate_encode(SegState *st)
 	v->last_ts = st->last_ts;
 	v->checksum = st->checksum;
 	v->nmeasures = st->nmeasures < 0 ? 0 : st->nmeasures;
+	v->ndistinct = st->ndistinct < 0 ? 0 : st->ndistinct;
+	if (st->distinct_stale && st->count > 0 && v->ndistinct > 0)
+		v->flags |= SEG_F_DISTINCT_STALE;
+	for (i = 0; i < (int) v->ndistinct; i++)
+	{
+		uint8_t    *buf = palloc(SEG_DIST_MAX_PAYLOAD);
+
+		v->d[i].len = segdistinct_encode(st->mcxt, &st->d[i], buf, &v->d[i].mode);
+		v->d[i].data = buf;
+	}
 
 	for (i = 0; i < (int) v->nmeasures; i++)
 	{
@@ -663,6 +733,10 @@ segstate_from_segment(MemoryContext mcxt, Segment *seg, SegSource src)
 	}
 	st->checksum = v->checksum;
 	st->minmax_stale = (v->flags & SEG_F_MINMAX_STALE) != 0;
+	st->distinct_stale = (v->flags & SEG_F_DISTINCT_STALE) != 0;
+	ensure_distinct(st, v->ndistinct);
+	for (i = 0; i < (int) v->ndistinct; i++)
+		segdistinct_decode(mcxt, &st->d[i], &v->d[i], v->count, src);
 
 	for (i = 0; i < (int) v->nmeasures; i++)
 	{

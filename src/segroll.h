@@ -69,6 +69,25 @@ typedef struct SegMeasureState
 } SegMeasureState;
 
 /*
+ * One distinct measure of an in-memory segment (issue 17): the exact set
+ * of value hashes with a count each, sorted by hash, while it has at most
+ * SEG_DIST_EXACT_MAX of them; then a sketch: first a list of (register,
+ * rank) entries, unsorted, compacted when full (4 bytes a value: a cell
+ * of a few thousand values stays small, so hash aggregation keeps more
+ * groups in work_mem), then the SEG_HLL_M registers.
+ */
+typedef struct SegDistinctState
+{
+	bool		sketch;
+	uint32		n;				/* exact: hashes held; sparse: entries */
+	uint32		cap;
+	uint64	   *hash;
+	uint64	   *cnt;
+	uint32	   *sp;				/* sketch, sparse: index << 8 | rank */
+	uint8	   *reg;			/* sketch, dense */
+} SegDistinctState;
+
+/*
  * A segment being built or combined, in memory.  Keys are appended
  * unsorted and sorted once when the state is encoded (or combined), where
  * a key seen twice is reported as a double count.
@@ -84,6 +103,9 @@ typedef struct SegState
 	int64		last_ts;
 	uint64		checksum;
 	SegMeasureState *m;
+	int			ndistinct;		/* -1 until the first row or segment */
+	bool		distinct_stale;
+	SegDistinctState *d;
 	int64	   *keys;
 	uint64		nkeys;
 	uint64		keys_cap;
@@ -98,6 +120,8 @@ typedef struct SegValue
 	int128		mantissa;
 	uint32		scale;
 	Numeric		num;
+	bool		distinct;		/* a distinct measure: 'dhash' holds it */
+	uint64		dhash;
 } SegValue;
 
 /* segment.c */
@@ -106,6 +130,16 @@ extern void segment_view(Segment *seg, SegView *v);
 extern uint8_t *segment_raw_lineage(const SegView *v, SegSource src);
 extern Segment *segment_encode(const SegView *v, const uint8_t *raw, size_t raw_len);
 extern void segment_report(SegStatus st, SegSource src);
+
+/* segment_distinct.c */
+extern bool segdistinct_is_dhash(Oid type, Oid fn_oid);
+extern void segdistinct_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash, uint64 count);
+extern void segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, const SegDistinctState *src);
+extern bool segdistinct_subtract(SegDistinctState *dst, const SegDistinctState *src, int position);
+extern size_t segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_t *mode);
+extern void segdistinct_decode(MemoryContext mcxt, SegDistinctState *d, const SegDistinct *sd,
+							   uint64 count, SegSource src);
+extern int64 segdistinct_estimate(MemoryContext mcxt, SegDistinctState *d);
 
 /* segment_agg.c */
 extern SegValue *segroll_measure_args(FunctionCallInfo fcinfo, int first, int *nvalues);

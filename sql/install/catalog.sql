@@ -60,7 +60,9 @@ CREATE TABLE @extschema@.segmentation (
 	apply_sql    pg_catalog.text NOT NULL,
 	created_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	mapping      pg_catalog.text NOT NULL DEFAULT 'as-was'
-	             CHECK (mapping OPERATOR(pg_catalog.=) ANY (ARRAY['as-was', 'as-is']))
+	             CHECK (mapping OPERATOR(pg_catalog.=) ANY (ARRAY['as-was', 'as-is'])),
+	-- distinct(column) measures (issue 17), after the numeric ones
+	distinct_measures pg_catalog.name[] NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE @extschema@.segmentation IS 'segmentation definitions';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segmentation', '');

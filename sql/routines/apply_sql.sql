@@ -243,7 +243,7 @@ WITH window_pos AS %28$s (
 ), nb AS (
 	-- the blocks as this run leaves them: retract, add, and recompute from
 	-- the block's own keys when min or max became unknown
-	SELECT x.*, CASE WHEN segroll.count(x.b0) OPERATOR(pg_catalog.>) 0 AND NOT segroll.minmax_known(x.b0)
+	SELECT x.*, CASE WHEN segroll.count(x.b0) OPERATOR(pg_catalog.>) 0 AND NOT (segroll.minmax_known(x.b0) AND segroll.distinct_known(x.b0))
 	                 THEN %22$s ELSE x.b0 END AS seg
 	FROM (SELECT x.*, CASE WHEN x.pos IS NULL THEN x.kept WHEN x.kept IS NULL THEN x.pos
 	                       ELSE segroll.merge(x.kept, x.pos) END AS b0
@@ -265,7 +265,7 @@ WITH window_pos AS %28$s (
 	-- cells table gets
 	SELECT x.*, CASE WHEN x.to_blocks THEN segroll.without_lineage(x.seg1) ELSE x.seg1 END AS seg
 	FROM (SELECT x.*,
-	             CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.=) 0 OR segroll.minmax_known(x.seg0) THEN x.seg0
+	             CASE WHEN segroll.count(x.seg0) OPERATOR(pg_catalog.=) 0 OR (segroll.minmax_known(x.seg0) AND segroll.distinct_known(x.seg0)) THEN x.seg0
 	                  WHEN x.in_blocks THEN %23$s
 	                  WHEN %18$s THEN %24$s
 	                  ELSE %25$s END AS seg1,

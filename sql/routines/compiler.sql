@@ -447,7 +447,8 @@ $$;
  * What a definition says about its source, checked as create_segmentation,
  * create_version and estimate all need it: grain, time zone, dimensions and
  * measures.  Returns them normalized: {"grain": "day", "time_zone": ...,
- * "dimensions": [parsed dimensions], "measures": [column names]}.
+ * "dimensions": [parsed dimensions], "measures": [column names],
+ * "distinct": [column names of distinct(column) measures]}.
  */
 CREATE OR REPLACE FUNCTION @extschema@._compile_definition(src pg_catalog.regclass, grain pg_catalog.text,
 	time_zone pg_catalog.text, dimensions pg_catalog.text[], measures pg_catalog.text[])
@@ -458,8 +459,10 @@ DECLARE
 	dj jsonb;
 	d text;
 	meas text[] := '{}'::text[];
+	dist text[] := '{}'::text[];
 	mcol text;
 	mt regtype;
+	dcol text;
 BEGIN
 	IF time_zone IS NULL OR (NOT EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = time_zone)
 	                         AND upper(time_zone) <> 'UTC') THEN
@@ -491,6 +494,28 @@ BEGIN
 		IF lower(mcol) = 'count' OR lower(mcol) = 'count(*)' THEN
 			CONTINUE;	-- every segment counts its rows
 		END IF;
+		-- distinct(column): the number of distinct values (issue 17)
+		dcol := btrim(coalesce((regexp_match(mcol, '^distinct\s*\((.+)\)$', 'i'))[1],
+		                       (regexp_match(mcol, '^count\s*\(\s*distinct\s+(.+)\)$', 'i'))[1]));
+		IF dcol IS NOT NULL AND segroll._column_named(src, d) IS NULL THEN
+			dcol := coalesce(segroll._column_named(src, dcol), dcol);
+			mt := segroll._column_type(src, dcol);
+			IF mt IS NULL THEN
+				RAISE EXCEPTION 'distinct measure column "%" does not exist in "%"', dcol, src USING ERRCODE = 'undefined_column';
+			END IF;
+			IF octet_length(dcol || '_distinct') > current_setting('max_identifier_length')::int THEN
+				RAISE EXCEPTION 'distinct measure column "%" is too long a name for the BI view''s column "%_distinct"', dcol, dcol
+					USING ERRCODE = 'name_too_long',
+					      HINT = format('Rename the column to at most %s bytes.', current_setting('max_identifier_length')::int - 9);
+			END IF;
+			-- the rule is distinct_hash's own (C): a hash opclass, a deterministic collation
+			PERFORM segroll._check_distinct_type(mt, (SELECT a.attcollation FROM pg_attribute a
+			                                          WHERE a.attrelid = src AND a.attname = dcol));
+			IF NOT dcol = ANY (dist) THEN
+				dist := dist || dcol;
+			END IF;
+			CONTINUE;
+		END IF;
 		-- a column by its name, or sum(name), min(name), ..
 		mcol := coalesce(segroll._column_named(src, d),
 		                 segroll._column_named(src, (regexp_match(mcol, '^(?:sum|min|max|avg)\s*\((.+)\)$', 'i'))[1]),
@@ -519,7 +544,7 @@ BEGIN
 	END LOOP;
 
 	RETURN jsonb_build_object('grain', g.name, 'time_zone', time_zone, 'dimensions', dims,
-	                          'measures', to_jsonb(meas));
+	                          'measures', to_jsonb(meas), 'distinct', to_jsonb(dist));
 END
 $$;
 
@@ -571,6 +596,10 @@ BEGIN
 	FOR i IN 1 .. coalesce(array_length(def.measures, 1), 0) LOOP
 		r.meas := r.meas || format(', s.%I', def.measures[i]);
 	END LOOP;
+	-- distinct measures after the numeric ones, as values of segroll.dhash
+	FOR i IN 1 .. coalesce(array_length(def.distinct_measures, 1), 0) LOOP
+		r.meas := r.meas || format(', segroll.distinct_hash(s.%I)', def.distinct_measures[i]);
+	END LOOP;
 	r.period := segroll._period_sql(def.grain, def.time_zone, segroll._time_sql(def, format('s.%I', def.time_column)));
 	r.bound := (SELECT g.bound FROM segroll.grain g WHERE g.name = def.grain);
 	RETURN r;
@@ -589,6 +618,7 @@ RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_tem
 	  AND a.attname OPERATOR(pg_catalog.=) ANY (
 	      ARRAY[def.key_column, def.time_column]::pg_catalog.text[]
 	      OPERATOR(pg_catalog.||) def.measures::pg_catalog.text[]
+	      OPERATOR(pg_catalog.||) def.distinct_measures::pg_catalog.text[]
 	      OPERATOR(pg_catalog.||) ARRAY(SELECT COALESCE(d->>'column', d->>'on')
 	                                    FROM pg_catalog.jsonb_array_elements(def.dimensions) d))
 $$;

@@ -131,6 +131,7 @@ BEGIN
 	PERFORM segroll._check_time_grain(src, time_col, g);
 	dims := compiled->'dimensions';
 	meas := ARRAY(SELECT jsonb_array_elements_text(compiled->'measures'))::name[];
+	def.distinct_measures := ARRAY(SELECT jsonb_array_elements_text(compiled->'distinct'))::name[];
 	PERFORM segroll._check_schedule(schedule);
 	-- the cells schema: one the caller owns, or segroll_data (a superuser's)
 	sch := segroll._cells_schema(cells_schema)::text;
@@ -173,6 +174,10 @@ BEGIN
 		bi_meas := bi_meas || format(', segroll.sum(c.seg, %s) AS %I, segroll.min(c.seg, %s) AS %I, segroll.max(c.seg, %s) AS %I',
 		                             i, meas[i] || '_sum', i, meas[i] || '_min', i, meas[i] || '_max');
 	END LOOP;
+	FOR i IN 1 .. coalesce(array_length(def.distinct_measures, 1), 0) LOOP
+		bi_meas := bi_meas || format(', CASE WHEN segroll.distinct_known(c.seg) THEN segroll.distinct(c.seg, %s) END AS %I',
+		                             i, def.distinct_measures[i] || '_distinct');
+	END LOOP;
 	EXECUTE format('CREATE VIEW %s.%I AS SELECT %s c.period, segroll.count(c.seg) AS count%s FROM %s c',
 	               sch, seg_name || '_v', bi_cols, bi_meas, cells);
 	bi := format('%s.%I', sch, seg_name || '_v')::regclass;
@@ -190,10 +195,11 @@ BEGIN
 	PERFORM segroll._create_live_view(def);
 	def.apply_sql := segroll._generate_apply(def, format('%s.%I', sch, seg_name || '_adjustments')::regclass);
 	INSERT INTO segroll.segmentation (name, source, key_column, time_column, grain, time_zone, dimensions,
-	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql)
+	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql,
+	                                  distinct_measures)
 	VALUES (def.name, def.source, def.key_column, def.time_column, def.grain, def.time_zone, def.dimensions,
 	        def.measures, def.lineage, def.cells, def.bi_view, def.unmapped_view, def.owner, def.schedule,
-	        def.apply_sql);
+	        def.apply_sql, def.distinct_measures);
 	INSERT INTO segroll.progress (name, owner) VALUES (seg_name, current_user::regrole);
 
 	IF backfill THEN
@@ -209,6 +215,7 @@ BEGIN
 	PERFORM segroll._log(seg_name, 'create segmentation', NULL, NULL,
 		jsonb_build_object('source', src::text, 'key', key, 'time_column', time_col, 'grain', g,
 		                   'time_zone', time_zone, 'dimensions', dims, 'measures', to_jsonb(meas),
+		                   'distinct', to_jsonb(def.distinct_measures),
 		                   'lineage', lineage, 'schedule', schedule, 'cells', cells::text));
 	PERFORM segroll._warn_without_workers(create_segmentation.schedule);
 	RETURN cells;

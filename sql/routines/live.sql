@@ -87,6 +87,7 @@ BEGIN
 	FROM pg_attribute a
 	WHERE a.attrelid = def.source AND a.attnum > 0 AND NOT a.attisdropped
 	  AND a.attname = ANY (ARRAY[def.key_column, def.time_column]::text[] || def.measures::text[]
+	                       || def.distinct_measures::text[]
 	                       || ARRAY(SELECT coalesce(e->>'column', e->>'on') FROM jsonb_array_elements(def.dimensions) e));
 	FOR d IN SELECT * FROM segroll._cell_dimensions(def) LOOP
 		i := i + 1;
@@ -111,6 +112,17 @@ BEGIN
 		    ' NULL::pg_catalog.numeric, NULL::pg_catalog.numeric', i);
 		old_meas := old_meas || format(', coalesce(segroll.sum(a.added, %1$s), 0) OPERATOR(pg_catalog.-) coalesce(segroll.sum(a.removed, %1$s), 0),'
 		    ' NULL::pg_catalog.numeric, NULL::pg_catalog.numeric', i);
+	END LOOP;
+	-- distinct counts (issue 17): exact pending rows merge into the cell's
+	-- set or sketch; a pending retraction from a sketch cannot be applied
+	-- without the cell's rows, so the count is NULL until the roll-up has
+	-- recomputed the cell; an adjustment has none
+	FOR i IN 1 .. coalesce(array_length(def.distinct_measures, 1), 0) LOOP
+		cell_meas := cell_meas || format(', CASE WHEN segroll.distinct_known(r.seg) THEN segroll.distinct(r.seg, %1$s) END AS %2$I',
+		    i, def.distinct_measures[i] || '_distinct');
+		r_meas := r_meas || format(', r.%I', def.distinct_measures[i] || '_distinct');
+		adj_meas := adj_meas || ', NULL::pg_catalog.int8';
+		old_meas := old_meas || ', NULL::pg_catalog.int8';
 	END LOOP;
 
 	BEGIN

@@ -59,6 +59,13 @@ BEGIN
 		ameas := ameas || format(', coalesce(segroll.sum(a.added, %s), 0) OPERATOR(pg_catalog.-) coalesce(segroll.sum(a.removed, %s), 0), NULL::pg_catalog.numeric, NULL::pg_catalog.numeric',
 		                         i, i);
 	END LOOP;
+	-- distinct counts (issue 17): a cell's, unless a retraction left it
+	-- unknown; an adjustment cannot add to a distinct count (NULL)
+	FOR i IN 1 .. coalesce(array_length(def.distinct_measures, 1), 0) LOOP
+		cmeas := cmeas || format(', CASE WHEN segroll.distinct_known(c.seg) THEN segroll.distinct(c.seg, %s) END AS %I',
+		                         i, def.distinct_measures[i] || '_distinct');
+		ameas := ameas || ', NULL::pg_catalog.int8';
+	END LOOP;
 	EXECUTE format($v$CREATE OR REPLACE VIEW %s AS
 		SELECT %s c.period, segroll.count(c.seg) AS count%s,
 		       'cell'::pg_catalog.text AS kind, NULL::pg_catalog.timestamptz AS adjusted_at

@@ -164,7 +164,7 @@ GRANT INSERT, DELETE ON @extschema@.source, @extschema@.segmentation, @extschema
 GRANT UPDATE (archive) ON @extschema@.source TO segroll_admin;
 GRANT UPDATE (name, schedule, apply_sql, mapping) ON @extschema@.segmentation TO segroll_admin;
 -- a renamed source column is renamed in the definitions (source_ddl.sql)
-GRANT UPDATE (key_column, time_column, dimensions, measures) ON @extschema@.segmentation TO segroll_admin;
+GRANT UPDATE (key_column, time_column, dimensions, measures, distinct_measures) ON @extschema@.segmentation TO segroll_admin;
 GRANT UPDATE (key_column) ON @extschema@.source TO segroll_admin;
 GRANT UPDATE (applied_upto, last_run_at, last_run_ms, last_applied, total_applied,
 	caught_up_at, last_error, last_error_at, failures, mapping_fingerprint) ON @extschema@.progress TO segroll_admin;

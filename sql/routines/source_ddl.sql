@@ -92,6 +92,7 @@ BEGIN
 	IF new_name IS NOT NULL THEN
 		SELECT min(u.col) INTO old_name
 		FROM unnest(ARRAY[def.key_column, def.time_column]::text[] || def.measures::text[]
+		            || def.distinct_measures::text[]
 		            || ARRAY(SELECT coalesce(e->>'column', e->>'on') FROM jsonb_array_elements(def.dimensions) e)) u(col)
 		WHERE segroll._column_type(def.source, u.col) IS NULL;
 	END IF;
@@ -109,9 +110,10 @@ BEGIN
 		def.key_column := CASE WHEN def.key_column = old_name THEN new_name ELSE def.key_column END;
 		def.time_column := CASE WHEN def.time_column = old_name THEN new_name ELSE def.time_column END;
 		def.measures := array_replace(def.measures, old_name::name, new_name);
+		def.distinct_measures := array_replace(def.distinct_measures, old_name::name, new_name);
 		UPDATE segroll.segmentation s
 		SET key_column = def.key_column, time_column = def.time_column, dimensions = def.dimensions,
-		    measures = def.measures
+		    measures = def.measures, distinct_measures = def.distinct_measures
 		WHERE s.name = def.name;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'cannot rename column "%" of %: segmentation "%" uses it', old_name, def.source, def.name
@@ -131,6 +133,13 @@ BEGIN
 					EXECUTE format('ALTER VIEW %s RENAME COLUMN %I TO %I', segroll._live_view(def), old_name || suffix, new_name || suffix);
 				END IF;
 			END LOOP;
+		END IF;
+		-- a distinct measure's column in the BI and live views (issue 17)
+		IF new_name = ANY (def.distinct_measures) THEN
+			EXECUTE format('ALTER VIEW %s RENAME COLUMN %I TO %I', def.bi_view, old_name || '_distinct', new_name || '_distinct');
+			IF segroll._live_view(def) IS NOT NULL THEN
+				EXECUTE format('ALTER VIEW %s RENAME COLUMN %I TO %I', segroll._live_view(def), old_name || '_distinct', new_name || '_distinct');
+			END IF;
 		END IF;
 		-- the live view reads old versions by column name
 		IF segroll._live_view(def) IS NOT NULL THEN

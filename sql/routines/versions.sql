@@ -52,7 +52,8 @@ BEGIN
 		SELECT CASE WHEN d ? 'column' THEN d->>'column'
 		            ELSE format('%I=%s.%I ON %I=%I', d->>'name', d->>'table', d->>'value', d->>'on', d->>'key') END
 		FROM jsonb_array_elements(def.dimensions) d));
-	meas := coalesce(measures, def.measures::text[]);
+	meas := coalesce(measures, def.measures::text[]
+	                 || ARRAY(SELECT format('distinct(%s)', d) FROM unnest(def.distinct_measures) d));
 	-- the new version starts empty and is built by the roll-up
 	PERFORM segroll.create_segmentation(vname, def.source, def.key_column, def.time_column,
 		coalesce(grain, def.grain), def.time_zone, dims, meas, coalesce(lineage, def.lineage),

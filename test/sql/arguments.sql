@@ -291,6 +291,19 @@ FROM (SELECT oid, n FROM pg_proc, (VALUES (-1), (0), (2)) v(n)
         AND pronargs = 2
       ORDER BY proname, n) p;
 SELECT null_cases('segroll.measure_type_ok(regtype)', 'SELECT segroll.measure_type_ok(%s)', $$'int4'$$);
+-- distinct measures (issue 17)
+SELECT null_cases('segroll.distinct_hash(anyelement)', 'SELECT segroll.distinct_hash(%s)', $$'c1'::text$$);
+SELECT sum(null_cases(p.oid, 'SELECT ' || p.oid::regproc || '(%s)', $$segroll.segment_agg(1, '2026-01-01', segroll.distinct_hash(1)) | 1$$)) AS cases
+FROM (SELECT oid FROM pg_proc
+      WHERE pronamespace = 'segroll'::regnamespace AND proname IN ('distinct', 'distinct_exact') AND pronargs = 2
+      ORDER BY proname) p;
+SELECT sum(bad_case(p.oid, '$2', format($$SELECT %s(segroll.segment_agg(1, '2026-01-01', segroll.distinct_hash(1)), %s)$$, p.oid::regproc, p.n))) AS cases
+FROM (SELECT oid, n FROM pg_proc, (VALUES (0), (2)) v(n)
+      WHERE pronamespace = 'segroll'::regnamespace AND proname IN ('distinct', 'distinct_exact') AND pronargs = 2
+      ORDER BY proname, n) p;
+SELECT null_cases('segroll.dhash_in(cstring)', 'SELECT segroll.dhash_in(%s)', $$'0000000000000001'::cstring$$);
+SELECT bad_case('segroll.dhash_in(cstring)', '$1', $$SELECT segroll.dhash_in('1'::cstring)$$);
+SELECT null_cases('segroll.dhash_out(segroll.dhash)', 'SELECT segroll.dhash_out(%s)', $$segroll.distinct_hash(1)$$);
 
 -- the type's I/O and comparison functions, and the aggregates' support
 -- functions (these take internal, so SQL cannot call them at all)
