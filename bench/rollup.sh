@@ -10,6 +10,7 @@
 #   PGBENCH_T   seconds per pgbench run [10]
 #   BENCH_DB    database with bench.sales_txn (run bench/run.sh first) [bench]
 #   PGHOST PGPORT PGUSER  [/tmp/devpg 5499 postgres]
+#   SECTIONS    which of the sections below to run ["1 2 3 4"]
 #
 # Every figure is a ratio against plain PostgreSQL on the same data in the
 # same run; medians of REPS runs:
@@ -35,6 +36,8 @@ REPS=${REPS:-3}
 COPY_ROWS=${COPY_ROWS:-1000000}
 PGBENCH_T=${PGBENCH_T:-10}
 BENCH_DB=${BENCH_DB:-bench}
+SECTIONS=" ${SECTIONS:-1 2 3 4} "
+section() { [[ $SECTIONS == *" $1 "* ]]; }
 export PGHOST=${PGHOST:-/tmp/devpg} PGPORT=${PGPORT:-5499} PGUSER=${PGUSER:-postgres}
 bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 PSQL="$bindir/psql -X -q -v ON_ERROR_STOP=1 -d $BENCH_DB"
@@ -70,6 +73,7 @@ EOF
 record() { q "INSERT INTO bench.rtiming VALUES ($1, '$2', '$3', '$4', $5)"; }
 
 # ------------------------------------------------------------ 1. COPY ingest
+if section 1 || section 2; then
 csv=/tmp/segroll_bench_copy.csv
 q "COPY (SELECT txn_id, sold_at, org_id, channel_id, item_id, customer_id, amount, qty
          FROM bench.sales_txn ORDER BY txn_id LIMIT $COPY_ROWS) TO '$csv' (FORMAT csv)"
@@ -129,7 +133,7 @@ EOF
 }
 
 variants="plain segroll stmt_trigger row_trigger"
-for run in $(seq 1 "$REPS"); do
+section 1 && for run in $(seq 1 "$REPS"); do
 	for v in $variants; do
 		make_ingest_table "$v"
 		t=$(ms "COPY bench.ing (txn_id, sold_at, org_id, channel_id, item_id, customer_id, amount, qty) FROM '$csv' (FORMAT csv)")
@@ -138,7 +142,10 @@ for run in $(seq 1 "$REPS"); do
 	done
 done
 
+fi
+
 # ------------------------------------------------------------ 2. pgbench inserts
+if section 2; then
 cat > /tmp/segroll_bench_insert.sql <<'EOF'
 \set org random(1, 50)
 \set ch random(1, 8)
@@ -157,8 +164,12 @@ for run in $(seq 1 "$REPS"); do
 		echo "pgbench run $run $v: $lat ms"
 	done
 done
+fi
+if section 1 || section 2; then
 make_ingest_table plain
 q "DROP TABLE bench.ing; DROP SEQUENCE IF EXISTS bench.ing_key; DROP FUNCTION IF EXISTS bench.ing_stmt_capture(), bench.ing_row_capture()"
+
+fi
 
 # ------------------------------------------------------------ 3. roll-up throughput
 # A copy of the source carries the capture; one anchor segmentation keeps it
@@ -210,7 +221,7 @@ view_cols() {
 }
 
 q "SELECT segroll.drop_segmentation(name) FROM segroll.segmentation WHERE name IN ('rs_coarse', 'rs_medium', 'rs_fine', 'rs_inc')" >/dev/null
-for run in $(seq 1 "$REPS"); do
+section 3 && for run in $(seq 1 "$REPS"); do
 	for s in coarse medium fine; do
 		q "SET client_min_messages = warning; DROP TABLE IF EXISTS bench.rs_plain; CREATE TABLE bench.rs_plain ($(plain_cols $s)); CHECKPOINT"
 		t=$(ms "INSERT INTO bench.rs_plain $(plain_sql $s)")
@@ -236,6 +247,7 @@ for run in $(seq 1 "$REPS"); do
 done
 
 # ------------------------------------------------------------ 4. incremental vs REFRESH
+if section 4; then
 q "SELECT segroll.create_segmentation('rs_inc', 'bench.rs_src', 'txn_id', 'sold_at', 'day', 'Asia/Seoul',
        '{$(dims_of medium)}', '{amount, qty}')" >/dev/null
 $PSQL <<EOF
@@ -261,6 +273,7 @@ bad=$(q "SELECT count(*) FROM (SELECT * FROM bench.rs_mv EXCEPT ALL
           SELECT org_id, channel_id, brand_id, period, count, amount_sum, qty_sum FROM segroll_data.rs_inc_v) d")
 [ "$bad" = 0 ] || { echo "MISMATCH incremental: $bad rows" >&2; exit 1; }
 q "SELECT segroll.drop_segmentation('rs_inc')" >/dev/null
+fi
 
 # ------------------------------------------------------------ report
 $PSQL -At <<'EOF' > "$out/rollup_results.md"

@@ -658,11 +658,41 @@ RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_tem
 $$;
 
 /*
+ * The rows of def's source as they stood when the roll-up had applied every
+ * change numbered up to $1, as a FROM item: rows numbered <= $1, and old
+ * versions that a later change replaced, each with its dimensions
+ * (segroll_d1..) and its period (segroll_period, period_sql or the row's
+ * own), through the reference joins.  s_cond and o_cond: further
+ * conditions on the source's rows (s) and the logged old versions (o).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._as_of_rows_sql(def @extschema@.segmentation, period_sql pg_catalog.text,
+	s_cond pg_catalog.text, o_cond pg_catalog.text)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	q segroll._segmentation_sql := segroll._sql(def);
+BEGIN
+	RETURN format($f$(SELECT %1$s %2$s AS segroll_period, s.*
+	      FROM (SELECT s.* FROM %3$s s
+	            WHERE s.segroll_seq OPERATOR(pg_catalog.<=) $1
+	              AND %6$s
+	            UNION ALL
+	            SELECT o.* FROM %4$s
+	            WHERE l.old_seq OPERATOR(pg_catalog.<=) $1 AND l.log_seq OPERATOR(pg_catalog.>) $1
+	              AND %7$s) s
+	      %5$s)$f$,
+		q.dim_exprs, coalesce(period_sql, q.period), def.source,
+		-- old versions: the change log's rows, as rows of the source (o)
+		segroll._old_versions_sql(def), q.joins, s_cond, o_cond);
+END
+$$;
+
+/*
  * The cells of the rows with times in [$4, $5) (period boundaries), as they
  * stood when the roll-up had applied every change numbered up to $1,
- * recomputed from the source and the change log: rows numbered <= $1, and
- * old versions that a later change replaced.  Columns segroll_d1.., period,
- * seg.  With one_period, [$4, $5) must be exactly one period.
+ * recomputed from the source and the change log (_as_of_rows_sql).
+ * Columns segroll_d1.., period, seg.  With one_period, [$4, $5) must be
+ * exactly one period.
  */
 CREATE OR REPLACE FUNCTION @extschema@._fresh_sql(def @extschema@.segmentation, with_lineage pg_catalog.bool,
 	one_period pg_catalog.bool DEFAULT false)
@@ -670,27 +700,17 @@ RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	q segroll._segmentation_sql := segroll._sql(def);
-	-- old versions: the change log's rows, as rows of the source (o)
-	log text := segroll._old_versions_sql(def);
 BEGIN
 	RETURN format($f$
 	SELECT %1$s s.segroll_period AS period, %2$s(%3$s, %4$s%5$s) AS seg
-	FROM (SELECT %6$s %7$s AS segroll_period, s.*
-	      FROM (SELECT s.* FROM %8$s s
-	            WHERE s.segroll_seq OPERATOR(pg_catalog.<=) $1
-	              AND %11$s
-	            UNION ALL
-	            SELECT o.* FROM %9$s
-	            WHERE l.old_seq OPERATOR(pg_catalog.<=) $1 AND l.log_seq OPERATOR(pg_catalog.>) $1
-	              AND %12$s) s
-	      %10$s) s
+	FROM %6$s s
 	GROUP BY %1$s s.segroll_period$f$,
 		q.dim_names, CASE WHEN with_lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END,
-		segroll._key_sql(def, format('s.%I', def.key_column)), segroll._time_sql(def, format('s.%I', def.time_column)), q.meas, q.dim_exprs,
-		-- [$4, $5) is one period: its start, without a time zone conversion per row
-		CASE WHEN one_period THEN '$4::pg_catalog.timestamptz' ELSE q.period END,
-		def.source, log, q.joins,
-		segroll._time_range_sql(def, format('s.%I', def.time_column), '$4', '$5'),
-		segroll._time_range_sql(def, format('o.%I', def.time_column), '$4', '$5'));
+		segroll._key_sql(def, format('s.%I', def.key_column)), segroll._time_sql(def, format('s.%I', def.time_column)), q.meas,
+		segroll._as_of_rows_sql(def,
+			-- [$4, $5) is one period: its start, without a time zone conversion per row
+			CASE WHEN one_period THEN '$4::pg_catalog.timestamptz' END,
+			segroll._time_range_sql(def, format('s.%I', def.time_column), '$4', '$5'),
+			segroll._time_range_sql(def, format('o.%I', def.time_column), '$4', '$5')));
 END
 $$;

@@ -75,6 +75,8 @@ BEGIN
 				'@extschema@.close_period(pg_catalog.text, pg_catalog.timestamptz)',
 				'@extschema@.reopen_period(pg_catalog.text, pg_catalog.timestamptz)',
 				'@extschema@._generate_apply(@extschema@.segmentation, pg_catalog.regclass, pg_catalog.bool)',
+				'@extschema@._generate_build(@extschema@.segmentation)',
+				'@extschema@._generate_build_blocks(@extschema@.segmentation)',
 				'@extschema@._reference_fingerprint(@extschema@.segmentation)',
 				'@extschema@._snapshot_reference(@extschema@.segmentation)',
 				'@extschema@._moved_values(@extschema@.segmentation)',

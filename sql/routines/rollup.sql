@@ -67,6 +67,9 @@ DECLARE
 	fingerprint text;
 	only_values jsonb;
 	read_once boolean;
+	closed_end timestamptz;
+	build boolean := false;
+	n_big bigint;
 	t0 timestamptz := clock_timestamp();
 BEGIN
 	-- NULL: everything pending (the name is checked by rollup(), C)
@@ -147,12 +150,29 @@ BEGIN
 		-- reads it twice at most, cheaper than storing it
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
 		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', segroll._lineage_blocks(def)) INTO read_once;
-		EXECUTE CASE WHEN prog.applied_upto > 0 AND read_once THEN def.apply_sql
-		             ELSE segroll._generate_apply(def, segroll._adjustments(def), false) END
-			INTO applied, n_del, n_upd, n_ins
-			USING prog.applied_upto, upper_seq,
-			      coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity'),
-			      current_setting('segroll.inline_lineage_limit')::bigint;
+		closed_end := coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity');
+		-- a build from change 0 into nothing (build_sql.sql): one GROUP BY
+		-- of the rows as of upper_seq, inserted as is
+		IF prog.applied_upto = 0 AND NOT read_once AND closed_end = '-infinity' THEN
+			EXECUTE format('SELECT NOT EXISTS (SELECT FROM %s) AND NOT EXISTS (SELECT FROM %s)',
+			               def.cells, segroll._adjustments(def)) INTO build;
+		END IF;
+		IF build THEN
+			EXECUTE segroll._generate_build(def) INTO applied, n_ins, n_big
+				USING upper_seq, current_setting('segroll.inline_lineage_limit')::bigint;
+			IF n_big > 0 THEN
+				EXECUTE segroll._generate_build_blocks(def)
+					USING upper_seq, current_setting('segroll.inline_lineage_limit')::bigint;
+			END IF;
+			n_del := 0;
+			n_upd := 0;
+		ELSE
+			EXECUTE CASE WHEN prog.applied_upto > 0 AND read_once THEN def.apply_sql
+			             ELSE segroll._generate_apply(def, segroll._adjustments(def), false) END
+				INTO applied, n_del, n_upd, n_ins
+				USING prog.applied_upto, upper_seq, closed_end,
+				      current_setting('segroll.inline_lineage_limit')::bigint;
+		END IF;
 	-- 22S01 (C: ERRCODE_SEGROLL_NOT_CONTAINED): a retraction found its row
 	-- missing from the cell it should be in
 	EXCEPTION WHEN SQLSTATE '22S01' THEN
@@ -162,8 +182,8 @@ BEGIN
 			      DETAIL = 'The row was rolled up into a different cell than its old version maps to now; the reference data it was mapped with has changed since.',
 			      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', _rollup.name);
 	END;
-	RAISE DEBUG 'segroll: segmentation "%" applied % changes: % cells deleted, % updated, % inserted',
-		_rollup.name, applied, n_del, n_upd, n_ins;
+	RAISE DEBUG 'segroll: segmentation "%" applied % changes: % cells deleted, % updated, % inserted%',
+		_rollup.name, applied, n_del, n_upd, n_ins, CASE WHEN build THEN ' (built into empty cells)' ELSE '' END;
 
 	-- the next window is found through the capture index: keep it summarized
 	PERFORM segroll._summarize_capture(def.source);

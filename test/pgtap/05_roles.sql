@@ -86,6 +86,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._has_unique_index(regclass,name)', 'segroll._warn_without_workers(text)',
                  'segroll._capture_function(regclass,text)', 'segroll._definition(text)',
                  'segroll._sql(segroll.segmentation)', 'segroll._fresh_sql(segroll.segmentation,boolean,boolean)',
+                 'segroll._as_of_rows_sql(segroll.segmentation,text,text,text)',
                  'segroll._check_range(timestamp with time zone,timestamp with time zone)',
                  'segroll._boundary(segroll.segmentation,timestamp with time zone)',
                  'segroll._period_sql(text,text,text)',
