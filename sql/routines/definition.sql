@@ -226,6 +226,21 @@ COMMENT ON FUNCTION @extschema@.create_segmentation(pg_catalog.text, pg_catalog.
 	pg_catalog.bool, pg_catalog.name) IS
 	'defines a segmentation over a source table, creates its cells and views, and backfills existing rows';
 
+/* DROP VIEW or DROP TABLE of a relation given by OID, if it still exists. */
+CREATE OR REPLACE FUNCTION @extschema@._drop_if_exists(kind pg_catalog.text, rel pg_catalog.regclass)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF kind NOT IN ('VIEW', 'TABLE') THEN
+		RAISE EXCEPTION 'unknown relation kind %', kind USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF rel IS NOT NULL AND EXISTS (SELECT FROM pg_class c WHERE c.oid = rel) THEN
+		EXECUTE format('DROP %s %s', kind, rel);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._drop_if_exists(pg_catalog.text, pg_catalog.regclass) IS
+	'drops a view or table named by OID when it still exists (drop_segmentation)';
+
 CREATE OR REPLACE FUNCTION @extschema@.drop_segmentation(name pg_catalog.text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -235,7 +250,10 @@ BEGIN
 	PERFORM segroll._require_arg(drop_segmentation.name, 'name', 'drop_segmentation');
 	def := segroll._owned_definition(drop_segmentation.name);
 	PERFORM 1 FROM segroll.progress p WHERE p.name = def.name FOR UPDATE;
-	EXECUTE format('DROP VIEW IF EXISTS %s, %s', def.bi_view, def.unmapped_view);
+	-- the views and the cells by OID: only those that still exist (a source
+	-- dropped with its schema before segroll guarded it took its views along)
+	PERFORM segroll._drop_if_exists('VIEW', def.bi_view);
+	PERFORM segroll._drop_if_exists('VIEW', def.unmapped_view);
 	IF segroll._live_view(def) IS NOT NULL THEN
 		EXECUTE format('DROP VIEW %s', segroll._live_view(def));
 	END IF;
@@ -248,7 +266,7 @@ BEGIN
 	IF segroll._lineage_blocks(def) IS NOT NULL THEN
 		EXECUTE format('DROP TABLE %s', segroll._lineage_blocks(def));
 	END IF;
-	EXECUTE format('DROP TABLE IF EXISTS %s', def.cells);
+	PERFORM segroll._drop_if_exists('TABLE', def.cells);
 	DELETE FROM segroll.progress p WHERE p.name = def.name;
 	DELETE FROM segroll.segmentation s WHERE s.name = def.name;
 	PERFORM segroll._log(def.name, 'drop segmentation', NULL, NULL, jsonb_build_object('source', def.source::text));

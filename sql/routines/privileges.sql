@@ -42,6 +42,7 @@ BEGIN
 				'@extschema@._rollup(pg_catalog.text, pg_catalog.int8)',
 				'@extschema@.rollup(pg_catalog.text, pg_catalog.int8)',
 				'@extschema@.drop_segmentation(pg_catalog.text)',
+				'@extschema@._drop_if_exists(pg_catalog.text, pg_catalog.regclass)',
 				'@extschema@._rebuild(pg_catalog.text)',
 				'@extschema@.rebuild(pg_catalog.text)',
 				'@extschema@._log(pg_catalog.text, pg_catalog.text, pg_catalog.int8, pg_catalog.timestamptz, pg_catalog.jsonb)',

@@ -198,6 +198,10 @@ DECLARE
 	old_in_default bool;
 BEGIN
 	PERFORM segroll._require_owner_context(def, 'segroll._record_partition_purge()', 'segroll._note_partition_purge()');
+	-- drop_segmentation() dropping this segmentation's own tables
+	IF NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = def.cells) THEN
+		RETURN;
+	END IF;
 	SELECT a.attname INTO part_col
 	FROM pg_partitioned_table p JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
 	WHERE p.partrelid = src AND p.partstrat = 'r' AND p.partnatts = 1;
@@ -326,23 +330,39 @@ BEGIN
 			USING ERRCODE = 'dependent_objects_still_exist',
 			      HINT = 'Drop the segmentation first (segroll.drop_segmentation), or keep the column.';
 	END IF;
+	-- a source itself (DROP TABLE, or DROP SCHEMA ... CASCADE): its
+	-- segmentations would be left without rows, capture or views
+	SELECT s.name AS seg, x.object_identity AS src INTO d
+	FROM pg_event_trigger_dropped_objects() x
+	JOIN segroll.segmentation s ON s.source = x.objid
+	WHERE x.object_type = 'table' AND x.classid = 'pg_class'::regclass
+	ORDER BY s.name LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'cannot drop table %: segmentation "%" rolls it up', d.src, d.seg
+			USING ERRCODE = 'dependent_objects_still_exist',
+			      HINT = 'Drop its segmentations first (segroll.drop_segmentation); detaching or dropping a partition is allowed.';
+	END IF;
 	-- a partition dropped (by a retention job): the horizon it leaves
 	IF EXISTS (SELECT FROM pg_event_trigger_dropped_objects() x
 	           WHERE x.object_type = 'table' AND x.original AND x.classid = 'pg_class'::regclass) THEN
+		-- not for the tables drop_segmentation() drops: a segmentation whose
+		-- cells table is gone is on its way out
 		PERFORM segroll._note_partition_purge(
-		            (SELECT min(g.name) FROM segroll.segmentation g WHERE g.source = s.relid))
+		            (SELECT min(g.name) FROM segroll.segmentation g
+		             WHERE g.source = s.relid AND EXISTS (SELECT FROM pg_class c WHERE c.oid = g.cells)))
 		FROM segroll.source s
 		WHERE (SELECT relkind FROM pg_class WHERE oid = s.relid) = 'p'
-		  AND EXISTS (SELECT FROM segroll.segmentation g WHERE g.source = s.relid);
+		  AND EXISTS (SELECT FROM segroll.segmentation g
+		              WHERE g.source = s.relid AND EXISTS (SELECT FROM pg_class c WHERE c.oid = g.cells));
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._guard_drop() IS
-	'event trigger: refuses to drop a source column a segmentation uses';
+	'event trigger: refuses to drop a source, or a source column a segmentation uses; records the horizon a dropped partition leaves';
 
 DROP EVENT TRIGGER IF EXISTS segroll_guard_drop;
 CREATE EVENT TRIGGER segroll_guard_drop ON sql_drop
-	WHEN TAG IN ('ALTER TABLE', 'DROP TABLE')
+	WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
 	EXECUTE FUNCTION @extschema@._guard_drop();
 
 CREATE OR REPLACE FUNCTION @extschema@._guard_alter() RETURNS event_trigger

@@ -184,3 +184,31 @@ SELECT segroll.drop_segmentation('sale_daily');
 SELECT count(*) AS capture_columns FROM pg_attribute WHERE attname = 'segroll_seq' AND NOT attisdropped
   AND attrelid IN ('shop.pay'::regclass, 'back_office.sales'::regclass);
 SELECT count(*) AS capture_sequences FROM pg_class WHERE relkind = 'S' AND relname LIKE 'segroll_seq_%';
+
+-- a source range-partitioned on its time column: its segmentations can be
+-- dropped one by one (their own tables' drop records no purge horizon); a
+-- dropped partition still records one
+CREATE TABLE shop.by_day (id bigint NOT NULL, at timestamptz NOT NULL, org int, amount numeric(12,2),
+                          PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE shop.by_day_1 PARTITION OF shop.by_day FOR VALUES FROM ('2026-11-01 00:00+00') TO ('2026-11-02 00:00+00');
+CREATE TABLE shop.by_day_2 PARTITION OF shop.by_day FOR VALUES FROM ('2026-11-02 00:00+00') TO ('2026-11-03 00:00+00');
+INSERT INTO shop.by_day SELECT g, '2026-11-01 00:00+00'::timestamptz + g * interval '1 minute', g % 3, g FROM generate_series(1, 2000) g;
+SELECT segroll.create_segmentation('by_day_a', 'shop.by_day', 'id', 'at', 'day', 'UTC', '{org}', '{amount}') IS NOT NULL AS created;
+SELECT segroll.create_segmentation('by_day_b', 'shop.by_day', 'id', 'at', 'day', 'UTC', '{org}', '{amount}') IS NOT NULL AS created;
+SELECT segroll.drop_segmentation('by_day_a');
+SELECT count(*) AS horizons FROM segroll.purge_log WHERE source = 'shop.by_day'::regclass;
+DROP TABLE shop.by_day_1;
+SELECT purged_before, rows_deleted FROM segroll.purge_log WHERE source = 'shop.by_day'::regclass;
+-- the source itself cannot be dropped while a segmentation rolls it up,
+-- alone, with CASCADE or with its schema
+DROP TABLE shop.by_day;
+DROP TABLE shop.by_day CASCADE;
+CREATE SCHEMA doomed;
+CREATE TABLE doomed.t (id bigint PRIMARY KEY, at timestamptz NOT NULL, g int, v numeric);
+INSERT INTO doomed.t VALUES (1, '2026-11-01 00:00+00', 1, 1);
+SELECT segroll.create_segmentation('doomed_daily', 'doomed.t', 'id', 'at', 'day', 'UTC', '{g}', '{v}') IS NOT NULL AS created;
+DROP SCHEMA doomed CASCADE;
+SELECT segroll.drop_segmentation('doomed_daily');
+DROP SCHEMA doomed CASCADE;
+SELECT segroll.drop_segmentation('by_day_b');
+DROP TABLE shop.by_day;
