@@ -230,11 +230,14 @@ COMMENT ON FUNCTION @extschema@.create_segmentation(pg_catalog.text, pg_catalog.
 CREATE OR REPLACE FUNCTION @extschema@._drop_if_exists(kind pg_catalog.text, rel pg_catalog.regclass)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF kind NOT IN ('VIEW', 'TABLE') THEN
+	IF rel IS NULL OR NOT EXISTS (SELECT FROM pg_class c WHERE c.oid = rel) THEN
+		RETURN;
+	ELSIF kind = 'VIEW' THEN
+		EXECUTE format('DROP VIEW %s', rel);
+	ELSIF kind = 'TABLE' THEN
+		EXECUTE format('DROP TABLE %s', rel);
+	ELSE
 		RAISE EXCEPTION 'unknown relation kind %', kind USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF rel IS NOT NULL AND EXISTS (SELECT FROM pg_class c WHERE c.oid = rel) THEN
-		EXECUTE format('DROP %s %s', kind, rel);
 	END IF;
 END
 $$;
