@@ -433,3 +433,51 @@ segroll_guard_alter(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_VOID();
 }
+
+/*
+ * segroll._guard_extension(): event trigger at ddl_command_start of DROP
+ * EXTENSION and ALTER EXTENSION.  When the command is about segroll, it
+ * takes segroll.progress in ACCESS EXCLUSIVE mode before the command takes
+ * anything else.  A roll-up (rollup.c) takes segroll.progress first, so the
+ * command waits for running roll-ups, and roll-ups that start meanwhile
+ * wait for it holding nothing of segroll's: without this, DROP EXTENSION
+ * locks the catalog tables in its own order (segroll.source before
+ * segroll.segmentation) while a roll-up holds the segmentation and then
+ * reads the source, and one of them is cancelled as a deadlock.
+ */
+PG_FUNCTION_INFO_V1(segroll_guard_extension);
+Datum
+segroll_guard_extension(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+	Node	   *parsetree;
+	bool		ours = false;
+	Oid			nsp;
+	Oid			progress;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("_guard_extension() was not called by the event trigger manager")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	parsetree = trigdata->parsetree;
+	if (IsA(parsetree, DropStmt) && ((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION)
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((DropStmt *) parsetree)->objects)
+		{
+			if (strcmp(strVal(lfirst(lc)), "segroll") == 0)
+				ours = true;
+		}
+	}
+	else if (IsA(parsetree, AlterExtensionStmt))
+		ours = strcmp(((AlterExtensionStmt *) parsetree)->extname, "segroll") == 0;
+	if (!ours || !extension_schema_is_segroll())
+		PG_RETURN_VOID();
+	nsp = get_namespace_oid("segroll", false);
+	progress = get_relname_relid("progress", nsp);
+	if (OidIsValid(progress))
+		LockRelationOid(progress, AccessExclusiveLock);
+	PG_RETURN_VOID();
+}

@@ -138,7 +138,8 @@ BEGIN
 				'@extschema@._trim_logs()',
 				'@extschema@._follow_ddl()',
 				'@extschema@._guard_drop()',
-				'@extschema@._guard_alter()']::pg_catalog.regprocedure[])) AS d(duty, routines)
+				'@extschema@._guard_alter()',
+				'@extschema@._guard_extension()']::pg_catalog.regprocedure[])) AS d(duty, routines)
 	LOOP
 		FOREACH routine IN ARRAY grant_list.routines LOOP
 			-- schema-qualified, whatever the search_path

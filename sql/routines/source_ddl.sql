@@ -374,3 +374,13 @@ DROP EVENT TRIGGER IF EXISTS segroll_guard_alter;
 CREATE EVENT TRIGGER segroll_guard_alter ON ddl_command_start
 	WHEN TAG IN ('ALTER TABLE')
 	EXECUTE FUNCTION @extschema@._guard_alter();
+
+CREATE OR REPLACE FUNCTION @extschema@._guard_extension() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'segroll_guard_extension' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@._guard_extension() IS
+	'event trigger: DROP and ALTER EXTENSION segroll first wait for running roll-ups (segroll.progress), so that neither deadlocks with one';
+
+DROP EVENT TRIGGER IF EXISTS segroll_guard_extension;
+CREATE EVENT TRIGGER segroll_guard_extension ON ddl_command_start
+	WHEN TAG IN ('DROP EXTENSION', 'ALTER EXTENSION')
+	EXECUTE FUNCTION @extschema@._guard_extension();
