@@ -1190,10 +1190,10 @@ seg_distinct_validate(const SegView *v, void *scratch)
 void
 seg_hll_add(uint8_t *reg, uint64_t hash)
 {
-	uint32_t	idx = (uint32_t) (hash >> (64 - SEG_HLL_P));
-	uint64_t	w = hash << SEG_HLL_P;
-	uint8_t		rank = w == 0 ? SEG_HLL_MAXRANK : (uint8_t) (__builtin_clzll(w) + 1);
+	uint32_t	idx;
+	uint8_t		rank;
 
+	seg_hll_position(hash, &idx, &rank);
 	if (rank > reg[idx])
 		reg[idx] = rank;
 }

@@ -237,14 +237,20 @@ extern size_t seg_distinct_encode_exact(const uint64_t *hashes, const uint64_t *
 extern size_t seg_distinct_encode_sketch(const uint8_t *reg, uint8_t *out, uint8_t *mode);
 extern void seg_hll_add(uint8_t *reg, uint64_t hash);
 
-/* the register a hash goes to, and the rank it gives it */
+/*
+ * The register a hash goes to, and the rank it gives it: one plus the
+ * leading zeros of the hash's remaining 64 - SEG_HLL_P bits, or
+ * SEG_HLL_MAXRANK when they are all zero.  w's low SEG_HLL_P bits are
+ * zero, so setting bit SEG_HLL_P - 1 changes the count only for w == 0,
+ * where it gives 64 - SEG_HLL_P: no branch.
+ */
 static inline void
 seg_hll_position(uint64_t hash, uint32_t *idx, uint8_t *rank)
 {
 	uint64_t	w = hash << SEG_HLL_P;
 
 	*idx = (uint32_t) (hash >> (64 - SEG_HLL_P));
-	*rank = w == 0 ? SEG_HLL_MAXRANK : (uint8_t) (__builtin_clzll(w) + 1);
+	*rank = (uint8_t) (__builtin_clzll(w | ((uint64_t) 1 << (SEG_HLL_P - 1))) + 1);
 }
 extern double seg_hll_estimate(const uint8_t *reg);
 extern uint64_t seg_distinct_mix(uint64_t h);
