@@ -101,6 +101,9 @@ typedef unsigned __int128 seg_uint128 __attribute__((aligned(8)));
 #define SEG_HLL_P				14
 #define SEG_HLL_M				(1 << SEG_HLL_P)
 #define SEG_HLL_MAXRANK			(64 - SEG_HLL_P + 1)
+/* a dense payload takes at least this many bytes: a shorter sparse one
+ * is the canonical encoding */
+#define SEG_DIST_SPARSE_SHORT	(2 + SEG_HLL_M / 2)
 /* the largest payload a distinct measure can have (a dense sketch with
  * every register escaped is longer than its sparse form, so never) */
 #define SEG_DIST_MAX_PAYLOAD	(10 + SEG_HLL_M * 4)
@@ -231,6 +234,7 @@ extern size_t seg_lineage_bound(size_t raw_len);
 extern SegStatus seg_distinct_exact(const SegDistinct *d, uint64_t count, uint64_t *hashes,
 									uint64_t *counts, uint32_t *n);
 extern SegStatus seg_distinct_registers(const SegDistinct *d, uint8_t *reg);
+extern SegStatus seg_distinct_sparse_entries(const SegDistinct *d, uint32_t *entries, uint32_t *n);
 extern SegStatus seg_distinct_validate(const SegView *v, void *scratch);
 extern size_t seg_distinct_encode_exact(const uint64_t *hashes, const uint64_t *counts,
 										uint32_t n, uint8_t *out);

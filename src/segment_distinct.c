@@ -686,7 +686,7 @@ segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_
 			Assert(k == d->n);
 			sort_sparse_entries(e, e + k, k);
 			len = seg_put_uvarint(out, k);
-			for (i = 0; i < k && len < 2 + SEG_HLL_M / 2; i++)
+			for (i = 0; i < k && len < SEG_DIST_SPARSE_SHORT; i++)
 			{
 				uint32		idx = e[i] >> 8;
 
@@ -695,7 +695,7 @@ segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_
 				prev = idx;
 			}
 			pfree(e);
-			if (i == k && len < 2 + SEG_HLL_M / 2)
+			if (i == k && len < SEG_DIST_SPARSE_SHORT)
 			{
 				*mode = SEG_DIST_SPARSE;
 				return len;
@@ -728,35 +728,44 @@ segdistinct_decode(MemoryContext mcxt, SegDistinctState *d, const SegDistinct *s
 		d->n = n;
 		d->sorted = true;		/* the stored set is in hash order */
 	}
-	else
+	else if (sd->mode == SEG_DIST_SPARSE && sd->len < SEG_DIST_SPARSE_SHORT)
 	{
-		uint8	   *reg = MemoryContextAlloc(mcxt, SEG_HLL_M);
+		/*
+		 * A short sparse sketch (the partial states of a parallel build,
+		 * cells of a few thousand values): its entries, validated, without
+		 * 16 kB of registers; a table of them while few, else registers.
+		 */
+		uint32	   *e = palloc((sd->len / 2 + 1) * sizeof(uint32));
+		uint32		k = 0,
+					i,
+					slots = SPARSE_INITIAL;
 
 		d->sketch = true;
-		st = seg_distinct_registers(sd, reg);
-		if (st == SEG_OK && sd->mode == SEG_DIST_SPARSE)
+		st = seg_distinct_sparse_entries(sd, e, &k);
+		if (st == SEG_OK)
 		{
-			uint32		i,
-						k = 0,
-						slots = SPARSE_INITIAL;
-
-			for (i = 0; i < SEG_HLL_M; i++)
-				k += reg[i] != 0;
 			while (k > SPARSE_FULL(slots) && slots < SPARSE_MAX_SLOTS)
 				slots *= 2;
 			if (k <= SPARSE_FULL(slots))
 			{
-				/* few registers set: keep them as entries, not 16 kB */
 				sparse_init(mcxt, d, slots);
-				for (i = 0; i < SEG_HLL_M; i++)
-					if (reg[i] != 0)
-						sparse_put(d->sp, slots - 1, i << 8 | reg[i], &d->n);
-				pfree(reg);
-				reg = NULL;
+				for (i = 0; i < k; i++)
+					sparse_put(d->sp, slots - 1, e[i], &d->n);
+			}
+			else
+			{
+				d->reg = MemoryContextAllocZero(mcxt, SEG_HLL_M);
+				for (i = 0; i < k; i++)
+					d->reg[e[i] >> 8] = (uint8) (e[i] & 0xFF);
 			}
 		}
-		if (reg)
-			d->reg = reg;
+		pfree(e);
+	}
+	else
+	{
+		d->sketch = true;
+		d->reg = MemoryContextAlloc(mcxt, SEG_HLL_M);
+		st = seg_distinct_registers(sd, d->reg);
 	}
 	if (st != SEG_OK)
 		segment_report(st, src);
