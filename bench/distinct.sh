@@ -18,10 +18,12 @@
 #      hll_union_agg), medians over REPS runs, and the ratio of each run;
 #   3. building day cells with one distinct measure against the same build
 #      without it (segment_agg(id, ts, amount[, distinct_hash(customer)])),
-#      as planned and with hash aggregation for all three (enable_sort off:
-#      the planner overestimates the groups, 199 000 for 1 500, expects the
-#      hash table to spill, and picks a sort for the distinct variants only;
-#      see docs/benchmarks.md), each repetition running the variants in turn.
+#      as planned, in one process (as segroll's build, an INSERT ... SELECT,
+#      runs), with hash aggregation for all three (enable_sort off) and
+#      with sorting for all three (enable_hashagg off): the planner
+#      overestimates the groups, 200 000 for 1 500, expects the hash table
+#      to spill, and as the input gets wider it picks a sort (see
+#      docs/benchmarks.md); each repetition runs the variants in turn.
 # Times are measured in the server (clock_timestamp around EXECUTE).
 #
 # Environment (defaults in brackets):
@@ -158,18 +160,26 @@ FROM generate_series(1, $BUILDROWS) g;
 VACUUM ANALYZE sales;
 CREATE TABLE build_ms (rep int, plan text, plain_ms float8, distinct_ms float8, exact_ms float8);
 SQL
+# $2: as planned (a), in one process (p: as segroll's build runs, an INSERT ... SELECT
+# having no parallel plan), hash aggregation (h: enable_sort off) or sorting
+# (s: enable_hashagg off) for all three
 build_rep() {
-	q -c "SET enable_sort = $2" -c "INSERT INTO build_ms SELECT $1, CASE WHEN '$2' = 'on' THEN 'as planned' ELSE 'hash aggregation (enable_sort off)' END,
+	q -c "SET enable_sort = $([ "$2" = h ] && echo off || echo on)" -c "SET enable_hashagg = $([ "$2" = s ] && echo off || echo on)" \
+	  -c "SET max_parallel_workers_per_gather = $([ "$2" = p ] && echo 0 || echo 2)" \
+	  -c "INSERT INTO build_ms SELECT $1, CASE '$2' WHEN 'a' THEN '1. as planned' WHEN 'p' THEN '2. as planned, one process (max_parallel_workers_per_gather 0)'
+	                                               WHEN 'h' THEN '3. hash aggregation (enable_sort off)' ELSE '4. sorting (enable_hashagg off)' END,
 	        bench_ms('SELECT count(*) FROM (SELECT store, date_trunc(''day'', ts), segroll.segment_agg(id, ts, amount) AS s FROM sales GROUP BY 1, 2) x WHERE s IS NOT NULL'),
 	        bench_ms('SELECT count(*) FROM (SELECT store, date_trunc(''day'', ts), segroll.segment_agg(id, ts, amount, segroll.distinct_hash(customer)) AS s FROM sales GROUP BY 1, 2) x WHERE s IS NOT NULL'),
 	        bench_ms('SELECT count(*) FROM (SELECT store, date_trunc(''day'', ts), segroll.segment_agg(id, ts, amount, segroll.distinct_hash(regular)) AS s FROM sales GROUP BY 1, 2) x WHERE s IS NOT NULL')"
 }
 for r in $(seq 1 "$REPS"); do
-	build_rep "$r" on
-	build_rep "$r" off
+	build_rep "$r" a
+	build_rep "$r" p
+	build_rep "$r" h
+	build_rep "$r" s
 done
 plan_of() {
-	q -c "SET enable_sort = $1" -c "EXPLAIN (COSTS OFF) SELECT count(*) FROM (SELECT store, date_trunc('day', ts), segroll.segment_agg(id, ts, amount$2) AS s FROM sales GROUP BY 1, 2) x WHERE s IS NOT NULL" |
+	q -c "SET enable_sort = $1" -c "SET enable_hashagg = ${3:-on}" -c "SET max_parallel_workers_per_gather = ${4:-2}" -c "EXPLAIN (COSTS OFF) SELECT count(*) FROM (SELECT store, date_trunc('day', ts), segroll.segment_agg(id, ts, amount$2) AS s FROM sales GROUP BY 1, 2) x WHERE s IS NOT NULL" |
 		grep -Eo '(Partial |Finalize )?(HashAggregate|GroupAggregate)$|Sort$' | paste -sd';' | sed 's/;/ > /g'
 }
 {
@@ -185,7 +195,7 @@ q -F' | ' -c "SELECT '| ' || plan || ', median of $REPS runs (ms)', round(percen
                       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY exact_ms)::numeric, 1),
                       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY exact_ms / plain_ms)::numeric, 2) || ' |' FROM build_ms GROUP BY plan ORDER BY plan"
 echo
-echo "Plans (top down): as planned, without: $(plan_of on ''); with distinct(customer): $(plan_of on ', segroll.distinct_hash(customer)'). With enable_sort off, all three: $(plan_of off '')."
+echo "Plans (top down): as planned, without: $(plan_of on ''); with distinct(customer): $(plan_of on ', segroll.distinct_hash(customer)'); with distinct(regular): $(plan_of on ', segroll.distinct_hash(regular)'). In one process, all three: $(plan_of on '' on 0) (with distinct(customer): $(plan_of on ', segroll.distinct_hash(customer)' on 0)). With enable_sort off, all three: $(plan_of off ''); with enable_hashagg off: $(plan_of on '' off)."
 echo
 } >> "$RESULTS"
 fi
