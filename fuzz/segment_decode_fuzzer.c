@@ -202,7 +202,10 @@ check_varints(const uint8_t *data, size_t size)
  * Distinct measures (issue 17): seg_distinct_validate and the per-mode
  * decoders agree; an accepted set or sketch is canonical (re-encoding the
  * decoded hashes and counts, or registers, gives the payload back, mode
- * included), and the estimator gives a finite, non-negative number.
+ * included), and the estimator gives a finite, non-negative number; a
+ * short sparse sketch read as entries (seg_distinct_sparse_entries, what
+ * the backend decodes partial states with) gives the same status and the
+ * same registers as read into registers.
  * Returns whether the value's distinct measures are valid.
  */
 static bool
@@ -213,6 +216,7 @@ check_distinct(const SegView *v)
 	uint64_t   *counts = xmalloc(sizeof(uint64_t) * SEG_DIST_EXACT_MAX);
 	uint8_t    *reg = xmalloc(SEG_HLL_M);
 	uint8_t    *out = xmalloc(SEG_DIST_MAX_PAYLOAD);
+	uint32_t   *entries = xmalloc(sizeof(uint32_t) * (SEG_DIST_SPARSE_SHORT / 2 + 1));
 	SegStatus	all = seg_distinct_validate(v, scratch);
 	SegStatus	first = SEG_OK;
 	uint32_t	i;
@@ -253,6 +257,28 @@ check_distinct(const SegView *v)
 		{
 			st = seg_distinct_registers(d, reg);
 			check_status(st);
+			if (d->mode == SEG_DIST_SPARSE && d->len < SEG_DIST_SPARSE_SHORT)
+			{
+				uint32_t	ne = 0,
+							k;
+				SegStatus	st2 = seg_distinct_sparse_entries(d, entries, &ne);
+
+				CHECK(st2 == st);
+				if (st2 == SEG_OK)
+				{
+					uint32_t	set = 0;
+
+					CHECK(ne >= 1 && ne <= d->len / 2);
+					for (k = 0; k < ne; k++)
+					{
+						CHECK(k == 0 || (entries[k] >> 8) > (entries[k - 1] >> 8));
+						CHECK(reg[entries[k] >> 8] == (entries[k] & 0xFF));
+					}
+					for (k = 0; k < SEG_HLL_M; k++)
+						set += reg[k] != 0;
+					CHECK(set == ne);
+				}
+			}
 			if (st == SEG_OK)
 			{
 				double		e = seg_hll_estimate(reg);
@@ -272,6 +298,7 @@ check_distinct(const SegView *v)
 	free(counts);
 	free(reg);
 	free(out);
+	free(entries);
 	return all == SEG_OK;
 }
 

@@ -1045,11 +1045,13 @@ seg_distinct_encode_sketch(const uint8_t *reg, uint8_t *out, uint8_t *mode)
 }
 
 /*
- * Checks a SPARSE or DENSE payload completely, canonical form included,
- * and writes its SEG_HLL_M registers.
+ * Reads a sparse payload into registers (reg, zeroed by the caller) or
+ * into entries index << 8 | value in register order (entries; the
+ * payload has at most len / 2 of them), validating all but the canonical
+ * size, which needs the registers.
  */
-SegStatus
-seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
+static SegStatus
+sparse_parse(const SegDistinct *d, uint8_t *reg, uint32_t *entries, uint32_t *nout)
 {
 	const uint8_t *p = d->data;
 	const uint8_t *end = d->data + d->len;
@@ -1058,33 +1060,71 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 				idx = 0,
 				gap;
 
+	TRY(seg_get_uvarint(&p, end, &k));
+	if (k == 0 || k > SEG_HLL_M)
+		return SEG_ERR_DIST_RANGE;
+	for (i = 0; i < k; i++)
+	{
+		uint8_t		val;
+
+		TRY(seg_get_uvarint(&p, end, &gap));
+		if (i > 0 && gap == 0)
+			return SEG_ERR_DIST_ORDER;
+		if (gap >= SEG_HLL_M)
+			return SEG_ERR_DIST_RANGE;
+		idx = i == 0 ? gap : idx + gap;
+		if (idx >= SEG_HLL_M)
+			return SEG_ERR_DIST_RANGE;
+		TRY(get_u8(&p, end, &val));
+		if (val == 0 || val > SEG_HLL_MAXRANK)
+			return SEG_ERR_DIST_RANGE;
+		if (reg)
+			reg[idx] = val;
+		else
+			entries[i] = (uint32_t) idx << 8 | val;
+	}
+	if (p != end)
+		return SEG_ERR_TRAILING;
+	*nout = (uint32_t) k;
+	return SEG_OK;
+}
+
+/*
+ * The entries (index << 8 | value, in register order) of a sparse payload
+ * shorter than any dense one (d->len < SEG_DIST_SPARSE_SHORT), validated
+ * as seg_distinct_registers validates it, without the SEG_HLL_M registers:
+ * 'entries' has room for d->len / 2 of them.  SEG_ERR_DISTINCT for any
+ * other payload.
+ */
+SegStatus
+seg_distinct_sparse_entries(const SegDistinct *d, uint32_t *entries, uint32_t *n)
+{
+	if (d->mode != SEG_DIST_SPARSE || d->len >= SEG_DIST_SPARSE_SHORT)
+		return SEG_ERR_DISTINCT;
+	return sparse_parse(d, NULL, entries, n);
+}
+
+/*
+ * Checks a SPARSE or DENSE payload completely, canonical form included,
+ * and writes its SEG_HLL_M registers.
+ */
+SegStatus
+seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
+{
+	const uint8_t *p = d->data;
+	const uint8_t *end = d->data + d->len;
+	uint64_t	i,
+				idx = 0,
+				gap;
+
 	memset(reg, 0, SEG_HLL_M);
 	if (d->mode == SEG_DIST_SPARSE)
 	{
-		TRY(seg_get_uvarint(&p, end, &k));
-		if (k == 0 || k > SEG_HLL_M)
-			return SEG_ERR_DIST_RANGE;
-		for (i = 0; i < k; i++)
-		{
-			uint8_t		val;
+		uint32_t	n;
 
-			TRY(seg_get_uvarint(&p, end, &gap));
-			if (i > 0 && gap == 0)
-				return SEG_ERR_DIST_ORDER;
-			if (gap >= SEG_HLL_M)
-				return SEG_ERR_DIST_RANGE;
-			idx = i == 0 ? gap : idx + gap;
-			if (idx >= SEG_HLL_M)
-				return SEG_ERR_DIST_RANGE;
-			TRY(get_u8(&p, end, &val));
-			if (val == 0 || val > SEG_HLL_MAXRANK)
-				return SEG_ERR_DIST_RANGE;
-			reg[idx] = val;
-		}
-		if (p != end)
-			return SEG_ERR_TRAILING;
-		/* a dense payload takes at least 2 + SEG_HLL_M / 2 bytes */
-		if (d->len >= 2 + SEG_HLL_M / 2 && d->len >= dense_size(reg))
+		TRY(sparse_parse(d, reg, NULL, &n));
+		/* a dense payload takes at least SEG_DIST_SPARSE_SHORT bytes */
+		if (d->len >= SEG_DIST_SPARSE_SHORT && d->len >= dense_size(reg))
 			return SEG_ERR_DIST_CANONICAL;
 		return SEG_OK;
 	}
@@ -1190,10 +1230,10 @@ seg_distinct_validate(const SegView *v, void *scratch)
 void
 seg_hll_add(uint8_t *reg, uint64_t hash)
 {
-	uint32_t	idx = (uint32_t) (hash >> (64 - SEG_HLL_P));
-	uint64_t	w = hash << SEG_HLL_P;
-	uint8_t		rank = w == 0 ? SEG_HLL_MAXRANK : (uint8_t) (__builtin_clzll(w) + 1);
+	uint32_t	idx;
+	uint8_t		rank;
 
+	seg_hll_position(hash, &idx, &rank);
 	if (rank > reg[idx])
 		reg[idx] = rank;
 }

@@ -101,6 +101,9 @@ typedef unsigned __int128 seg_uint128 __attribute__((aligned(8)));
 #define SEG_HLL_P				14
 #define SEG_HLL_M				(1 << SEG_HLL_P)
 #define SEG_HLL_MAXRANK			(64 - SEG_HLL_P + 1)
+/* a dense payload takes at least this many bytes: a shorter sparse one
+ * is the canonical encoding */
+#define SEG_DIST_SPARSE_SHORT	(2 + SEG_HLL_M / 2)
 /* the largest payload a distinct measure can have (a dense sketch with
  * every register escaped is longer than its sparse form, so never) */
 #define SEG_DIST_MAX_PAYLOAD	(10 + SEG_HLL_M * 4)
@@ -231,20 +234,27 @@ extern size_t seg_lineage_bound(size_t raw_len);
 extern SegStatus seg_distinct_exact(const SegDistinct *d, uint64_t count, uint64_t *hashes,
 									uint64_t *counts, uint32_t *n);
 extern SegStatus seg_distinct_registers(const SegDistinct *d, uint8_t *reg);
+extern SegStatus seg_distinct_sparse_entries(const SegDistinct *d, uint32_t *entries, uint32_t *n);
 extern SegStatus seg_distinct_validate(const SegView *v, void *scratch);
 extern size_t seg_distinct_encode_exact(const uint64_t *hashes, const uint64_t *counts,
 										uint32_t n, uint8_t *out);
 extern size_t seg_distinct_encode_sketch(const uint8_t *reg, uint8_t *out, uint8_t *mode);
 extern void seg_hll_add(uint8_t *reg, uint64_t hash);
 
-/* the register a hash goes to, and the rank it gives it */
+/*
+ * The register a hash goes to, and the rank it gives it: one plus the
+ * leading zeros of the hash's remaining 64 - SEG_HLL_P bits, or
+ * SEG_HLL_MAXRANK when they are all zero.  w's low SEG_HLL_P bits are
+ * zero, so setting bit SEG_HLL_P - 1 changes the count only for w == 0,
+ * where it gives 64 - SEG_HLL_P: no branch.
+ */
 static inline void
 seg_hll_position(uint64_t hash, uint32_t *idx, uint8_t *rank)
 {
 	uint64_t	w = hash << SEG_HLL_P;
 
 	*idx = (uint32_t) (hash >> (64 - SEG_HLL_P));
-	*rank = w == 0 ? SEG_HLL_MAXRANK : (uint8_t) (__builtin_clzll(w) + 1);
+	*rank = (uint8_t) (__builtin_clzll(w | ((uint64_t) 1 << (SEG_HLL_P - 1))) + 1);
 }
 extern double seg_hll_estimate(const uint8_t *reg);
 extern uint64_t seg_distinct_mix(uint64_t h);

@@ -150,18 +150,22 @@ Datum
 segroll_distinct_hash(PG_FUNCTION_ARGS)
 {
 	DistinctHashCache *c = fcinfo->flinfo->fn_extra;
-	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
 	Oid			collation = PG_GET_COLLATION();
 	uint64		h;
 
-	if (!OidIsValid(type))
-		ereport(ERROR,
-				(errcode(ERRCODE_INDETERMINATE_DATATYPE),
-				 errmsg("could not determine the type of the distinct value")));
-	if (c == NULL || c->type != type || c->collation != collation)
+	/*
+	 * The argument's type is that of the call site (flinfo), so it is
+	 * resolved once, with the hash function, and not per row.
+	 */
+	if (c == NULL || !OidIsValid(c->type) || c->collation != collation)
 	{
+		Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
 		Oid			proc;
 
+		if (!OidIsValid(type))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDETERMINATE_DATATYPE),
+					 errmsg("could not determine the type of the distinct value")));
 		if (c == NULL)
 			c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DistinctHashCache));
 		c->type = InvalidOid;
@@ -190,16 +194,109 @@ segroll_check_distinct_type(PG_FUNCTION_ARGS)
 
 /* ------------------------------------------------------------ the state */
 
-/* sparse sketch entries: sorted, then one per register (its largest rank) */
-#define ST_SORT sort_sparse_entries
-#define ST_ELEMENT_TYPE uint32
-#define ST_COMPARE(a, b) ((*(a) > *(b)) - (*(a) < *(b)))
+/*
+ * Sorts n sparse sketch entries (index << 8 | rank, one per register) by
+ * register, once when a sketch is encoded: a radix sort of the
+ * SEG_HLL_P-bit index in two passes, through tmp (n entries).
+ */
+#define RADIX_BITS_LO	(SEG_HLL_P / 2)
+#define RADIX_BITS_HI	(SEG_HLL_P - RADIX_BITS_LO)
+
+static void
+sort_sparse_entries(uint32 *e, uint32 *tmp, uint32 n)
+{
+	uint32		lo[1 << RADIX_BITS_LO] = {0};
+	uint32		hi[1 << RADIX_BITS_HI] = {0};
+	uint32		i,
+				sum;
+
+	for (i = 0; i < n; i++)
+	{
+		lo[(e[i] >> 8) & ((1 << RADIX_BITS_LO) - 1)]++;
+		hi[e[i] >> (8 + RADIX_BITS_LO)]++;
+	}
+	sum = 0;
+	for (i = 0; i < lengthof(lo); i++)
+	{
+		uint32		c = lo[i];
+
+		lo[i] = sum;
+		sum += c;
+	}
+	sum = 0;
+	for (i = 0; i < lengthof(hi); i++)
+	{
+		uint32		c = hi[i];
+
+		hi[i] = sum;
+		sum += c;
+	}
+	for (i = 0; i < n; i++)
+		tmp[lo[(e[i] >> 8) & ((1 << RADIX_BITS_LO) - 1)]++] = e[i];
+	for (i = 0; i < n; i++)
+		e[hi[tmp[i] >> (8 + RADIX_BITS_LO)]++] = tmp[i];
+}
+
+/* an exact set's (hash, count) pairs, sorted by hash when it is encoded */
+typedef struct HashCount
+{
+	uint64		hash;
+	uint64		cnt;
+} HashCount;
+
+#define ST_SORT sort_hash_counts
+#define ST_ELEMENT_TYPE HashCount
+#define ST_COMPARE(a, b) (((a)->hash > (b)->hash) - ((a)->hash < (b)->hash))
 #define ST_SCOPE static
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
-#define SPARSE_INITIAL	512
-#define SPARSE_MAX		2048	/* entries (8 kB); then dense (16 kB) */
+/*
+ * A sparse sketch is an open-addressing table (linear probing) of entries
+ * index << 8 | rank, 0 for an empty slot, keyed by the register index (the
+ * hash's top bits, so uniform), at most three quarters full.  It starts
+ * with SPARSE_INITIAL slots, doubles, and goes dense rather than grow past
+ * SPARSE_MAX_SLOTS (8 kB, half the registers' 16 kB).
+ */
+#define SPARSE_INITIAL		512
+#define SPARSE_MAX_SLOTS	2048
+#define SPARSE_FULL(slots)	((slots) / 4 * 3)
+
+/* Puts an entry into a sparse table: a new register, or a larger rank. */
+static inline void
+sparse_put(uint32 *tab, uint32 mask, uint32 entry, uint32 *n)
+{
+	uint32		idx = entry >> 8;
+	uint32		s = idx & mask;
+
+	for (;;)
+	{
+		uint32		e = tab[s];
+
+		if (e == 0)
+		{
+			tab[s] = entry;
+			(*n)++;
+			return;
+		}
+		if ((e >> 8) == idx)
+		{
+			if (entry > e)		/* same register: the larger rank */
+				tab[s] = entry;
+			return;
+		}
+		s = (s + 1) & mask;
+	}
+}
+
+/* A new, empty sparse table of 'slots' slots (a power of two). */
+static void
+sparse_init(MemoryContext mcxt, SegDistinctState *d, uint32 slots)
+{
+	d->sp = MemoryContextAllocZero(mcxt, slots * sizeof(uint32));
+	d->cap = slots;
+	d->n = 0;
+}
 
 static void
 to_dense(MemoryContext mcxt, SegDistinctState *d)
@@ -210,10 +307,11 @@ to_dense(MemoryContext mcxt, SegDistinctState *d)
 	if (d->reg)
 		return;
 	d->reg = MemoryContextAllocZero(mcxt, SEG_HLL_M);
-	for (i = 0; i < d->n; i++)
+	for (i = 0; i < d->cap; i++)
 	{
-		uint32		idx = d->sp[i] >> 8;
-		uint8		rank = d->sp[i] & 0xFF;
+		uint32		e = d->sp[i];
+		uint32		idx = e >> 8;
+		uint8		rank = e & 0xFF;
 
 		if (rank > d->reg[idx])
 			d->reg[idx] = rank;
@@ -224,41 +322,25 @@ to_dense(MemoryContext mcxt, SegDistinctState *d)
 	d->n = d->cap = 0;
 }
 
-/* Sorts a sparse sketch's entries and keeps one per register (its largest rank). */
-static void
-sparse_compact(SegDistinctState *d)
-{
-	uint32		i,
-				out = 0;
-
-	sort_sparse_entries(d->sp, d->n);
-	for (i = 0; i < d->n; i++)
-	{
-		if (out > 0 && (d->sp[out - 1] >> 8) == (d->sp[i] >> 8))
-			d->sp[out - 1] = d->sp[i];	/* sorted: a larger rank */
-		else
-			d->sp[out++] = d->sp[i];
-	}
-	d->n = out;
-}
-
 /* Adds an entry (index << 8 | rank) to a sketch, sparse or dense. */
 static void
 sketch_add_entry(MemoryContext mcxt, SegDistinctState *d, uint32 entry)
 {
-	if (d->reg == NULL && d->n == d->cap)
+	if (d->reg == NULL && d->n >= SPARSE_FULL(d->cap))
 	{
-		/* full: one entry per register, then grow or go dense */
-		sparse_compact(d);
-		if (d->n > d->cap / 4 * 3)
+		if (d->cap * 2 > SPARSE_MAX_SLOTS)
+			to_dense(mcxt, d);
+		else
 		{
-			if (d->cap * 2 > SPARSE_MAX)
-				to_dense(mcxt, d);
-			else
-			{
-				d->cap *= 2;
-				d->sp = repalloc(d->sp, d->cap * sizeof(uint32));
-			}
+			uint32	   *old = d->sp;
+			uint32		oldcap = d->cap,
+						i;
+
+			sparse_init(mcxt, d, oldcap * 2);
+			for (i = 0; i < oldcap; i++)
+				if (old[i] != 0)
+					sparse_put(d->sp, d->cap - 1, old[i], &d->n);
+			pfree(old);
 		}
 	}
 	if (d->reg)
@@ -266,26 +348,25 @@ sketch_add_entry(MemoryContext mcxt, SegDistinctState *d, uint32 entry)
 		uint32		idx = entry >> 8;
 		uint8		rank = entry & 0xFF;
 
-		if (rank > d->reg[idx])
-			d->reg[idx] = rank;
+		d->reg[idx] = Max(d->reg[idx], rank);
 		return;
 	}
-	d->sp[d->n++] = entry;
+	sparse_put(d->sp, d->cap - 1, entry, &d->n);
 }
 
 /* Adds a hash to a sketch, sparse or dense. */
-static void
+static inline void
 sketch_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash)
 {
 	uint32		idx;
 	uint8		rank;
 
+	seg_hll_position(hash, &idx, &rank);
 	if (d->reg)
 	{
-		seg_hll_add(d->reg, hash);
+		d->reg[idx] = Max(d->reg[idx], rank);
 		return;
 	}
-	seg_hll_position(hash, &idx, &rank);
 	sketch_add_entry(mcxt, d, idx << 8 | rank);
 }
 
@@ -301,9 +382,11 @@ to_sketch(MemoryContext mcxt, SegDistinctState *d)
 		return;
 	d->sketch = true;
 	d->hash = d->cnt = NULL;
-	d->sp = MemoryContextAlloc(mcxt, SPARSE_INITIAL * sizeof(uint32));
-	d->n = 0;
-	d->cap = SPARSE_INITIAL;
+	if (d->slot)
+		pfree(d->slot);
+	d->slot = NULL;
+	d->nslots = 0;
+	sparse_init(mcxt, d, SPARSE_INITIAL);
 	for (i = 0; i < n; i++)
 		sketch_add(mcxt, d, hash[i]);
 	if (hash)
@@ -313,13 +396,76 @@ to_sketch(MemoryContext mcxt, SegDistinctState *d)
 	}
 }
 
-/* position of hash in the exact set, or where it would go */
+/*
+ * (Re)builds the index of an exact set: 2 * cap slots (at most half full),
+ * each the position + 1 of a hash in hash[], 0 empty, found by linear
+ * probing from the hash's low bits (it is well mixed).
+ */
+static void
+exact_index(MemoryContext mcxt, SegDistinctState *d)
+{
+	uint32		nslots = Max(d->cap, 8) * 2;
+	uint32		mask = nslots - 1,
+				i;
+
+	if (d->slot == NULL || d->nslots != nslots)
+	{
+		if (d->slot)
+			pfree(d->slot);
+		d->slot = MemoryContextAlloc(mcxt, nslots * sizeof(uint16));
+		d->nslots = nslots;
+	}
+	memset(d->slot, 0, nslots * sizeof(uint16));
+	for (i = 0; i < d->n; i++)
+	{
+		uint32		s = (uint32) d->hash[i] & mask;
+
+		while (d->slot[s] != 0)
+			s = (s + 1) & mask;
+		d->slot[s] = (uint16) (i + 1);
+	}
+}
+
+/* Sorts an exact set by hash (for encoding, subtraction); drops its index. */
+static void
+exact_sort(SegDistinctState *d)
+{
+	HashCount  *pairs;
+	uint32		i;
+
+	if (d->sketch || d->sorted || d->n < 2)
+	{
+		d->sorted = true;
+		return;
+	}
+	pairs = palloc(d->n * sizeof(HashCount));
+	for (i = 0; i < d->n; i++)
+	{
+		pairs[i].hash = d->hash[i];
+		pairs[i].cnt = d->cnt[i];
+	}
+	sort_hash_counts(pairs, d->n);
+	for (i = 0; i < d->n; i++)
+	{
+		d->hash[i] = pairs[i].hash;
+		d->cnt[i] = pairs[i].cnt;
+	}
+	pfree(pairs);
+	if (d->slot)
+		pfree(d->slot);
+	d->slot = NULL;
+	d->nslots = 0;
+	d->sorted = true;
+}
+
+/* position of hash in a sorted exact set, or where it would go */
 static uint32
 find_hash(const SegDistinctState *d, uint64 hash)
 {
 	uint32		lo = 0,
 				hi = d->n;
 
+	Assert(d->sorted || d->n < 2);
 	while (lo < hi)
 	{
 		uint32		mid = (lo + hi) / 2;
@@ -336,18 +482,27 @@ find_hash(const SegDistinctState *d, uint64 hash)
 void
 segdistinct_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash, uint64 count)
 {
-	uint32		pos;
+	uint32		mask,
+				s,
+				k;
 
 	if (d->sketch)
 	{
 		sketch_add(mcxt, d, hash);
 		return;
 	}
-	pos = find_hash(d, hash);
-	if (pos < d->n && d->hash[pos] == hash)
+	if (d->slot == NULL)
+		exact_index(mcxt, d);
+	mask = d->nslots - 1;
+	s = (uint32) hash & mask;
+	while ((k = d->slot[s]) != 0)
 	{
-		d->cnt[pos] += count;
-		return;
+		if (d->hash[k - 1] == hash)
+		{
+			d->cnt[k - 1] += count;
+			return;
+		}
+		s = (s + 1) & mask;
 	}
 	if (d->n == SEG_DIST_EXACT_MAX)
 	{
@@ -355,6 +510,7 @@ segdistinct_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash, uint64 cou
 		sketch_add(mcxt, d, hash);
 		return;
 	}
+	d->sorted = d->n == 0 || (d->sorted && hash > d->hash[d->n - 1]);
 	if (d->n == d->cap)
 	{
 		uint32		cap = Min(Max(d->cap * 2, 8), SEG_DIST_EXACT_MAX);
@@ -370,20 +526,59 @@ segdistinct_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash, uint64 cou
 			d->cnt = repalloc(d->cnt, cap * sizeof(uint64));
 		}
 		d->cap = cap;
+		d->hash[d->n] = hash;
+		d->cnt[d->n] = count;
+		d->n++;
+		exact_index(mcxt, d);	/* larger: index it again */
+		return;
 	}
-	memmove(d->hash + pos + 1, d->hash + pos, (d->n - pos) * sizeof(uint64));
-	memmove(d->cnt + pos + 1, d->cnt + pos, (d->n - pos) * sizeof(uint64));
-	d->hash[pos] = hash;
-	d->cnt[pos] = count;
+	d->slot[s] = (uint16) (d->n + 1);
+	d->hash[d->n] = hash;
+	d->cnt[d->n] = count;
 	d->n++;
+}
+
+/*
+ * Adds the pending hashes of rows (segdistinct_add_row).  The slots they
+ * go to are prefetched first, so that the cache misses of a batch overlap
+ * instead of coming one per row.
+ */
+void
+segdistinct_flush(MemoryContext mcxt, SegDistinctState *d)
+{
+	uint32		n = d->npend,
+				i;
+
+	if (n == 0)
+		return;
+	d->npend = 0;
+	if (d->sketch && d->reg)
+	{
+		for (i = 0; i < n; i++)
+			__builtin_prefetch(&d->reg[d->pend[i] >> (64 - SEG_HLL_P)], 1);
+	}
+	else if (d->sketch)
+	{
+		for (i = 0; i < n; i++)
+			__builtin_prefetch(&d->sp[(d->pend[i] >> (64 - SEG_HLL_P)) & (d->cap - 1)], 1);
+	}
+	else if (d->slot)
+	{
+		for (i = 0; i < n; i++)
+			__builtin_prefetch(&d->slot[(uint32) d->pend[i] & (d->nslots - 1)], 0);
+	}
+	for (i = 0; i < n; i++)
+		segdistinct_add(mcxt, d, d->pend[i], 1);
 }
 
 /* Folds src into dst: a union of sets, a register-wise max of sketches. */
 void
-segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, const SegDistinctState *src)
+segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, SegDistinctState *src)
 {
 	uint32		i;
 
+	segdistinct_flush(mcxt, dst);
+	segdistinct_flush(mcxt, src);
 	if (src->sketch)
 	{
 		uint8	   *restrict d;
@@ -392,8 +587,9 @@ segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, const SegDistinct
 		to_sketch(mcxt, dst);
 		if (src->reg == NULL)
 		{
-			for (i = 0; i < src->n; i++)
-				sketch_add_entry(mcxt, dst, src->sp[i]);
+			for (i = 0; i < src->cap; i++)
+				if (src->sp[i] != 0)
+					sketch_add_entry(mcxt, dst, src->sp[i]);
 			return;
 		}
 		to_dense(mcxt, dst);
@@ -414,11 +610,14 @@ segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, const SegDistinct
  * caller flags the segment's distinct counts as stale.
  */
 bool
-segdistinct_subtract(SegDistinctState *dst, const SegDistinctState *src, int position)
+segdistinct_subtract(MemoryContext mcxt, SegDistinctState *dst, const SegDistinctState *src,
+					 int position)
 {
 	uint32		i,
 				out;
 
+	segdistinct_flush(mcxt, dst);
+	Assert(src->npend == 0);
 	if (!src->sketch && src->n == 0)
 		return true;
 	if (dst->sketch)
@@ -428,6 +627,7 @@ segdistinct_subtract(SegDistinctState *dst, const SegDistinctState *src, int pos
 				(errcode(ERRCODE_SEGROLL_NOT_CONTAINED),
 				 errmsg("the values of distinct measure %d are not in the segment they are subtracted from",
 						position)));
+	exact_sort(dst);
 	for (i = 0; i < src->n; i++)
 	{
 		uint32		pos = find_hash(dst, src->hash[i]);
@@ -448,6 +648,13 @@ segdistinct_subtract(SegDistinctState *dst, const SegDistinctState *src, int pos
 		dst->cnt[out] = dst->cnt[i];
 		out++;
 	}
+	if (out != dst->n && dst->slot)
+	{
+		/* positions moved: the index is built again on the next addition */
+		pfree(dst->slot);
+		dst->slot = NULL;
+		dst->nslots = 0;
+	}
 	dst->n = out;
 	return true;
 }
@@ -456,6 +663,7 @@ segdistinct_subtract(SegDistinctState *dst, const SegDistinctState *src, int pos
 size_t
 segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_t *mode)
 {
+	segdistinct_flush(mcxt, d);
 	if (d->sketch)
 	{
 		if (d->reg == NULL)
@@ -464,21 +672,30 @@ segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_
 			uint32		i,
 						prev = 0;
 
+			uint32	   *e = palloc(Max(d->n, 1) * 2 * sizeof(uint32));
+			uint32		k = 0;
+
 			/*
 			 * A sparse encoding shorter than any dense one is the canonical
-			 * encoding: write it from the entries, without registers.
+			 * encoding: write it from the entries (one per register, in
+			 * register order), without registers.
 			 */
-			sparse_compact(d);
-			len = seg_put_uvarint(out, d->n);
-			for (i = 0; i < d->n && len < 2 + SEG_HLL_M / 2; i++)
+			for (i = 0; i < d->cap; i++)
+				if (d->sp[i] != 0)
+					e[k++] = d->sp[i];
+			Assert(k == d->n);
+			sort_sparse_entries(e, e + k, k);
+			len = seg_put_uvarint(out, k);
+			for (i = 0; i < k && len < SEG_DIST_SPARSE_SHORT; i++)
 			{
-				uint32		idx = d->sp[i] >> 8;
+				uint32		idx = e[i] >> 8;
 
 				len += seg_put_uvarint(out + len, i == 0 ? idx : idx - prev);
-				out[len++] = (uint8_t) (d->sp[i] & 0xFF);
+				out[len++] = (uint8_t) (e[i] & 0xFF);
 				prev = idx;
 			}
-			if (i == d->n && len < 2 + SEG_HLL_M / 2)
+			pfree(e);
+			if (i == k && len < SEG_DIST_SPARSE_SHORT)
 			{
 				*mode = SEG_DIST_SPARSE;
 				return len;
@@ -487,6 +704,7 @@ segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_
 		}
 		return seg_distinct_encode_sketch(d->reg, out, mode);
 	}
+	exact_sort(d);
 	*mode = SEG_DIST_EXACT;
 	return seg_distinct_encode_exact(d->hash, d->cnt, d->n, out);
 }
@@ -508,29 +726,46 @@ segdistinct_decode(MemoryContext mcxt, SegDistinctState *d, const SegDistinct *s
 		d->cap = SEG_DIST_EXACT_MAX;
 		st = seg_distinct_exact(sd, count, d->hash, d->cnt, &n);
 		d->n = n;
+		d->sorted = true;		/* the stored set is in hash order */
+	}
+	else if (sd->mode == SEG_DIST_SPARSE && sd->len < SEG_DIST_SPARSE_SHORT)
+	{
+		/*
+		 * A short sparse sketch (the partial states of a parallel build,
+		 * cells of a few thousand values): its entries, validated, without
+		 * 16 kB of registers; a table of them while few, else registers.
+		 */
+		uint32	   *e = palloc((sd->len / 2 + 1) * sizeof(uint32));
+		uint32		k = 0,
+					i,
+					slots = SPARSE_INITIAL;
+
+		d->sketch = true;
+		st = seg_distinct_sparse_entries(sd, e, &k);
+		if (st == SEG_OK)
+		{
+			while (k > SPARSE_FULL(slots) && slots < SPARSE_MAX_SLOTS)
+				slots *= 2;
+			if (k <= SPARSE_FULL(slots))
+			{
+				sparse_init(mcxt, d, slots);
+				for (i = 0; i < k; i++)
+					sparse_put(d->sp, slots - 1, e[i], &d->n);
+			}
+			else
+			{
+				d->reg = MemoryContextAllocZero(mcxt, SEG_HLL_M);
+				for (i = 0; i < k; i++)
+					d->reg[e[i] >> 8] = (uint8) (e[i] & 0xFF);
+			}
+		}
+		pfree(e);
 	}
 	else
 	{
-		uint8	   *reg = MemoryContextAlloc(mcxt, SEG_HLL_M);
-
 		d->sketch = true;
-		st = seg_distinct_registers(sd, reg);
-		if (st == SEG_OK && sd->mode == SEG_DIST_SPARSE && sd->len < SPARSE_MAX)
-		{
-			/* few registers set: keep them as entries, not 16 kB */
-			uint32		i;
-
-			d->cap = SPARSE_INITIAL;
-			while (d->cap < sd->len)
-				d->cap *= 2;
-			d->sp = MemoryContextAlloc(mcxt, d->cap * sizeof(uint32));
-			for (i = 0; i < SEG_HLL_M && d->n < d->cap; i++)
-				if (reg[i] != 0)
-					d->sp[d->n++] = i << 8 | reg[i];
-			pfree(reg);
-		}
-		else
-			d->reg = reg;
+		d->reg = MemoryContextAlloc(mcxt, SEG_HLL_M);
+		st = seg_distinct_registers(sd, d->reg);
 	}
 	if (st != SEG_OK)
 		segment_report(st, src);
@@ -539,6 +774,7 @@ segdistinct_decode(MemoryContext mcxt, SegDistinctState *d, const SegDistinct *s
 int64
 segdistinct_estimate(MemoryContext mcxt, SegDistinctState *d)
 {
+	segdistinct_flush(mcxt, d);
 	if (!d->sketch)
 		return d->n;
 	to_dense(mcxt, d);

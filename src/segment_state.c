@@ -328,7 +328,7 @@ segstate_add_row(SegState *st, int64 key, int64 ts, int nvalues, const SegValue 
 		if (val->distinct)
 		{
 			if (!val->isnull)
-				segdistinct_add(st->mcxt, &st->d[ndist], val->dhash, 1);
+				segdistinct_add_row(st->mcxt, &st->d[ndist], val->dhash);
 			ndist++;
 			continue;
 		}
@@ -528,7 +528,7 @@ segstate_subtract(SegState *st, Segment *seg)
 
 	for (i = 0; i < st->ndistinct; i++)
 	{
-		if (!segdistinct_subtract(&st->d[i], &src->d[i], i + 1))
+		if (!segdistinct_subtract(st->mcxt, &st->d[i], &src->d[i], i + 1))
 			st->distinct_stale = true;
 	}
 	st->distinct_stale |= src->distinct_stale;

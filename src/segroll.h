@@ -70,21 +70,39 @@ typedef struct SegMeasureState
 
 /*
  * One distinct measure of an in-memory segment (issue 17): the exact set
- * of value hashes with a count each, sorted by hash, while it has at most
- * SEG_DIST_EXACT_MAX of them; then a sketch: first a list of (register,
- * rank) entries, unsorted, compacted when full (4 bytes a value: a cell
- * of a few thousand values stays small, so hash aggregation keeps more
- * groups in work_mem), then the SEG_HLL_M registers.
+ * of value hashes with a count each while it has at most
+ * SEG_DIST_EXACT_MAX of them; then a sketch: first a small open-addressing
+ * table of (register, rank) entries (4 bytes a slot: a cell of a few
+ * thousand values stays small, so hash aggregation keeps more groups in
+ * work_mem), then the SEG_HLL_M registers.
+ *
+ * The exact set is held in arrival order (hash[] and cnt[], appended, no
+ * per-value allocation) with an open-addressing index 'slot' over it
+ * (position + 1, 0 empty) for lookups; it is sorted by hash only when it
+ * is encoded or subtracted from ('sorted'), which drops the index until
+ * the next addition rebuilds it.
+ *
+ * Rows add their hashes to 'pend' first, and SEG_DIST_PENDING of them go
+ * into the set or sketch at once (segdistinct_add_row): an aggregate whose
+ * rows interleave many cells (a build) finds the cell's set or sketch out
+ * of cache on almost every row, and a batch lets those memory accesses
+ * overlap.  Every other function takes the pending hashes in first.
  */
+#define SEG_DIST_PENDING	16
 typedef struct SegDistinctState
 {
 	bool		sketch;
+	bool		sorted;			/* exact: hash[0 .. n) ascending */
 	uint32		n;				/* exact: hashes held; sparse: entries */
-	uint32		cap;
+	uint32		cap;			/* exact: of hash[], cnt[]; sparse: slots */
 	uint64	   *hash;
 	uint64	   *cnt;
-	uint32	   *sp;				/* sketch, sparse: index << 8 | rank */
+	uint16	   *slot;			/* exact: index of hash[], or NULL */
+	uint32		nslots;			/* exact: a power of two, > 2 * cap */
+	uint32	   *sp;				/* sketch, sparse: table of index << 8 | rank, 0 empty */
 	uint8	   *reg;			/* sketch, dense */
+	uint32		npend;
+	uint64		pend[SEG_DIST_PENDING]; /* hashes of rows not yet added */
 } SegDistinctState;
 
 /*
@@ -134,8 +152,19 @@ extern void segment_report(SegStatus st, SegSource src);
 /* segment_distinct.c */
 extern bool segdistinct_is_dhash(Oid type, Oid fn_oid);
 extern void segdistinct_add(MemoryContext mcxt, SegDistinctState *d, uint64 hash, uint64 count);
-extern void segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, const SegDistinctState *src);
-extern bool segdistinct_subtract(SegDistinctState *dst, const SegDistinctState *src, int position);
+extern void segdistinct_flush(MemoryContext mcxt, SegDistinctState *d);
+extern void segdistinct_combine(MemoryContext mcxt, SegDistinctState *dst, SegDistinctState *src);
+extern bool segdistinct_subtract(MemoryContext mcxt, SegDistinctState *dst, const SegDistinctState *src,
+								 int position);
+
+/* Adds the value hash of one row (see SegDistinctState). */
+static inline void
+segdistinct_add_row(MemoryContext mcxt, SegDistinctState *d, uint64 hash)
+{
+	d->pend[d->npend++] = hash;
+	if (d->npend == SEG_DIST_PENDING)
+		segdistinct_flush(mcxt, d);
+}
 extern size_t segdistinct_encode(MemoryContext mcxt, SegDistinctState *d, uint8_t *out, uint8_t *mode);
 extern void segdistinct_decode(MemoryContext mcxt, SegDistinctState *d, const SegDistinct *sd,
 							   uint64 count, SegSource src);

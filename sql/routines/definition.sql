@@ -329,6 +329,7 @@ COMMENT ON FUNCTION @extschema@.alter_segmentation(pg_catalog.text, pg_catalog.t
 CREATE OR REPLACE VIEW @extschema@.segmentations AS
 SELECT s.name, s.source, s.key_column, s.time_column, s.grain, s.time_zone,
        ARRAY(SELECT d->>'name' FROM pg_catalog.jsonb_array_elements(s.dimensions) d) AS dimensions,
-       s.measures, s.lineage, s.cells, s.bi_view, s.unmapped_view, s.owner, s.schedule, s.created_at
+       s.measures, s.lineage, s.cells, s.bi_view, s.unmapped_view, s.owner, s.schedule, s.created_at,
+       s.distinct_measures
 FROM @extschema@.segmentation s;
 COMMENT ON VIEW @extschema@.segmentations IS 'segmentation definitions, one row each';

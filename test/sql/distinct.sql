@@ -234,4 +234,54 @@ ALTER TABLE dc.sales ADD COLUMN spot point;
 SELECT segroll.create_segmentation('dc_bad', 'dc.sales', 'id', 'sold_at', 'day', 'UTC', '{store}', ARRAY['distinct(nosuch)']);
 SELECT segroll.create_segmentation('dc_bad', 'dc.sales', 'id', 'sold_at', 'day', 'UTC', '{store}', ARRAY['distinct(spot)']);
 SELECT segroll.distinct_hash(point(1, 2));
+
+-- the segmentations view shows the distinct measures
+SELECT name, measures, distinct_measures FROM segroll.segmentations WHERE name = 'dc_daily';
+
+-- renaming the distinct column in the source: the definition and the BI
+-- view follow it, and the roll-up keeps counting the renamed column
+ALTER TABLE dc.sales RENAME COLUMN cust TO customer;
+SELECT measures, distinct_measures FROM segroll.segmentations WHERE name = 'dc_daily';
+SELECT attname FROM pg_attribute WHERE attrelid = 'segroll_data.dc_daily_v'::regclass AND attname LIKE '%distinct' ORDER BY attname;
+INSERT INTO dc.sales (id, sold_at, item_id, customer, amount)
+SELECT g, '2026-11-01'::timestamptz + (g % 3) * interval '1 day', g % 12 + 1,
+       CASE WHEN g % 2 = 0 THEN 'c' || (g % 41) ELSE 'r' || g END, 1
+FROM generate_series(200001, 200400) g;
+UPDATE dc.sales SET customer = 'renamed' WHERE id IN (14, 15, 22);
+DELETE FROM dc.sales WHERE id IN (16, 17);
+SELECT segroll.rollup('dc_daily') > 0 AS rolled_up;
+SELECT v.store, count(*) FILTER (WHERE v.customer_distinct = x.n) AS equal, count(*) AS cells
+FROM segroll_data.dc_daily_v v
+JOIN (SELECT store, item_id, date_trunc('day', sold_at, 'UTC') AS period, count(DISTINCT customer) AS n FROM dc.sales GROUP BY 1, 2, 3) x
+  USING (store, item_id, period)
+WHERE v.kind = 'cell' GROUP BY v.store ORDER BY v.store;
+SELECT count(*) AS cells_differing_from_rebuild FROM (
+	(SELECT store, item_id, period, seg FROM segroll_data.dc_daily
+	 EXCEPT ALL
+	 SELECT store, item_id, date_trunc('day', sold_at, 'UTC'), segroll.segment_agg(id, sold_at, amount, segroll.distinct_hash(customer)) FROM dc.sales GROUP BY 1, 2, 3)
+	UNION ALL
+	(SELECT store, item_id, date_trunc('day', sold_at, 'UTC'), segroll.segment_agg(id, sold_at, amount, segroll.distinct_hash(customer)) FROM dc.sales GROUP BY 1, 2, 3
+	 EXCEPT ALL
+	 SELECT store, item_id, period, seg FROM segroll_data.dc_daily)) d;
+
+-- a new version (other dimensions, measures kept) carries the distinct
+-- measure over; built by the roll-up, its cells equal a rebuild
+SELECT segroll.create_version('dc_daily', dimensions => '{store}', schedule => 'manual') AS version;
+SELECT name, measures, distinct_measures FROM segroll.segmentations WHERE name LIKE 'dc\_daily%' ORDER BY name;
+SELECT segroll.rollup('dc_daily__v2') > 0 AS built;
+SELECT v.store, count(*) AS cells, count(*) FILTER (WHERE v.customer_distinct = x.n) AS equal,
+       bool_and(abs(v.customer_distinct - x.n) <= 0.03 * x.n) AS within_3pct
+FROM segroll_data.dc_daily__v2_v v
+JOIN (SELECT store, date_trunc('day', sold_at, 'UTC') AS period, count(DISTINCT customer) AS n FROM dc.sales GROUP BY 1, 2) x
+  USING (store, period)
+WHERE v.kind = 'cell' GROUP BY v.store ORDER BY v.store;
+SELECT count(*) AS cells_differing_from_rebuild FROM (
+	(SELECT store, period, seg FROM segroll_data.dc_daily__v2
+	 EXCEPT ALL
+	 SELECT store, date_trunc('day', sold_at, 'UTC'), segroll.segment_agg(id, sold_at, amount, segroll.distinct_hash(customer)) FROM dc.sales GROUP BY 1, 2)
+	UNION ALL
+	(SELECT store, date_trunc('day', sold_at, 'UTC'), segroll.segment_agg(id, sold_at, amount, segroll.distinct_hash(customer)) FROM dc.sales GROUP BY 1, 2
+	 EXCEPT ALL
+	 SELECT store, period, seg FROM segroll_data.dc_daily__v2)) d;
+SELECT segroll.drop_segmentation('dc_daily__v2');
 SELECT segroll.drop_segmentation('dc_daily');
