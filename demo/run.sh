@@ -8,7 +8,7 @@
 #      src/, sql/) and installs it into PostgreSQL 15 (make, make install);
 #   3. starts a throw-away PostgreSQL 15 cluster as the postgres user in a
 #      temporary directory (unix socket only, no TCP port), removed on exit;
-#   4. runs demo/01_sample_data.sql .. demo/08_live_anomalies.sql in it: loads
+#   4. runs demo/01_sample_data.sql .. demo/09_distinct.sql in it: loads
 #      sample sales and an item master with a few items missing, defines a
 #      segmentation (segroll.create_segmentation, with backfill), ingests
 #      more rows, late rows and corrections, rolls them up (segroll.rollup),
