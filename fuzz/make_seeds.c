@@ -387,6 +387,51 @@ main(int argc, char **argv)
 		free(v);
 	}
 
+	/*
+	 * Extreme counts (version 3, issue 13): rows at the first and last
+	 * time, values at each measure's min and max; with lineage, without
+	 * measures, with a decimal measure, with min = max and first = last,
+	 * and with a distinct measure.
+	 */
+	{
+		int64_t		k6[6] = {3, 5, 8, 13, 21, 34};
+		static uint64_t h1[1] = {UINT64_C(0x0123456789abcdef)};
+		static uint64_t c1[1] = {6};
+		static uint8_t p1[64];
+
+		v = new_view(SEG_F_LINEAGE, 6, ts0, ts0 + 60000000);
+		v->checksum = checksum(k6, 6, ts0);
+		v->counts = true;
+		v->at_first = 2;
+		v->at_last = 3;
+		v->nmeasures = 3;
+		scaled(&v->m[0], 1, 2, 1500, 100, 700);
+		v->m[0].at_min = 3;
+		v->m[0].at_max = 1;
+		scaled(&v->m[1], 0, 0, 24, 4, 4);
+		v->m[1].at_min = v->m[1].at_max = 6;
+		scaled(&v->m[2], 6, 0, 0, 0, 0);
+		emit("counts-lineage", v, k6, 0);
+
+		v->flags = 0;
+		v->first_ts = v->last_ts = ts0;
+		v->at_first = v->at_last = 6;
+		v->nmeasures = 1;
+		decimal(&v->m[0], 2, "4000000000000000000000000000000000000000000",
+				"1000000000000000000000000000000000000000000",
+				"1000000000000000000000000000000000000000000.0");
+		v->m[0].at_min = v->m[0].at_max = 4;
+		emit("counts-decimal", v, NULL, -1);
+
+		v->nmeasures = 0;
+		v->ndistinct = 1;
+		v->d[0].mode = SEG_DIST_EXACT;
+		v->d[0].data = p1;
+		v->d[0].len = seg_distinct_encode_exact(h1, c1, 1, p1);
+		emit("counts-distinct", v, NULL, -1);
+		free(v);
+	}
+
 	printf("make_seeds: wrote %d seeds to %s\n", nseeds, outdir);
 	return 0;
 }

@@ -28,6 +28,9 @@
  *	  seg_encode_lineage (as segstate_encode does) gives a value that parses
  *	  to an identical view (all fields; the SEG_F_ZSTD bit may differ) with
  *	  identical raw lineage bytes;
+ *	- version 3's extreme counts obey their rule (restated here), and the
+ *	  value without them (seg_encode_fixed_without_counts, what equality
+ *	  and hashing compare) is a valid version 1/2 fixed part;
  *	- the iterator and seg_lineage_validate agree on every input;
  *	- a proper prefix of an accepted value without zstd is rejected, and so
  *	  is an accepted value with one byte appended.
@@ -83,7 +86,7 @@ check_status(SegStatus st)
 {
 	const char *msg;
 
-	CHECK((int) st >= (int) SEG_OK && (int) st <= (int) SEG_ERR_DIST_CANONICAL);
+	CHECK((int) st >= (int) SEG_OK && (int) st <= (int) SEG_ERR_EXTREME_COUNT);
 	msg = seg_status_message(st);
 	CHECK(msg != NULL && strcmp(msg, "unknown error") != 0);
 }
@@ -302,6 +305,24 @@ check_distinct(const SegView *v)
 	return all == SEG_OK;
 }
 
+/*
+ * The rule for the counts of rows at two extremes of n rows: 1 .. n each;
+ * both n when the extremes are equal, else at most n together.  'exact':
+ * whether 'equal' is known (a DECIMAL measure's min and max are compared
+ * by the backend, so only the ranges hold here).
+ */
+static int
+counts_ok(uint64_t n, uint64_t lo, uint64_t hi, int equal, int exact)
+{
+	if (lo == 0 || hi == 0 || lo > n || hi > n)
+		return 0;
+	if (!exact)
+		return 1;
+	if (equal)
+		return lo == n && hi == n;
+	return (unsigned __int128) lo + hi <= n;
+}
+
 /* Invariants of a view that seg_parse accepted. */
 static void
 check_view(const SegView *v, const uint8_t *data, size_t size)
@@ -309,8 +330,21 @@ check_view(const SegView *v, const uint8_t *data, size_t size)
 	uint32_t	i;
 	int			k;
 
-	CHECK(v->version == SEG_FORMAT_VERSION || v->version == SEG_FORMAT_VERSION_DISTINCT);
-	CHECK((v->version == SEG_FORMAT_VERSION_DISTINCT) == (v->ndistinct > 0));
+	CHECK(v->version == SEG_FORMAT_VERSION || v->version == SEG_FORMAT_VERSION_DISTINCT ||
+		  v->version == SEG_FORMAT_VERSION_COUNTS);
+	if (v->version == SEG_FORMAT_VERSION_DISTINCT)
+		CHECK(v->ndistinct > 0);
+	if (v->version == SEG_FORMAT_VERSION)
+		CHECK(v->ndistinct == 0);
+	/* extreme counts (version 3): stated again here, not by the codec */
+	CHECK(v->counts == (v->version == SEG_FORMAT_VERSION_COUNTS));
+	if (v->counts)
+	{
+		CHECK(v->count > 0 && !(v->flags & SEG_F_MINMAX_STALE));
+		CHECK(counts_ok(v->count, v->at_first, v->at_last, v->first_ts == v->last_ts, 1));
+	}
+	else
+		CHECK(v->at_first == 0 && v->at_last == 0);
 	CHECK(!(v->flags & SEG_F_DISTINCT_STALE) || (v->ndistinct > 0 && v->count > 0));
 	CHECK((v->flags & ~SEG_F_ALL) == 0);
 	CHECK(!(v->flags & SEG_F_ZSTD) || (v->flags & SEG_F_LINEAGE));
@@ -337,6 +371,11 @@ check_view(const SegView *v, const uint8_t *data, size_t size)
 			CHECK(m->sum == 0 && m->min == 0 && m->max == 0);
 		else
 			CHECK(m->min <= m->max);
+		if (v->counts && v->count > m->nnull)
+			CHECK(counts_ok(v->count - m->nnull, m->at_min, m->at_max, m->min == m->max,
+							m->kind == SEG_KIND_SCALED));
+		else
+			CHECK(m->at_min == 0 && m->at_max == 0);
 		if (v->count == m->nnull || m->kind == SEG_KIND_SCALED)
 		{
 			for (k = 0; k < 3; k++)
@@ -491,6 +530,8 @@ check_same_view(const SegView *a, const SegView *b)
 	CHECK(a->first_ts == b->first_ts);
 	CHECK(a->last_ts == b->last_ts);
 	CHECK(a->checksum == b->checksum);
+	CHECK(a->counts == b->counts);
+	CHECK(a->at_first == b->at_first && a->at_last == b->at_last);
 	CHECK(a->nmeasures == b->nmeasures);
 	CHECK(a->fixed_len == b->fixed_len);
 	CHECK(a->raw_len == b->raw_len);
@@ -505,6 +546,7 @@ check_same_view(const SegView *a, const SegView *b)
 		CHECK(x->sum == y->sum);
 		CHECK(x->min == y->min);
 		CHECK(x->max == y->max);
+		CHECK(x->at_min == y->at_min && x->at_max == y->at_max);
 		for (k = 0; k < 3; k++)
 		{
 			CHECK(x->dec_len[k] == y->dec_len[k]);
@@ -581,6 +623,33 @@ check_roundtrip(const SegView *v, const uint8_t *data, size_t size, const uint8_
 	/* stored the way the encoder would store it: the very same bytes */
 	if ((data[1] & SEG_F_ZSTD) == (out[1] & SEG_F_ZSTD) && !compressed)
 		CHECK(n == size && memcmp(out, data, size) == 0);
+
+	/*
+	 * The form equality and hashing compare: without the counts, a valid
+	 * version 1/2 fixed part with the same content, and the same bytes as
+	 * the input's when it had no counts.
+	 */
+	{
+		uint8_t    *plain = xmalloc(fbound);
+		size_t		pn = seg_encode_fixed_without_counts(w, plain);
+		SegView    *v3 = xmalloc(sizeof(SegView));
+		uint32_t	i;
+
+		CHECK(pn <= n);
+
+		plain[1] &= ~SEG_F_LINEAGE;	/* parse the fixed part alone */
+		CHECK(seg_parse(plain, pn, v3) == SEG_OK);
+		CHECK(!v3->counts && v3->count == v->count && v3->nmeasures == v->nmeasures &&
+			  v3->ndistinct == v->ndistinct && v3->checksum == v->checksum &&
+			  v3->first_ts == v->first_ts && v3->last_ts == v->last_ts);
+		for (i = 0; i < v->nmeasures; i++)
+			CHECK(v3->m[i].sum == v->m[i].sum && v3->m[i].min == v->m[i].min &&
+				  v3->m[i].max == v->m[i].max && v3->m[i].nnull == v->m[i].nnull);
+		if (!v->counts)
+			CHECK(pn == v->fixed_len && memcmp(plain + 2, data + 2, pn - 2) == 0);
+		free(v3);
+		free(plain);
+	}
 
 	free(copy);
 	free(out);

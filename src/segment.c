@@ -160,15 +160,20 @@ validate_input(const uint8_t *data, size_t len, SegSource src)
 					nmin,
 					nmax;
 		SegMeasure	as_scaled;
+		int			cmp;
 
 		if (m->kind != SEG_KIND_DECIMAL || v->count == m->nnull)
 			continue;
 		nsum = segnum_decimal_to_numeric(m->dec[0], m->dec_len[0]);
 		nmin = segnum_decimal_to_numeric(m->dec[1], m->dec_len[1]);
 		nmax = segnum_decimal_to_numeric(m->dec[2], m->dec_len[2]);
-		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(nmin),
-											  NumericGetDatum(nmax))) > 0)
+		cmp = DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(nmin),
+												NumericGetDatum(nmax)));
+		if (cmp > 0)
 			segment_report(SEG_ERR_MINMAX, src);
+		if (v->counts &&
+			seg_check_extreme_counts(v->count - m->nnull, m->at_min, m->at_max, cmp == 0) != SEG_OK)
+			segment_report(SEG_ERR_EXTREME_COUNT, src);
 		if (segnum_decimals_as_scaled(nsum, nmin, nmax, &as_scaled))
 			segment_report(SEG_ERR_NOT_CANONICAL, src);
 	}
@@ -293,6 +298,9 @@ segment_out(PG_FUNCTION_ARGS)
 		append_time(&buf, v->first_ts);
 		appendStringInfoString(&buf, ",\"last\":");
 		append_time(&buf, v->last_ts);
+		if (v->counts)
+			appendStringInfo(&buf, ",\"at_first\":" UINT64_FORMAT ",\"at_last\":" UINT64_FORMAT,
+							 v->at_first, v->at_last);
 	}
 	else
 		appendStringInfoString(&buf, "null,\"last\":null");
@@ -318,6 +326,9 @@ segment_out(PG_FUNCTION_ARGS)
 			append_decimal(&buf, m, 1);
 			appendStringInfoString(&buf, ",\"max\":");
 			append_decimal(&buf, m, 2);
+			if (v->counts)
+				appendStringInfo(&buf, ",\"at_min\":" UINT64_FORMAT ",\"at_max\":" UINT64_FORMAT,
+								 m->at_min, m->at_max);
 			appendStringInfoChar(&buf, '}');
 		}
 		else
@@ -404,6 +415,22 @@ expect_key(TextParser *tp, const char *key)
 		text_error(tp, psprintf("Expected field \"%s\" at offset %d.", key, (int) (tp->p - tp->input)));
 	tp->p += len + 2;
 	expect_char(tp, ':');
+}
+
+/* Whether ,"key" comes next (consumes only white space). */
+static bool
+next_key_is(TextParser *tp, const char *key)
+{
+	const char *q;
+	size_t		len = strlen(key);
+
+	skip_ws(tp);
+	if (*tp->p != ',')
+		return false;
+	q = tp->p + 1;
+	while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+		q++;
+	return q[0] == '"' && strncmp(q + 1, key, len) == 0 && q[len + 1] == '"';
 }
 
 static bool
@@ -732,8 +759,10 @@ segment_in(PG_FUNCTION_ARGS)
 	expect_char(&tp, '{');
 	expect_key(&tp, "version");
 	v->version = parse_uint(&tp, 255);
-	if (v->version != SEG_FORMAT_VERSION && v->version != SEG_FORMAT_VERSION_DISTINCT)
+	if (v->version != SEG_FORMAT_VERSION && v->version != SEG_FORMAT_VERSION_DISTINCT &&
+		v->version != SEG_FORMAT_VERSION_COUNTS)
 		text_error(&tp, "Unknown format version.");
+	v->counts = v->version == SEG_FORMAT_VERSION_COUNTS;
 	expect_char(&tp, ',');
 	expect_key(&tp, "count");
 	v->count = parse_uint(&tp, PG_INT64_MAX);
@@ -747,9 +776,20 @@ segment_in(PG_FUNCTION_ARGS)
 		v->last_ts = parse_time(&tp);
 		if (v->last_ts < v->first_ts)
 			text_error(&tp, "The last time is before the first.");
+		if (v->counts)
+		{
+			expect_char(&tp, ',');
+			expect_key(&tp, "at_first");
+			v->at_first = parse_uint(&tp, PG_INT64_MAX);
+			expect_char(&tp, ',');
+			expect_key(&tp, "at_last");
+			v->at_last = parse_uint(&tp, PG_INT64_MAX);
+		}
 	}
 	else
 	{
+		if (v->counts)
+			text_error(&tp, "An empty segment is version 1 or 2: it has no extreme counts.");
 		if (!accept_null(&tp))
 			text_error(&tp, "An empty segment has no first time.");
 		expect_char(&tp, ',');
@@ -829,6 +869,15 @@ segment_in(PG_FUNCTION_ARGS)
 			}
 			if (m->kind == SEG_KIND_SCALED && v->count - m->nnull > 0 && m->min > m->max)
 				text_error(&tp, "A minimum is greater than its maximum.");
+			if (v->counts && v->count - m->nnull > 0)
+			{
+				expect_char(&tp, ',');
+				expect_key(&tp, "at_min");
+				m->at_min = parse_uint(&tp, PG_INT64_MAX);
+				expect_char(&tp, ',');
+				expect_key(&tp, "at_max");
+				m->at_max = parse_uint(&tp, PG_INT64_MAX);
+			}
 			expect_char(&tp, '}');
 			skip_ws(&tp);
 			if (*tp.p != ',')
@@ -839,6 +888,8 @@ segment_in(PG_FUNCTION_ARGS)
 	expect_char(&tp, ']');
 	if (v->version == SEG_FORMAT_VERSION_DISTINCT)
 		parse_distinct(&tp, v);
+	else if (v->counts && next_key_is(&tp, "distinct"))
+		parse_distinct(&tp, v);	/* optional in version 3 */
 	expect_char(&tp, ',');
 	expect_key(&tp, "keys");
 	initStringInfo(&raw);
@@ -1212,8 +1263,32 @@ segment_contains(PG_FUNCTION_ARGS)
 /* ------------------------------------------------------------ comparison */
 
 /*
- * Canonical comparison: the fixed part byte for byte (ignoring whether the
- * lineage happens to be compressed), then the uncompressed key encoding.
+ * The bytes of a parsed value's fixed part that equality, ordering and
+ * hashing look at, from the flags byte on: the extreme counts (version 3)
+ * are left out, so a value with counts equals the same content without
+ * them (a cell written by 0.4.0 equals its rebuild; counts are a cache of
+ * the rows, and wrong counts show as wrong min/max the moment they
+ * matter).  Returns a pointer into 'data' or a palloc'd copy.
+ */
+static const uint8_t *
+compared_fixed(const SegView *v, const uint8_t *data, size_t *len)
+{
+	uint8_t    *buf;
+
+	if (!v->counts)
+	{
+		*len = v->fixed_len - 1;
+		return data + 1;
+	}
+	buf = palloc(seg_fixed_bound(v));
+	*len = seg_encode_fixed_without_counts(v, buf) - 1;
+	return buf + 1;
+}
+
+/*
+ * Canonical comparison: the fixed part byte for byte without the extreme
+ * counts (ignoring whether the lineage happens to be compressed), then the
+ * uncompressed key encoding.
  */
 static int
 segment_compare(Segment *a, Segment *b)
@@ -1223,6 +1298,10 @@ segment_compare(Segment *a, Segment *b)
 	int			cmp;
 	uint8_t    *ra,
 			   *rb;
+	const uint8_t *fa,
+			   *fb;
+	size_t		la,
+				lb;
 
 	if (SEGMENT_LEN(a) == SEGMENT_LEN(b) &&
 		memcmp(SEGMENT_DATA(a), SEGMENT_DATA(b), SEGMENT_LEN(a)) == 0)
@@ -1232,11 +1311,13 @@ segment_compare(Segment *a, Segment *b)
 	vb = palloc(sizeof(SegView));
 	segment_view(a, va);
 	segment_view(b, vb);
-	if (va->fixed_len != vb->fixed_len)
-		return va->fixed_len < vb->fixed_len ? -1 : 1;
+	fa = compared_fixed(va, SEGMENT_DATA(a), &la);
+	fb = compared_fixed(vb, SEGMENT_DATA(b), &lb);
+	if (la != lb)
+		return la < lb ? -1 : 1;
 	if ((va->flags & ~SEG_F_ZSTD) != (vb->flags & ~SEG_F_ZSTD))
 		return (va->flags & ~SEG_F_ZSTD) < (vb->flags & ~SEG_F_ZSTD) ? -1 : 1;
-	cmp = memcmp(SEGMENT_DATA(a) + 2, SEGMENT_DATA(b) + 2, va->fixed_len - 2);
+	cmp = memcmp(fa + 1, fb + 1, la - 1);
 	if (cmp != 0 || !(va->flags & SEG_F_LINEAGE) || va->count == 0)
 		return cmp < 0 ? -1 : cmp > 0 ? 1 : 0;
 	if (va->raw_len != vb->raw_len)
@@ -1273,16 +1354,20 @@ SEGMENT_CMP_FN(segment_gt, PG_RETURN_BOOL(c > 0))
 SEGMENT_CMP_FN(segment_ge, PG_RETURN_BOOL(c >= 0))
 SEGMENT_CMP_FN(segment_cmp, PG_RETURN_INT32(c))
 
+/* Hashes what segment_compare compares, so that equal values hash alike. */
 PG_FUNCTION_INFO_V1(segment_hash);
 Datum
 segment_hash(PG_FUNCTION_ARGS)
 {
 	Segment    *seg = PG_GETARG_SEGMENT_PP(0);
 	SegView    *v = palloc(sizeof(SegView));
+	const uint8_t *f;
+	size_t		flen;
 	uint32		h;
 
 	segment_view(seg, v);
-	h = hash_bytes(SEGMENT_DATA(seg) + 2, v->fixed_len - 2);
+	f = compared_fixed(v, SEGMENT_DATA(seg), &flen);
+	h = hash_bytes(f + 1, flen - 1);
 	h = hash_combine(h, (uint32) (v->flags & ~SEG_F_ZSTD));
 	if ((v->flags & SEG_F_LINEAGE) && v->count > 0)
 	{

@@ -72,6 +72,8 @@ seg_status_message(SegStatus status)
 			return "A distinct measure counts more rows than the segment has.";
 		case SEG_ERR_DIST_CANONICAL:
 			return "A distinct measure's sketch is not in canonical form.";
+		case SEG_ERR_EXTREME_COUNT:
+			return "A count of rows at a minimum, maximum, first or last time is out of range or inconsistent.";
 	}
 	return "unknown error";
 }
@@ -284,6 +286,21 @@ get_u8(const uint8_t **p, const uint8_t *end, uint8_t *v)
 	do { SegStatus st_ = (expr); if (st_ != SEG_OK) return st_; } while (0)
 
 /*
+ * Checks the counts of rows at the two extremes of one field over n rows:
+ * each 1 .. n; both n when the extremes are equal (every row holds both),
+ * else no row holds both, so they add up to at most n.
+ */
+SegStatus
+seg_check_extreme_counts(uint64_t n, uint64_t at_lo, uint64_t at_hi, bool equal)
+{
+	if (at_lo < 1 || at_lo > n || at_hi < 1 || at_hi > n)
+		return SEG_ERR_EXTREME_COUNT;
+	if (equal ? (at_lo != n || at_hi != n) : at_lo > n - at_hi)
+		return SEG_ERR_EXTREME_COUNT;
+	return SEG_OK;
+}
+
+/*
  * Parses and validates everything but the content of the lineage section,
  * whose sizes are still checked against the declared count.  Cheap: the
  * accessors call it on every value they read.
@@ -304,12 +321,17 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 	if (len == 0)
 		return SEG_ERR_EMPTY;
 	TRY(get_u8(&p, end, &v->version));
-	if (v->version != SEG_FORMAT_VERSION && v->version != SEG_FORMAT_VERSION_DISTINCT)
+	if (v->version != SEG_FORMAT_VERSION && v->version != SEG_FORMAT_VERSION_DISTINCT &&
+		v->version != SEG_FORMAT_VERSION_COUNTS)
 		return SEG_ERR_VERSION;
+	v->counts = v->version == SEG_FORMAT_VERSION_COUNTS;
 	TRY(get_u8(&p, end, &v->flags));
 	if ((v->flags & ~SEG_F_ALL) != 0)
 		return SEG_ERR_FLAGS;
-	if ((v->flags & SEG_F_DISTINCT_STALE) && v->version != SEG_FORMAT_VERSION_DISTINCT)
+	if ((v->flags & SEG_F_DISTINCT_STALE) && v->version == SEG_FORMAT_VERSION)
+		return SEG_ERR_FLAGS;
+	/* a segment whose bounds are stale keeps no counts */
+	if ((v->flags & SEG_F_MINMAX_STALE) && v->counts)
 		return SEG_ERR_FLAGS;
 	if ((v->flags & SEG_F_ZSTD) && !(v->flags & SEG_F_LINEAGE))
 		return SEG_ERR_FLAGS;
@@ -333,9 +355,17 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 		if (UINT64_MAX - first_u < span)
 			return SEG_ERR_RANGE;
 		v->last_ts = (int64_t) ((first_u + span) ^ UINT64_C(0x8000000000000000));
+		if (v->counts)
+		{
+			TRY(seg_get_uvarint(&p, end, &v->at_first));
+			TRY(seg_get_uvarint(&p, end, &v->at_last));
+			TRY(seg_check_extreme_counts(v->count, v->at_first, v->at_last, span == 0));
+		}
 	}
 	else if (v->flags & (SEG_F_MINMAX_STALE | SEG_F_DISTINCT_STALE))
 		return SEG_ERR_FLAGS;
+	else if (v->counts)
+		return SEG_ERR_EXTREME_COUNT;	/* nothing to count */
 
 	if ((size_t) (end - p) < 8)
 		return SEG_ERR_TRUNCATED;
@@ -373,6 +403,13 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 			TRY(seg_get_svarint128(&p, end, &m->max));
 			if (m->min > m->max)
 				return SEG_ERR_MINMAX;
+			if (v->counts)
+			{
+				TRY(seg_get_uvarint(&p, end, &m->at_min));
+				TRY(seg_get_uvarint(&p, end, &m->at_max));
+				TRY(seg_check_extreme_counts(v->count - m->nnull, m->at_min, m->at_max,
+											 m->min == m->max));
+			}
 		}
 		else
 		{
@@ -393,15 +430,26 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 				m->dec_len[k] = (uint32_t) slen;
 				p += slen;
 			}
+			if (v->counts)
+			{
+				uint64_t	nonnull = v->count - m->nnull;
+
+				/* min = max is for the backend to tell (numeric compare) */
+				TRY(seg_get_uvarint(&p, end, &m->at_min));
+				TRY(seg_get_uvarint(&p, end, &m->at_max));
+				if (m->at_min < 1 || m->at_min > nonnull ||
+					m->at_max < 1 || m->at_max > nonnull)
+					return SEG_ERR_EXTREME_COUNT;
+			}
 		}
 	}
 	v->ndistinct = 0;
-	if (v->version == SEG_FORMAT_VERSION_DISTINCT)
+	if (v->version != SEG_FORMAT_VERSION)
 	{
 		uint64_t	nd;
 
 		TRY(seg_get_uvarint(&p, end, &nd));
-		if (nd == 0 || nd > SEG_MAX_MEASURES)
+		if ((nd == 0 && v->version == SEG_FORMAT_VERSION_DISTINCT) || nd > SEG_MAX_MEASURES)
 			return SEG_ERR_RANGE;
 		v->ndistinct = (uint32_t) nd;
 		for (i = 0; i < v->ndistinct; i++)
@@ -422,6 +470,8 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 			p += dlen;
 		}
 	}
+	if ((v->flags & SEG_F_DISTINCT_STALE) && v->ndistinct == 0)
+		return SEG_ERR_FLAGS;
 	v->fixed_len = (size_t) (p - data);
 
 	if (!(v->flags & SEG_F_LINEAGE) || v->count == 0)
@@ -594,14 +644,14 @@ seg_encode_keys(const int64_t *keys, uint64_t nkeys, uint8_t *out)
 size_t
 seg_fixed_bound(const SegView *v)
 {
-	size_t		n = 2 + 10 + 10 + 10 + 10 + 8;
+	size_t		n = 2 + 10 + 10 + 10 + 10 + 10 + 10 + 8;
 	uint32_t	i;
 
 	for (i = 0; i < v->nmeasures; i++)
 	{
 		const SegMeasure *m = &v->m[i];
 
-		n += 1 + 10 + 10 + 3 * 19;
+		n += 1 + 10 + 10 + 3 * 19 + 2 * 10;
 		if (m->kind == SEG_KIND_DECIMAL)
 			n += 3 * 10 + m->dec_len[0] + m->dec_len[1] + m->dec_len[2];
 	}
@@ -611,15 +661,19 @@ seg_fixed_bound(const SegView *v)
 	return n + 10;				/* + raw_len varint */
 }
 
-/* Writes everything up to (not including) the lineage section. */
-size_t
-seg_encode_fixed(const SegView *v, uint8_t *out)
+/*
+ * Writes everything up to (not including) the lineage section, with the
+ * extreme counts (version 3) when 'counts'.
+ */
+static size_t
+encode_fixed(const SegView *v, uint8_t *out, bool counts)
 {
 	size_t		n = 0;
 	uint32_t	i;
 	int			k;
 
-	out[n++] = v->ndistinct > 0 ? SEG_FORMAT_VERSION_DISTINCT : SEG_FORMAT_VERSION;
+	out[n++] = counts ? SEG_FORMAT_VERSION_COUNTS :
+		v->ndistinct > 0 ? SEG_FORMAT_VERSION_DISTINCT : SEG_FORMAT_VERSION;
 	out[n++] = v->flags;
 	n += seg_put_uvarint(out + n, v->count);
 	n += seg_put_uvarint(out + n, v->nmeasures);
@@ -627,6 +681,11 @@ seg_encode_fixed(const SegView *v, uint8_t *out)
 	{
 		n += seg_put_svarint(out + n, v->first_ts);
 		n += seg_put_uvarint(out + n, (uint64_t) v->last_ts - (uint64_t) v->first_ts);
+		if (counts)
+		{
+			n += seg_put_uvarint(out + n, v->at_first);
+			n += seg_put_uvarint(out + n, v->at_last);
+		}
 	}
 	for (k = 0; k < 8; k++)
 		out[n++] = (uint8_t) (v->checksum >> (8 * k));
@@ -655,8 +714,13 @@ seg_encode_fixed(const SegView *v, uint8_t *out)
 				n += m->dec_len[k];
 			}
 		}
+		if (counts)
+		{
+			n += seg_put_uvarint(out + n, m->at_min);
+			n += seg_put_uvarint(out + n, m->at_max);
+		}
 	}
-	if (v->ndistinct > 0)
+	if (v->ndistinct > 0 || counts)
 	{
 		n += seg_put_uvarint(out + n, v->ndistinct);
 		for (i = 0; i < v->ndistinct; i++)
@@ -668,6 +732,23 @@ seg_encode_fixed(const SegView *v, uint8_t *out)
 		}
 	}
 	return n;
+}
+
+/* Writes everything up to the lineage section: version 3 when v->counts. */
+size_t
+seg_encode_fixed(const SegView *v, uint8_t *out)
+{
+	return encode_fixed(v, out, v->counts);
+}
+
+/*
+ * The same without the extreme counts: what v's fixed part is as a version
+ * 1 or 2 value.  Equality and hashing compare this form (segment.c).
+ */
+size_t
+seg_encode_fixed_without_counts(const SegView *v, uint8_t *out)
+{
+	return encode_fixed(v, out, false);
 }
 
 size_t

@@ -20,6 +20,8 @@
  *	if count > 0:
  *		zz		first_ts		microseconds, as timestamptz
  *		varint	last_ts - first_ts
+ *		version 3 only: varint at_first, varint at_last (rows at first_ts
+ *		and at last_ts; see "Extreme counts" below)
  *	8 bytes	checksum			little-endian, sum mod 2^64 of row hashes
  *	per measure:
  *		uint8	kind			SEG_KIND_SCALED or SEG_KIND_DECIMAL
@@ -29,8 +31,11 @@
  *			SCALED:  zz128 sum, zz128 min, zz128 max  (value * 10^scale)
  *			DECIMAL: three strings (varint length + ASCII) as numeric_out
  *					 prints them: sum, min, max
- *	version 2 only (a segment with distinct measures, issue 17):
+ *			version 3 only: varint at_min, varint at_max (non-NULL values
+ *			equal to min, to max)
+ *	version 2 (a segment with distinct measures, issue 17):
  *	varint	ndistinct			1 .. SEG_MAX_MEASURES
+ *	version 3: the same section, but ndistinct may be 0 (then nothing follows)
  *	per distinct measure:
  *		uint8	mode			SEG_DIST_EXACT, SEG_DIST_SPARSE or SEG_DIST_DENSE
  *		varint	len				bytes of the payload that follows
@@ -55,6 +60,19 @@
  *		varint	raw_len			bytes of the uncompressed key encoding
  *		rest					one standard zstd frame (SEG_F_ZSTD), or the raw encoding
  *
+ * Extreme counts (version 3, issue 13): how many rows hold the first time,
+ * the last time, and per measure the min and the max, so that retracting
+ * one of several rows at an extreme leaves it exact.  Version 3 is written
+ * exactly when the counts are known: never for an empty segment (nothing
+ * to count; versions 1/2 say it), never with SEG_F_MINMAX_STALE (a segment
+ * whose bounds are stale keeps no counts), never for a segment built from
+ * or merged with a version 1/2 value with rows (counts unknown).  Rules:
+ * 1 <= at_first, at_last <= count; at_first = at_last = count when
+ * first = last, else at_first + at_last <= count; likewise at_min/at_max
+ * against the non-NULL count and min = max.  For DECIMAL measures the
+ * codec checks the ranges only; the backend compares min and max as
+ * numerics (segment.c, segment_state.c).
+ *
  * The raw key encoding is zz(first key) followed by count - 1 varint gaps,
  * each >= 1: keys are strictly increasing, so a key cannot be counted twice.
  * Varints must be minimal, so that a segment's content has exactly one
@@ -78,6 +96,7 @@ typedef unsigned __int128 seg_uint128 __attribute__((aligned(8)));
 
 #define SEG_FORMAT_VERSION		1
 #define SEG_FORMAT_VERSION_DISTINCT	2	/* only with distinct measures */
+#define SEG_FORMAT_VERSION_COUNTS	3	/* extreme counts known (issue 13) */
 
 #define SEG_F_LINEAGE			0x01	/* source keys are stored */
 #define SEG_F_ZSTD				0x02	/* key encoding is zstd-compressed */
@@ -147,7 +166,9 @@ typedef enum SegStatus
 	SEG_ERR_DIST_ORDER,			/* hashes or register indexes not increasing */
 	SEG_ERR_DIST_RANGE,			/* a set too large, a register out of range */
 	SEG_ERR_DIST_COUNT,			/* value counts above the row count */
-	SEG_ERR_DIST_CANONICAL		/* a sketch that has a shorter encoding */
+	SEG_ERR_DIST_CANONICAL,		/* a sketch that has a shorter encoding */
+	SEG_ERR_EXTREME_COUNT		/* counts of rows at min/max/first/last
+								 * out of range or inconsistent */
 } SegStatus;
 
 /* One distinct measure of a parsed segment: its payload, not yet checked. */
@@ -170,6 +191,9 @@ typedef struct SegMeasure
 	/* DECIMAL, present when count > nnull; not NUL-terminated */
 	const char *dec[3];			/* sum, min, max */
 	uint32_t	dec_len[3];
+	/* version 3, present when count > nnull: values equal to min, max */
+	uint64_t	at_min;
+	uint64_t	at_max;
 } SegMeasure;
 
 /* A parsed segment; pointers refer into the buffer that was parsed. */
@@ -180,6 +204,9 @@ typedef struct SegView
 	uint64_t	count;
 	int64_t		first_ts;
 	int64_t		last_ts;
+	bool		counts;			/* version 3: the at_* counts are known */
+	uint64_t	at_first;		/* version 3, count > 0: rows at first_ts */
+	uint64_t	at_last;		/* ... and at last_ts */
 	uint64_t	checksum;
 	uint32_t	nmeasures;
 	SegMeasure	m[SEG_MAX_MEASURES];
@@ -215,6 +242,7 @@ extern SegStatus seg_get_svarint128(const uint8_t **p, const uint8_t *end, seg_i
 extern bool seg_decimal_valid(const char *s, size_t len);
 
 /* parsing */
+extern SegStatus seg_check_extreme_counts(uint64_t n, uint64_t at_lo, uint64_t at_hi, bool equal);
 extern SegStatus seg_parse(const uint8_t *data, size_t len, SegView *v);
 extern SegStatus seg_lineage_raw(const SegView *v, uint8_t *raw);
 extern void seg_key_iter_init(SegKeyIter *it, const uint8_t *raw, size_t raw_len, uint64_t count);
@@ -227,6 +255,7 @@ extern size_t seg_raw_keys_bound(uint64_t nkeys);
 extern size_t seg_encode_keys(const int64_t *keys, uint64_t nkeys, uint8_t *out);
 extern size_t seg_fixed_bound(const SegView *v);
 extern size_t seg_encode_fixed(const SegView *v, uint8_t *out);
+extern size_t seg_encode_fixed_without_counts(const SegView *v, uint8_t *out);
 extern size_t seg_encode_lineage(const uint8_t *raw, size_t raw_len, uint8_t *out, size_t out_cap, bool *compressed);
 extern size_t seg_lineage_bound(size_t raw_len);
 

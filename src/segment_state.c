@@ -16,9 +16,14 @@
  *	  into SCALED when its values fit, so equal content encodes equally;
  *	- keys are sorted once at encoding time; a key present twice means a
  *	  row would be counted twice, which is an error, never a silent union;
- *	- subtracting a row whose value equals a min/max (or time bound) makes
- *	  those bounds approximate: the value is flagged (SEG_F_MINMAX_STALE)
- *	  and the accessors refuse to return them as exact.
+ *	- a state counts the rows at its first and last time and, per measure,
+ *	  the values equal to its min and max (issue 13): building and merging
+ *	  add them (equal extremes add, a new extreme replaces);
+ *	- subtracting takes the removed rows' counts off; only when a count
+ *	  reaches 0 (or the counts are unknown: a version 1/2 segment with
+ *	  rows was involved) do those bounds become approximate: the value is
+ *	  flagged (SEG_F_MINMAX_STALE), keeps no counts, and the accessors
+ *	  refuse to return the bounds as exact.
  *
  * All allocations of a state are made in state->mcxt, which the caller
  * owns (the aggregate context, or the calling function's context).
@@ -57,6 +62,7 @@ segstate_create(MemoryContext mcxt, bool lineage)
 	st->ndistinct = -1;
 	st->first_ts = PG_INT64_MAX;
 	st->last_ts = PG_INT64_MIN;
+	st->counts_known = true;
 	st->keys_sorted = true;
 	return st;
 }
@@ -204,12 +210,14 @@ numeric_compare(Numeric a, Numeric b)
 
 /*
  * Folds an aggregate of values (nonnull values with sum, min and max, in
- * SCALED form when 'scaled', else as numerics) into a measure.
+ * SCALED form when 'scaled', else as numerics, at_min of them equal to min
+ * and at_max to max) into a measure.
  */
 static void
 measure_merge(SegState *st, SegMeasureState *ms, uint64 nonnull, bool scaled,
 			  uint32 scale, int128 sum, int128 min, int128 max,
-			  Numeric nsum, Numeric nmin, Numeric nmax)
+			  Numeric nsum, Numeric nmin, Numeric nmax,
+			  uint64 at_min, uint64 at_max)
 {
 	if (nonnull == 0)
 		return;
@@ -230,15 +238,27 @@ measure_merge(SegState *st, SegMeasureState *ms, uint64 nonnull, bool scaled,
 				ms->sum = sum;
 				ms->min = min;
 				ms->max = max;
+				ms->at_min = at_min;
+				ms->at_max = at_max;
 				ms->nonnull = nonnull;
 				return;
 			}
 			if (!__builtin_add_overflow(ms->sum, sum, &ms->sum))
 			{
 				if (min < ms->min)
+				{
 					ms->min = min;
+					ms->at_min = at_min;
+				}
+				else if (min == ms->min)
+					ms->at_min += at_min;
 				if (max > ms->max)
+				{
 					ms->max = max;
+					ms->at_max = at_max;
+				}
+				else if (max == ms->max)
+					ms->at_max += at_max;
 				ms->nonnull += nonnull;
 				return;
 			}
@@ -263,16 +283,33 @@ measure_merge(SegState *st, SegMeasureState *ms, uint64 nonnull, bool scaled,
 			ms->nsum = scaled ? nsum : copy_numeric(st->mcxt, nsum);
 			ms->nmin = scaled ? nmin : copy_numeric(st->mcxt, nmin);
 			ms->nmax = scaled ? nmax : copy_numeric(st->mcxt, nmax);
+			ms->at_min = at_min;
+			ms->at_max = at_max;
 		}
 		else
 		{
+			int			cmp;
+
 			ms->nsum = DatumGetNumeric(DirectFunctionCall2(numeric_add,
 														   NumericGetDatum(ms->nsum),
 														   NumericGetDatum(nsum)));
-			if (numeric_compare(nmin, ms->nmin) < 0)
+			/* numerically equal values (1.0, 1.00) are the same extreme */
+			cmp = numeric_compare(nmin, ms->nmin);
+			if (cmp < 0)
+			{
 				ms->nmin = scaled ? nmin : copy_numeric(st->mcxt, nmin);
-			if (numeric_compare(nmax, ms->nmax) > 0)
+				ms->at_min = at_min;
+			}
+			else if (cmp == 0)
+				ms->at_min += at_min;
+			cmp = numeric_compare(nmax, ms->nmax);
+			if (cmp > 0)
+			{
 				ms->nmax = scaled ? nmax : copy_numeric(st->mcxt, nmax);
+				ms->at_max = at_max;
+			}
+			else if (cmp == 0)
+				ms->at_max += at_max;
 		}
 		MemoryContextSwitchTo(old);
 	}
@@ -313,10 +350,21 @@ segstate_add_row(SegState *st, int64 key, int64 ts, int nvalues, const SegValue 
 	add_count(st, 1);
 	if (st->lineage)
 		append_keys(st, &key, 1);
+	/* at_first/at_last start at 0, so a first row equal to the sentinel counts */
 	if (ts < st->first_ts)
+	{
 		st->first_ts = ts;
+		st->at_first = 1;
+	}
+	else if (ts == st->first_ts)
+		st->at_first++;
 	if (ts > st->last_ts)
+	{
 		st->last_ts = ts;
+		st->at_last = 1;
+	}
+	else if (ts == st->last_ts)
+		st->at_last++;
 	st->checksum += segstate_row_hash(key, ts, nvalues, values);
 
 	ndist = 0;
@@ -345,19 +393,31 @@ segstate_add_row(SegState *st, int64 key, int64 ts, int nvalues, const SegValue 
 				!__builtin_add_overflow(ms->sum, val->mantissa, &ms->sum))
 			{
 				if (val->mantissa < ms->min)
+				{
 					ms->min = val->mantissa;
+					ms->at_min = 1;
+				}
 				else if (val->mantissa > ms->max)
+				{
 					ms->max = val->mantissa;
+					ms->at_max = 1;
+				}
+				else
+				{
+					/* both when min = max */
+					ms->at_min += val->mantissa == ms->min;
+					ms->at_max += val->mantissa == ms->max;
+				}
 				ms->nonnull++;
 				continue;
 			}
 			measure_merge(st, ms, 1, true, val->scale,
 						  val->mantissa, val->mantissa, val->mantissa,
-						  NULL, NULL, NULL);
+						  NULL, NULL, NULL, 1, 1);
 		}
 		else
 			measure_merge(st, ms, 1, false, 0, 0, 0, 0,
-						  val->num, val->num, val->num);
+						  val->num, val->num, val->num, 1, 1);
 	}
 }
 
@@ -403,10 +463,21 @@ segstate_combine(SegState *dst, SegState *src)
 	add_count(dst, src->count);
 	if (src->count > 0)
 	{
+		dst->counts_known &= src->counts_known;
 		if (src->first_ts < dst->first_ts)
+		{
 			dst->first_ts = src->first_ts;
+			dst->at_first = src->at_first;
+		}
+		else if (src->first_ts == dst->first_ts)
+			dst->at_first += src->at_first;
 		if (src->last_ts > dst->last_ts)
+		{
 			dst->last_ts = src->last_ts;
+			dst->at_last = src->at_last;
+		}
+		else if (src->last_ts == dst->last_ts)
+			dst->at_last += src->at_last;
 	}
 	dst->checksum += src->checksum;
 	dst->minmax_stale |= src->minmax_stale;
@@ -439,11 +510,12 @@ segstate_combine(SegState *dst, SegState *src)
 			if (s->nonnull == 0)
 				measure_raise_scale(dst, d, s->scale);
 			measure_merge(dst, d, s->nonnull, true, s->scale,
-						  s->sum, s->min, s->max, NULL, NULL, NULL);
+						  s->sum, s->min, s->max, NULL, NULL, NULL,
+						  s->at_min, s->at_max);
 		}
 		else
 			measure_merge(dst, d, s->nonnull, false, 0, 0, 0, 0,
-						  s->nsum, s->nmin, s->nmax);
+						  s->nsum, s->nmin, s->nmax, s->at_min, s->at_max);
 	}
 }
 
@@ -461,15 +533,50 @@ numeric_is_special(Numeric num)
 	return numeric_is_nan(num) || numeric_is_inf(num);
 }
 
+static inline int
+int128_compare(int128 a, int128 b)
+{
+	return (a > b) - (a < b);
+}
+
+static inline int
+int64_compare(int64 a, int64 b)
+{
+	return (a > b) - (a < b);
+}
+
+/*
+ * Takes 'removed' rows off the count 'held' of rows at an extreme.  'cmp'
+ * compares the removed rows' extreme with the held one, oriented so that
+ * < 0 is beyond it (for a minimum: smaller).  Returns false when the
+ * extreme is no longer known: every row at it was removed, or a removed
+ * row lay beyond it (it was not in the segment).
+ */
+static bool
+extreme_remove(int cmp, uint64 *held, uint64 removed)
+{
+	if (cmp < 0)
+		return false;
+	if (cmp > 0)
+		return true;
+	if (removed >= *held)
+		return false;
+	*held -= removed;
+	return true;
+}
+
 /*
  * Removes the rows of a stored segment from st.  With lineage on both
- * sides every key removed must be present.
+ * sides every key removed must be present.  While both sides' extreme
+ * counts are known, removing rows at a min, max, first or last time only
+ * lowers its count; the bounds become stale when a count reaches 0.
  */
 void
 segstate_subtract(SegState *st, Segment *seg)
 {
 	SegState   *src = segstate_from_segment(CurrentMemoryContext, seg, SEG_SOURCE_DISK);
 	int			i;
+	bool		counts;
 
 	if (src->count == 0)
 		return;
@@ -535,9 +642,16 @@ segstate_subtract(SegState *st, Segment *seg)
 
 	st->count -= src->count;
 	st->checksum -= src->checksum;
-	if (src->first_ts <= st->first_ts || src->last_ts >= st->last_ts)
-		st->minmax_stale = true;
 	st->minmax_stale |= src->minmax_stale;
+	counts = st->counts_known && src->counts_known && !st->minmax_stale;
+	if (counts)
+	{
+		if (!extreme_remove(int64_compare(src->first_ts, st->first_ts), &st->at_first, src->at_first) ||
+			!extreme_remove(int64_compare(st->last_ts, src->last_ts), &st->at_last, src->at_last))
+			st->minmax_stale = true;
+	}
+	else if (src->first_ts <= st->first_ts || src->last_ts >= st->last_ts)
+		st->minmax_stale = true;
 
 	for (i = 0; i < st->nmeasures; i++)
 	{
@@ -564,7 +678,15 @@ segstate_subtract(SegState *st, Segment *seg)
 				segnum_rescale(&max, s->scale, d->scale) &&
 				!__builtin_sub_overflow(d->sum, sum, &d->sum))
 			{
-				if (min <= d->min || max >= d->max)
+				if (counts && !st->minmax_stale)
+				{
+					/* a measure left without values has no bounds to lose */
+					if (d->nonnull > s->nonnull &&
+						(!extreme_remove(int128_compare(min, d->min), &d->at_min, s->at_min) ||
+						 !extreme_remove(int128_compare(d->max, max), &d->at_max, s->at_max)))
+						st->minmax_stale = true;
+				}
+				else if (min <= d->min || max >= d->max)
 					st->minmax_stale = true;
 				d->nonnull -= s->nonnull;
 				continue;
@@ -598,17 +720,31 @@ segstate_subtract(SegState *st, Segment *seg)
 			d->nsum = DatumGetNumeric(DirectFunctionCall2(numeric_sub,
 														  NumericGetDatum(d->nsum),
 														  NumericGetDatum(nsum)));
-			if (numeric_compare(nmin, d->nmin) <= 0 || numeric_compare(nmax, d->nmax) >= 0)
+			if (counts && !st->minmax_stale)
+			{
+				if (d->nonnull > s->nonnull &&
+					(!extreme_remove(numeric_compare(nmin, d->nmin), &d->at_min, s->at_min) ||
+					 !extreme_remove(numeric_compare(d->nmax, nmax), &d->at_max, s->at_max)))
+					st->minmax_stale = true;
+			}
+			else if (numeric_compare(nmin, d->nmin) <= 0 || numeric_compare(nmax, d->nmax) >= 0)
 				st->minmax_stale = true;
 			MemoryContextSwitchTo(old);
 		}
 		d->nonnull -= s->nonnull;
 	}
 
+	/* a segment whose bounds are stale keeps no counts */
+	if (st->minmax_stale)
+		st->counts_known = false;
 	if (st->count == 0)
 	{
 		/* nothing left: no bounds to be unsure about, no values to count */
 		st->minmax_stale = false;
+		st->counts_known = true;
+		st->at_first = st->at_last = 0;
+		for (i = 0; i < st->nmeasures; i++)
+			st->m[i].at_min = st->m[i].at_max = 0;
 		st->distinct_stale = false;
 		for (i = 0; i < st->ndistinct; i++)
 		{
@@ -638,6 +774,9 @@ segstate_encode(SegState *st)
 	v->count = st->count;
 	v->first_ts = st->first_ts;
 	v->last_ts = st->last_ts;
+	v->counts = st->counts_known && !st->minmax_stale && st->count > 0;
+	v->at_first = st->at_first;
+	v->at_last = st->at_last;
 	v->checksum = st->checksum;
 	v->nmeasures = st->nmeasures < 0 ? 0 : st->nmeasures;
 	v->ndistinct = st->ndistinct < 0 ? 0 : st->ndistinct;
@@ -661,6 +800,13 @@ segstate_encode(SegState *st)
 		m->scale = ms->scale;
 		if (ms->nonnull == 0)
 			continue;
+		m->at_min = ms->at_min;
+		m->at_max = ms->at_max;
+		if (v->counts &&
+			seg_check_extreme_counts(ms->nonnull, ms->at_min, ms->at_max,
+									 ms->kind == SEG_KIND_SCALED ? ms->min == ms->max :
+									 numeric_compare(ms->nmin, ms->nmax) == 0) != SEG_OK)
+			v->counts = false;
 		if (ms->kind == SEG_KIND_SCALED)
 		{
 			m->sum = ms->sum;
@@ -686,6 +832,16 @@ segstate_encode(SegState *st)
 			}
 		}
 	}
+
+	/*
+	 * Counts that do not add up can only come from retractions of values
+	 * the rows did not have (retract trusts its arguments): then they are
+	 * not known, and the value is written as version 1/2, as before them.
+	 */
+	if (v->counts &&
+		seg_check_extreme_counts(st->count, st->at_first, st->at_last,
+								 st->first_ts == st->last_ts) != SEG_OK)
+		v->counts = false;
 
 	if (st->lineage)
 	{
@@ -732,6 +888,9 @@ segstate_from_segment(MemoryContext mcxt, Segment *seg, SegSource src)
 		st->last_ts = v->last_ts;
 	}
 	st->checksum = v->checksum;
+	st->counts_known = v->counts || v->count == 0;
+	st->at_first = v->at_first;
+	st->at_last = v->at_last;
 	st->minmax_stale = (v->flags & SEG_F_MINMAX_STALE) != 0;
 	st->distinct_stale = (v->flags & SEG_F_DISTINCT_STALE) != 0;
 	ensure_distinct(st, v->ndistinct);
@@ -749,6 +908,8 @@ segstate_from_segment(MemoryContext mcxt, Segment *seg, SegSource src)
 		ms->nonnull = v->count - m->nnull;
 		if (ms->nonnull == 0)
 			continue;
+		ms->at_min = m->at_min;
+		ms->at_max = m->at_max;
 		if (m->kind == SEG_KIND_SCALED)
 		{
 			ms->sum = m->sum;
@@ -765,6 +926,10 @@ segstate_from_segment(MemoryContext mcxt, Segment *seg, SegSource src)
 			MemoryContextSwitchTo(old);
 			if (numeric_compare(ms->nmin, ms->nmax) > 0)
 				segment_report(SEG_ERR_MINMAX, src);
+			if (v->counts &&
+				seg_check_extreme_counts(ms->nonnull, ms->at_min, ms->at_max,
+										 numeric_compare(ms->nmin, ms->nmax) == 0) != SEG_OK)
+				segment_report(SEG_ERR_EXTREME_COUNT, src);
 		}
 	}
 

@@ -66,6 +66,8 @@ typedef struct SegMeasureState
 	Numeric		nsum;			/* DECIMAL */
 	Numeric		nmin;
 	Numeric		nmax;
+	uint64		at_min;			/* values equal to min, to max (issue 13); */
+	uint64		at_max;			/* meaningful while the state's counts_known */
 } SegMeasureState;
 
 /*
@@ -119,6 +121,14 @@ typedef struct SegState
 	uint64		count;
 	int64		first_ts;
 	int64		last_ts;
+	/*
+	 * Rows at first_ts and at last_ts, and each measure's at_min/at_max,
+	 * are known (issue 13): false once the state holds a version 1/2
+	 * segment with rows, or its bounds became stale.
+	 */
+	bool		counts_known;
+	uint64		at_first;
+	uint64		at_last;
 	uint64		checksum;
 	SegMeasureState *m;
 	int			ndistinct;		/* -1 until the first row or segment */

@@ -101,7 +101,7 @@ COPY m_copy FROM '/tmp/segroll_distinct.bin' WITH (FORMAT binary);
 SELECT count(*) AS differences FROM ((SELECT s FROM m_days EXCEPT ALL SELECT s FROM m_copy) UNION ALL (SELECT s FROM m_copy EXCEPT ALL SELECT s FROM m_days)) d;
 SELECT count(*) AS text_differences FROM m_days WHERE NOT s::text::segroll.segment OPERATOR(segroll.=) s;
 
--- format: a segment without distinct measures keeps version 1; with, 2
+-- format: version 2 holds distinct measures; a segment with extreme counts is version 3, with or without them (extreme_counts.sql)
 SELECT left(segroll.segment_agg(1, '2026-01-01', 1::numeric)::text, 12) AS v1,
        segroll.segment_agg(1, '2026-01-01', 1::numeric, segroll.distinct_hash('x'::text))::text AS v2;
 

@@ -65,7 +65,7 @@ SELECT name, try_recv_detail(wire) AS result FROM (VALUES
 	('truncated by one byte',   with_crc((SELECT substring(p FROM 1 FOR length(p) - 1) FROM good))),
 	('trailing garbage',        with_crc((SELECT p || '\x00'::bytea FROM good))),
 	('bad crc',                 (SELECT p || '\xdeadbeef'::bytea FROM good)),
-	('unknown version',         with_crc((SELECT set_byte(p, 0, 3) FROM good))),
+	('unknown version',         with_crc((SELECT set_byte(p, 0, 4) FROM good))),
 	('unknown flag bit',        with_crc((SELECT set_byte(p, 1, 128) FROM good))),
 	('zstd flag, no lineage', with_crc('\x010200000000000000000000'::bytea)),
 	('non-minimal varint', with_crc('\x01008000000000000000000000'::bytea)),
@@ -111,7 +111,7 @@ END $$;
 SELECT name, try_in(t) AS result FROM (VALUES
 	('empty',            ''),
 	('not an object',    '[]'),
-	('unknown version',  '{"version":3,"count":0,"first":null,"last":null,"checksum":"0000000000000000","minmax":"exact","measures":[],"keys":""}'),
+	('unknown version',  '{"version":4,"count":0,"first":null,"last":null,"checksum":"0000000000000000","minmax":"exact","measures":[],"keys":""}'),
 	('fields reordered', '{"count":0,"version":1,"first":null,"last":null,"checksum":"0000000000000000","minmax":"exact","measures":[],"keys":""}'),
 	('missing field',    '{"version":1,"count":0,"first":null,"last":null,"minmax":"exact","measures":[],"keys":""}'),
 	('junk after brace', '{"version":1,"count":0,"first":null,"last":null,"checksum":"0000000000000000","minmax":"exact","measures":[],"keys":""} x'),
