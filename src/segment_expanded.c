@@ -126,7 +126,7 @@ segx_of(Datum d)
  * reset (the next group of a sorted aggregation, a new batch) or deleted.
  */
 static SegExpanded *
-segx_create(MemoryContext aggcxt)
+segx_create(MemoryContext aggcxt, bool lineage)
 {
 	MemoryContext cxt;
 	SegExpanded *x;
@@ -141,7 +141,7 @@ segx_create(MemoryContext aggcxt)
 	x = MemoryContextAllocZero(cxt, sizeof(SegExpanded));
 
 	EOH_init_header(&x->hdr, &segx_methods, cxt);
-	x->st = segstate_create(cxt, true);
+	x->st = segstate_create(cxt, lineage);
 	return x;
 }
 
@@ -204,14 +204,83 @@ segment_merge_state(PG_FUNCTION_ARGS)
 			x = NULL;
 		if (x == NULL)
 		{
-			x = segx_create(aggcxt);
+			x = segx_create(aggcxt, true);
 			segx_add(x, state);
 		}
 	}
 	else
-		x = segx_create(aggcxt);
+		x = segx_create(aggcxt, true);
 	segx_add(x, PG_GETARG_DATUM(1));
 	PG_RETURN_DATUM(EOHPGetRWDatum(&x->hdr));
+}
+
+/*
+ * The row transition function of segment_agg() and segment_agg_nolineage()
+ * with a segment as state (issue 15): folds the row (key, time, measures
+ * from argument 3 on) into the state in place, as segment_merge_state
+ * folds a segment; their combine function is segment_merge_state, their
+ * final function segment_merge_final.  A state that is not a read-write
+ * expanded segment of this aggregate is copied into a new one first.
+ */
+static Datum
+build_state(FunctionCallInfo fcinfo, bool lineage)
+{
+	MemoryContext aggcxt;
+	SegExpanded *x = NULL;
+	int64		key,
+				ts;
+	int			nvalues;
+	SegValue   *values;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("segment_build_state can only be called by the aggregate segment_agg()")));
+	segroll_key_time_args(fcinfo, 1, &key, &ts);
+	values = segroll_measure_args(fcinfo, 3, &nvalues);
+	if (!PG_ARGISNULL(0))
+	{
+		Datum		state = PG_GETARG_DATUM(0);
+
+		x = segx_of(state);
+		if (x != NULL &&
+			!(VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(state)) &&
+			  MemoryContextGetParent(x->hdr.eoh_context) == aggcxt))
+			x = NULL;
+		if (x == NULL)
+		{
+			x = segx_create(aggcxt, lineage);
+			segx_add(x, state);
+		}
+	}
+	else
+		x = segx_create(aggcxt, lineage);
+	segstate_add_row(x->st, key, ts, nvalues, values);
+	if (x->flat != NULL)
+	{
+		pfree(x->flat);
+		x->flat = NULL;
+	}
+	PG_RETURN_DATUM(EOHPGetRWDatum(&x->hdr));
+}
+
+/*
+ * segroll.segment_build_state(state segment, key int8, at timestamptz
+ * [, VARIADIC measures "any"]) RETURNS segment: segment_agg()'s transition.
+ */
+PG_FUNCTION_INFO_V1(segment_build_state);
+Datum
+segment_build_state(PG_FUNCTION_ARGS)
+{
+	return build_state(fcinfo, true);
+}
+
+/* segroll.segment_build_nolineage_state: segment_agg_nolineage()'s. */
+PG_FUNCTION_INFO_V1(segment_build_nolineage_state);
+Datum
+segment_build_nolineage_state(PG_FUNCTION_ARGS)
+{
+	return build_state(fcinfo, false);
 }
 
 /*
