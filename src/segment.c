@@ -917,6 +917,37 @@ segment_in(PG_FUNCTION_ARGS)
 	if (*tp.p != '\0')
 		text_error(&tp, "Junk after closing right brace.");
 
+	/*
+	 * Counts that the rules imply (first = last, min = max) are not stored,
+	 * so validate_input() below cannot see them: check them here.  Decimal
+	 * measures spelled differently are compared as numerics there.
+	 */
+	if (v->counts)
+	{
+		uint32		i;
+
+		if (v->count > 0 &&
+			seg_check_extreme_counts(v->count, v->at_first, v->at_last,
+									 v->first_ts == v->last_ts) != SEG_OK)
+			segment_report(SEG_ERR_EXTREME_COUNT, SEG_SOURCE_TEXT);
+		for (i = 0; i < v->nmeasures; i++)
+		{
+			SegMeasure *m = &v->m[i];
+			bool		equal;
+
+			if (v->count == m->nnull)
+				continue;
+			if (m->kind == SEG_KIND_SCALED)
+				equal = m->min == m->max;
+			else if (m->dec_len[1] == m->dec_len[2] &&
+					 memcmp(m->dec[1], m->dec[2], m->dec_len[1]) == 0)
+				equal = true;
+			else
+				continue;
+			if (seg_check_extreme_counts(v->count - m->nnull, m->at_min, m->at_max, equal) != SEG_OK)
+				segment_report(SEG_ERR_EXTREME_COUNT, SEG_SOURCE_TEXT);
+		}
+	}
 	result = segment_encode(v, raw.len > 0 ? (uint8_t *) raw.data : NULL, raw.len);
 	validate_input(SEGMENT_DATA(result), SEGMENT_LEN(result), SEG_SOURCE_TEXT);
 	pfree(raw.data);

@@ -301,6 +301,18 @@ seg_check_extreme_counts(uint64_t n, uint64_t at_lo, uint64_t at_hi, bool equal)
 }
 
 /*
+ * Whether a DECIMAL measure's min and max are the same text: then every
+ * non-NULL row holds both, and version 3 stores no count for them (as for
+ * a SCALED measure whose min = max, and a first time = last time).
+ */
+static bool
+decimal_same_text(const SegMeasure *m)
+{
+	return m->dec_len[1] == m->dec_len[2] &&
+		memcmp(m->dec[1], m->dec[2], m->dec_len[1]) == 0;
+}
+
+/*
  * Parses and validates everything but the content of the lineage section,
  * whose sizes are still checked against the declared count.  Cheap: the
  * accessors call it on every value they read.
@@ -355,11 +367,13 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 		if (UINT64_MAX - first_u < span)
 			return SEG_ERR_RANGE;
 		v->last_ts = (int64_t) ((first_u + span) ^ UINT64_C(0x8000000000000000));
-		if (v->counts)
+		if (v->counts && span == 0)
+			v->at_first = v->at_last = v->count;	/* implied, not stored */
+		else if (v->counts)
 		{
 			TRY(seg_get_uvarint(&p, end, &v->at_first));
 			TRY(seg_get_uvarint(&p, end, &v->at_last));
-			TRY(seg_check_extreme_counts(v->count, v->at_first, v->at_last, span == 0));
+			TRY(seg_check_extreme_counts(v->count, v->at_first, v->at_last, false));
 		}
 	}
 	else if (v->flags & (SEG_F_MINMAX_STALE | SEG_F_DISTINCT_STALE))
@@ -403,12 +417,13 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 			TRY(seg_get_svarint128(&p, end, &m->max));
 			if (m->min > m->max)
 				return SEG_ERR_MINMAX;
-			if (v->counts)
+			if (v->counts && m->min == m->max)
+				m->at_min = m->at_max = v->count - m->nnull;	/* implied */
+			else if (v->counts)
 			{
 				TRY(seg_get_uvarint(&p, end, &m->at_min));
 				TRY(seg_get_uvarint(&p, end, &m->at_max));
-				TRY(seg_check_extreme_counts(v->count - m->nnull, m->at_min, m->at_max,
-											 m->min == m->max));
+				TRY(seg_check_extreme_counts(v->count - m->nnull, m->at_min, m->at_max, false));
 			}
 		}
 		else
@@ -430,11 +445,16 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 				m->dec_len[k] = (uint32_t) slen;
 				p += slen;
 			}
-			if (v->counts)
+			if (v->counts && decimal_same_text(m))
+				m->at_min = m->at_max = v->count - m->nnull;	/* implied */
+			else if (v->counts)
 			{
 				uint64_t	nonnull = v->count - m->nnull;
 
-				/* min = max is for the backend to tell (numeric compare) */
+				/*
+				 * min = max in other spellings is for the backend to tell
+				 * (numeric compare)
+				 */
 				TRY(seg_get_uvarint(&p, end, &m->at_min));
 				TRY(seg_get_uvarint(&p, end, &m->at_max));
 				if (m->at_min < 1 || m->at_min > nonnull ||
@@ -681,7 +701,7 @@ encode_fixed(const SegView *v, uint8_t *out, bool counts)
 	{
 		n += seg_put_svarint(out + n, v->first_ts);
 		n += seg_put_uvarint(out + n, (uint64_t) v->last_ts - (uint64_t) v->first_ts);
-		if (counts)
+		if (counts && v->first_ts != v->last_ts)
 		{
 			n += seg_put_uvarint(out + n, v->at_first);
 			n += seg_put_uvarint(out + n, v->at_last);
@@ -714,7 +734,7 @@ encode_fixed(const SegView *v, uint8_t *out, bool counts)
 				n += m->dec_len[k];
 			}
 		}
-		if (counts)
+		if (counts && (m->kind == SEG_KIND_SCALED ? m->min != m->max : !decimal_same_text(m)))
 		{
 			n += seg_put_uvarint(out + n, m->at_min);
 			n += seg_put_uvarint(out + n, m->at_max);

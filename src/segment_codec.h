@@ -20,8 +20,8 @@
  *	if count > 0:
  *		zz		first_ts		microseconds, as timestamptz
  *		varint	last_ts - first_ts
- *		version 3 only: varint at_first, varint at_last (rows at first_ts
- *		and at last_ts; see "Extreme counts" below)
+ *		version 3, last_ts > first_ts: varint at_first, varint at_last
+ *		(rows at first_ts and at last_ts; see "Extreme counts" below)
  *	8 bytes	checksum			little-endian, sum mod 2^64 of row hashes
  *	per measure:
  *		uint8	kind			SEG_KIND_SCALED or SEG_KIND_DECIMAL
@@ -31,8 +31,8 @@
  *			SCALED:  zz128 sum, zz128 min, zz128 max  (value * 10^scale)
  *			DECIMAL: three strings (varint length + ASCII) as numeric_out
  *					 prints them: sum, min, max
- *			version 3 only: varint at_min, varint at_max (non-NULL values
- *			equal to min, to max)
+ *			version 3, min <> max (DECIMAL: not the same text): varint
+ *			at_min, varint at_max (non-NULL values equal to min, to max)
  *	version 2 (a segment with distinct measures, issue 17):
  *	varint	ndistinct			1 .. SEG_MAX_MEASURES
  *	version 3: the same section, but ndistinct may be 0 (then nothing follows)
@@ -69,9 +69,13 @@
  * or merged with a version 1/2 value with rows (counts unknown).  Rules:
  * 1 <= at_first, at_last <= count; at_first = at_last = count when
  * first = last, else at_first + at_last <= count; likewise at_min/at_max
- * against the non-NULL count and min = max.  For DECIMAL measures the
- * codec checks the ranges only; the backend compares min and max as
- * numerics (segment.c, segment_state.c).
+ * against the non-NULL count and min = max.  Counts that the rules imply
+ * are not stored: none for the times when first = last, none for a
+ * measure whose min = max (for DECIMAL: the same text), so a one-row cell
+ * costs version 3 only its empty distinct section.  For DECIMAL measures
+ * whose min and max are spelled differently the codec checks the ranges
+ * only; the backend compares them as numerics (segment.c,
+ * segment_state.c).
  *
  * The raw key encoding is zz(first key) followed by count - 1 varint gaps,
  * each >= 1: keys are strictly increasing, so a key cannot be counted twice.

@@ -83,6 +83,15 @@ SELECT without_counts(agg_of('{1,2,3,4,5,6}')) OPERATOR(segroll.=) agg_of('{1,2,
        segroll.segment_hash(without_counts(agg_of('{1,2,3,4,5,6}'))) = segroll.segment_hash(agg_of('{1,2,3,4,5,6}')) AS same_hash,
        segroll.stored_size(without_counts(agg_of('{1,2,3,4,5,6}'))) < segroll.stored_size(agg_of('{1,2,3,4,5,6}')) AS smaller,
        (SELECT count(DISTINCT s) FROM (VALUES (without_counts(agg_of('{1,2,3,4,5,6}'))), (agg_of('{1,2,3,4,5,6}'))) v(s)) AS distinct_values;
+-- counts the rules imply are not stored: a one-row segment (first = last,
+-- min = max) costs version 3 one byte (its empty distinct section), and a
+-- measure with min = max over several rows stores no count
+SELECT segroll.stored_size(s) - segroll.stored_size(without_counts(s)) AS one_row_extra_bytes
+FROM (SELECT segroll.segment_agg(7, '2026-01-01 00:00+00', 12.50::numeric, 3::int, 1e40::numeric) AS s) x;
+SELECT segroll.stored_size(s) - segroll.stored_size(without_counts(s)) AS flat_measure_extra_bytes
+FROM (SELECT segroll.segment_agg(g, '2026-01-01 00:00+00'::timestamptz + g * interval '1 hour', 5::numeric)
+      AS s FROM generate_series(1, 4) g) x;
+-- (text input still checks them: the rules below, first = last and min = max)
 SET enable_sort = off;
 SELECT count(*) AS hashed_groups FROM (SELECT s FROM (VALUES (without_counts(agg_of('{1,2,3,4,5,6}'))), (agg_of('{1,2,3,4,5,6}'))) v(s) GROUP BY s) g;
 RESET enable_sort;
@@ -115,6 +124,8 @@ SELECT rule, try_in(t) AS result FROM (VALUES
 	('at_min + at_max above the non-NULL values', '{"version":3,"count":2,"first":"2026-01-01T00:00:00Z","last":"2026-01-02T00:00:00Z","at_first":1,"at_last":1,"checksum":"0000000000000000","minmax":"exact","measures":[{"scale":0,"nulls":0,"sum":"3","min":"1","max":"2","at_min":2,"at_max":1}],"keys":null}'),
 	('decimal min = max (as numerics), counts below', '{"version":3,"count":2,"first":"2026-01-01T00:00:00Z","last":"2026-01-02T00:00:00Z","at_first":1,"at_last":1,"checksum":"0000000000000000","minmax":"exact","measures":[{"scale":null,"nulls":0,"sum":"20000000000000000000000000000000000000000","min":"10000000000000000000000000000000000000000","max":"10000000000000000000000000000000000000000.0","at_min":1,"at_max":1}],"keys":null}'),
 	('decimal min = max (as numerics), counts right', '{"version":3,"count":2,"first":"2026-01-01T00:00:00Z","last":"2026-01-02T00:00:00Z","at_first":1,"at_last":1,"checksum":"0000000000000000","minmax":"exact","measures":[{"scale":null,"nulls":0,"sum":"20000000000000000000000000000000000000000","min":"10000000000000000000000000000000000000000","max":"10000000000000000000000000000000000000000.0","at_min":2,"at_max":2}],"keys":null}'),
+	('decimal min = max (same text), counts below', '{"version":3,"count":2,"first":"2026-01-01T00:00:00Z","last":"2026-01-02T00:00:00Z","at_first":1,"at_last":1,"checksum":"0000000000000000","minmax":"exact","measures":[{"scale":null,"nulls":0,"sum":"NaN","min":"NaN","max":"NaN","at_min":1,"at_max":2}],"keys":null}'),
+	('decimal min = max (same text), counts right', '{"version":3,"count":2,"first":"2026-01-01T00:00:00Z","last":"2026-01-02T00:00:00Z","at_first":1,"at_last":1,"checksum":"0000000000000000","minmax":"exact","measures":[{"scale":null,"nulls":0,"sum":"NaN","min":"NaN","max":"NaN","at_min":2,"at_max":2}],"keys":null}'),
 	('version 3, empty', '{"version":3,"count":0,"first":null,"last":null,"checksum":"0000000000000000","minmax":"exact","measures":[],"keys":null}'),
 	('version 3 with bounds', '{"version":3,"count":2,"first":"2026-01-01T00:00:00Z","last":"2026-01-02T00:00:00Z","at_first":1,"at_last":1,"checksum":"0000000000000000","minmax":"bounds","measures":[],"keys":null}'),
 	('version 3 without at_first', '{"version":3,"count":2,"first":"2026-01-01T00:00:00Z","last":"2026-01-02T00:00:00Z","checksum":"0000000000000000","minmax":"exact","measures":[],"keys":null}'),
