@@ -33,6 +33,9 @@ WITH ins AS (
 	SELECT %3$s s.segroll_period, %4$s(%5$s, %6$s%7$s)
 	FROM %8$s s
 	GROUP BY %3$s s.segroll_period
+	-- in the order of the cells' unique index: its entries are appended,
+	-- not scattered over the index (a quarter of a fine build's time)
+	ORDER BY %3$s s.segroll_period
 	RETURNING segroll.count(seg) AS n
 )
 SELECT coalesce(pg_catalog.sum(n), 0)::pg_catalog.int8, pg_catalog.count(*),
