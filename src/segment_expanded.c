@@ -145,6 +145,17 @@ segx_create(MemoryContext aggcxt, bool lineage)
 	return x;
 }
 
+/* The state changed: its cached encoding is stale. */
+static void
+segx_changed(SegExpanded *x)
+{
+	if (x->flat != NULL)
+	{
+		pfree(x->flat);
+		x->flat = NULL;
+	}
+}
+
 /*
  * Folds a segment value (flat, or expanded: another state, read only) into
  * x.  A stored value is validated as one read from disk.
@@ -158,11 +169,33 @@ segx_add(SegExpanded *x, Datum value)
 		segstate_combine(x->st, other->st);
 	else
 		segstate_add_segment(x->st, DatumGetSegmentPP(value));
-	if (x->flat != NULL)
-	{
-		pfree(x->flat);
-		x->flat = NULL;
-	}
+	segx_changed(x);
+}
+
+/*
+ * The state argument (argument 0) of a transition or combine function, to
+ * be changed in place: itself when it is a read-write expanded segment of
+ * this aggregate (its context a child of the aggregate context), else a
+ * new expanded state, empty for a NULL state, holding a copy of any other
+ * (a flat segment, or an expanded one that belongs to someone else).
+ */
+static SegExpanded *
+segx_state_arg(FunctionCallInfo fcinfo, MemoryContext aggcxt, bool lineage)
+{
+	SegExpanded *x;
+	Datum		state;
+
+	if (PG_ARGISNULL(0))
+		return segx_create(aggcxt, lineage);
+	state = PG_GETARG_DATUM(0);
+	x = segx_of(state);
+	if (x != NULL &&
+		VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(state)) &&
+		MemoryContextGetParent(x->hdr.eoh_context) == aggcxt)
+		return x;
+	x = segx_create(aggcxt, lineage);
+	segx_add(x, state);
+	return x;
 }
 
 /*
@@ -180,7 +213,7 @@ Datum
 segment_merge_state(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
-	SegExpanded *x = NULL;
+	SegExpanded *x;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		ereport(ERROR,
@@ -193,23 +226,7 @@ segment_merge_state(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	if (!PG_ARGISNULL(0))
-	{
-		Datum		state = PG_GETARG_DATUM(0);
-
-		x = segx_of(state);
-		if (x != NULL &&
-			!(VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(state)) &&
-			  MemoryContextGetParent(x->hdr.eoh_context) == aggcxt))
-			x = NULL;
-		if (x == NULL)
-		{
-			x = segx_create(aggcxt, true);
-			segx_add(x, state);
-		}
-	}
-	else
-		x = segx_create(aggcxt, true);
+	x = segx_state_arg(fcinfo, aggcxt, true);
 	segx_add(x, PG_GETARG_DATUM(1));
 	PG_RETURN_DATUM(EOHPGetRWDatum(&x->hdr));
 }
@@ -226,7 +243,7 @@ static Datum
 build_state(FunctionCallInfo fcinfo, bool lineage)
 {
 	MemoryContext aggcxt;
-	SegExpanded *x = NULL;
+	SegExpanded *x;
 	int64		key,
 				ts;
 	int			nvalues;
@@ -238,29 +255,9 @@ build_state(FunctionCallInfo fcinfo, bool lineage)
 				 errmsg("segment_build_state can only be called by the aggregate segment_agg()")));
 	segroll_key_time_args(fcinfo, 1, &key, &ts);
 	values = segroll_measure_args(fcinfo, 3, &nvalues);
-	if (!PG_ARGISNULL(0))
-	{
-		Datum		state = PG_GETARG_DATUM(0);
-
-		x = segx_of(state);
-		if (x != NULL &&
-			!(VARATT_IS_EXTERNAL_EXPANDED_RW(DatumGetPointer(state)) &&
-			  MemoryContextGetParent(x->hdr.eoh_context) == aggcxt))
-			x = NULL;
-		if (x == NULL)
-		{
-			x = segx_create(aggcxt, lineage);
-			segx_add(x, state);
-		}
-	}
-	else
-		x = segx_create(aggcxt, lineage);
+	x = segx_state_arg(fcinfo, aggcxt, lineage);
 	segstate_add_row(x->st, key, ts, nvalues, values);
-	if (x->flat != NULL)
-	{
-		pfree(x->flat);
-		x->flat = NULL;
-	}
+	segx_changed(x);
 	PG_RETURN_DATUM(EOHPGetRWDatum(&x->hdr));
 }
 
