@@ -65,6 +65,34 @@ segment_report(SegStatus st, SegSource src)
 	}
 }
 
+/*
+ * The 64-bit number that 16 lower-case hexadecimal digits at s spell (a
+ * checksum, a dhash); false if one of them is anything else.  The caller
+ * checks that there are 16.
+ */
+bool
+segroll_hex64(const char *s, uint64 *result)
+{
+	uint64		v = 0;
+	int			k;
+
+	for (k = 0; k < 16; k++)
+	{
+		char		c = s[k];
+		int			d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else
+			return false;
+		v = (v << 4) | (uint64) d;
+	}
+	*result = v;
+	return true;
+}
+
 void
 segment_parse_or_error(const uint8_t *data, size_t len, SegView *v, SegSource src)
 {
@@ -755,6 +783,7 @@ segment_in(PG_FUNCTION_ARGS)
 	int			k;
 	size_t		len;
 	const char *s;
+	SegStatus	st;
 
 	expect_char(&tp, '{');
 	expect_key(&tp, "version");
@@ -802,19 +831,8 @@ segment_in(PG_FUNCTION_ARGS)
 	s = parse_string(&tp, &len);
 	if (len != 16)
 		text_error(&tp, "The checksum must be 16 hexadecimal digits.");
-	for (k = 0; k < 16; k++)
-	{
-		char		c = s[k];
-		int			d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
-			text_error(&tp, "The checksum must be 16 lower-case hexadecimal digits.");
-		v->checksum = (v->checksum << 4) | (uint64) d;
-	}
+	if (!segroll_hex64(s, &v->checksum))
+		text_error(&tp, "The checksum must be 16 lower-case hexadecimal digits.");
 	expect_char(&tp, ',');
 	expect_key(&tp, "minmax");
 	s = parse_string(&tp, &len);
@@ -919,35 +937,11 @@ segment_in(PG_FUNCTION_ARGS)
 
 	/*
 	 * Counts that the rules imply (first = last, min = max) are not stored,
-	 * so validate_input() below cannot see them: check them here.  Decimal
-	 * measures spelled differently are compared as numerics there.
+	 * so validate_input() below cannot see them: check them here.
 	 */
-	if (v->counts)
-	{
-		uint32		i;
-
-		if (v->count > 0 &&
-			seg_check_extreme_counts(v->count, v->at_first, v->at_last,
-									 v->first_ts == v->last_ts) != SEG_OK)
-			segment_report(SEG_ERR_EXTREME_COUNT, SEG_SOURCE_TEXT);
-		for (i = 0; i < v->nmeasures; i++)
-		{
-			SegMeasure *m = &v->m[i];
-			bool		equal;
-
-			if (v->count == m->nnull)
-				continue;
-			if (m->kind == SEG_KIND_SCALED)
-				equal = m->min == m->max;
-			else if (m->dec_len[1] == m->dec_len[2] &&
-					 memcmp(m->dec[1], m->dec[2], m->dec_len[1]) == 0)
-				equal = true;
-			else
-				continue;
-			if (seg_check_extreme_counts(v->count - m->nnull, m->at_min, m->at_max, equal) != SEG_OK)
-				segment_report(SEG_ERR_EXTREME_COUNT, SEG_SOURCE_TEXT);
-		}
-	}
+	st = seg_check_view_counts(v);
+	if (st != SEG_OK)
+		segment_report(st, SEG_SOURCE_TEXT);
 	result = segment_encode(v, raw.len > 0 ? (uint8_t *) raw.data : NULL, raw.len);
 	validate_input(SEGMENT_DATA(result), SEGMENT_LEN(result), SEG_SOURCE_TEXT);
 	pfree(raw.data);

@@ -313,6 +313,39 @@ decimal_same_text(const SegMeasure *m)
 }
 
 /*
+ * The extreme counts of a view built by other means than seg_parse (the
+ * text input), against the same rules, including the counts that the
+ * encoding leaves out because the rules imply them.  DECIMAL measures
+ * whose min and max are spelled differently get the range check only, as
+ * in seg_parse; the backend compares them as numerics.
+ */
+SegStatus
+seg_check_view_counts(const SegView *v)
+{
+	uint32_t	i;
+
+	if (!v->counts)
+		return SEG_OK;
+	if (v->count > 0)
+		TRY(seg_check_extreme_counts(v->count, v->at_first, v->at_last,
+									 v->first_ts == v->last_ts));
+	for (i = 0; i < v->nmeasures; i++)
+	{
+		const SegMeasure *m = &v->m[i];
+		uint64_t	nonnull = v->count - m->nnull;
+
+		if (nonnull == 0)
+			continue;
+		if (m->kind == SEG_KIND_SCALED || decimal_same_text(m))
+			TRY(seg_check_extreme_counts(nonnull, m->at_min, m->at_max,
+										 m->kind == SEG_KIND_SCALED ? m->min == m->max : true));
+		else if (m->at_min < 1 || m->at_min > nonnull || m->at_max < 1 || m->at_max > nonnull)
+			return SEG_ERR_EXTREME_COUNT;
+	}
+	return SEG_OK;
+}
+
+/*
  * Parses and validates everything but the content of the lineage section,
  * whose sizes are still checked against the declared count.  Cheap: the
  * accessors call it on every value they read.
@@ -1146,6 +1179,27 @@ seg_distinct_encode_sketch(const uint8_t *reg, uint8_t *out, uint8_t *mode)
 }
 
 /*
+ * The i-th register index of a sparse list (or of a dense sketch's
+ * escapes), written as a gap from the previous one, *idx (the first gap
+ * is the index itself): gaps after the first are >= 1, so the indexes
+ * strictly increase.  The caller checks the new *idx against SEG_HLL_M,
+ * with the status that fits its encoding.
+ */
+static SegStatus
+get_register_index(const uint8_t **p, const uint8_t *end, uint64_t i, uint64_t *idx)
+{
+	uint64_t	gap;
+
+	TRY(seg_get_uvarint(p, end, &gap));
+	if (i > 0 && gap == 0)
+		return SEG_ERR_DIST_ORDER;
+	if (gap >= SEG_HLL_M)
+		return SEG_ERR_DIST_RANGE;
+	*idx = i == 0 ? gap : *idx + gap;
+	return SEG_OK;
+}
+
+/*
  * Reads a sparse payload into registers (reg, zeroed by the caller) or
  * into entries index << 8 | value in register order (entries; the
  * payload has at most len / 2 of them), validating all but the canonical
@@ -1158,8 +1212,7 @@ sparse_parse(const SegDistinct *d, uint8_t *reg, uint32_t *entries, uint32_t *no
 	const uint8_t *end = d->data + d->len;
 	uint64_t	k,
 				i,
-				idx = 0,
-				gap;
+				idx = 0;
 
 	TRY(seg_get_uvarint(&p, end, &k));
 	if (k == 0 || k > SEG_HLL_M)
@@ -1168,12 +1221,7 @@ sparse_parse(const SegDistinct *d, uint8_t *reg, uint32_t *entries, uint32_t *no
 	{
 		uint8_t		val;
 
-		TRY(seg_get_uvarint(&p, end, &gap));
-		if (i > 0 && gap == 0)
-			return SEG_ERR_DIST_ORDER;
-		if (gap >= SEG_HLL_M)
-			return SEG_ERR_DIST_RANGE;
-		idx = i == 0 ? gap : idx + gap;
+		TRY(get_register_index(&p, end, i, &idx));
 		if (idx >= SEG_HLL_M)
 			return SEG_ERR_DIST_RANGE;
 		TRY(get_u8(&p, end, &val));
@@ -1215,8 +1263,7 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 	const uint8_t *p = d->data;
 	const uint8_t *end = d->data + d->len;
 	uint64_t	i,
-				idx = 0,
-				gap;
+				idx = 0;
 
 	memset(reg, 0, SEG_HLL_M);
 	if (d->mode == SEG_DIST_SPARSE)
@@ -1280,12 +1327,7 @@ seg_distinct_registers(const SegDistinct *d, uint8_t *reg)
 		{
 			uint8_t		val;
 
-			TRY(seg_get_uvarint(&p, end, &gap));
-			if (i > 0 && gap == 0)
-				return SEG_ERR_DIST_ORDER;
-			if (gap >= SEG_HLL_M)
-				return SEG_ERR_DIST_RANGE;
-			idx = i == 0 ? gap : idx + gap;
+			TRY(get_register_index(&p, end, i, &idx));
 			if (idx >= SEG_HLL_M || reg[idx] != base + 15)
 				return SEG_ERR_DIST_CANONICAL;
 			TRY(get_u8(&p, end, &val));

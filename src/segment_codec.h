@@ -247,6 +247,7 @@ extern bool seg_decimal_valid(const char *s, size_t len);
 
 /* parsing */
 extern SegStatus seg_check_extreme_counts(uint64_t n, uint64_t at_lo, uint64_t at_hi, bool equal);
+extern SegStatus seg_check_view_counts(const SegView *v);
 extern SegStatus seg_parse(const uint8_t *data, size_t len, SegView *v);
 extern SegStatus seg_lineage_raw(const SegView *v, uint8_t *raw);
 extern void seg_key_iter_init(SegKeyIter *it, const uint8_t *raw, size_t raw_len, uint64_t count);

@@ -46,26 +46,9 @@ Datum
 dhash_in(PG_FUNCTION_ARGS)
 {
 	const char *s = PG_GETARG_CSTRING(0);
-	uint64		v = 0;
-	int			i;
+	uint64		v;
 
-	for (i = 0; i < 16; i++)
-	{
-		char		c = s[i];
-		int			d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid input syntax for type dhash: \"%s\"", s),
-					 errdetail("A dhash is 16 lower-case hexadecimal digits.")));
-		v = (v << 4) | (uint64) d;
-	}
-	if (s[16] != '\0')
+	if (!segroll_hex64(s, &v) || s[16] != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("invalid input syntax for type dhash: \"%s\"", s),

@@ -158,6 +158,7 @@ extern void segment_view(Segment *seg, SegView *v);
 extern uint8_t *segment_raw_lineage(const SegView *v, SegSource src);
 extern Segment *segment_encode(const SegView *v, const uint8_t *raw, size_t raw_len);
 extern void segment_report(SegStatus st, SegSource src);
+extern bool segroll_hex64(const char *s, uint64 *result);
 
 /* segment_distinct.c */
 extern bool segdistinct_is_dhash(Oid type, Oid fn_oid);
