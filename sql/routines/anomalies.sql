@@ -61,19 +61,7 @@ BEGIN
 	threshold := coalesce(threshold, setting.threshold, 3.5);
 	weeks := coalesce(weeks, setting.weeks, 8);
 	min_history := coalesce(min_history, least(coalesce(setting.min_history, 4), weeks));
-	IF NOT (threshold > 0 AND threshold <= 1000) THEN	-- NaN and infinity too
-		RAISE EXCEPTION 'argument "threshold" of anomalies must be greater than 0 and at most 1000, not %', threshold
-			USING ERRCODE = 'invalid_parameter_value',
-			      HINT = 'A robust score of 3.5 is the usual threshold; lower flags more.';
-	END IF;
-	IF weeks NOT BETWEEN 1 AND 520 THEN
-		RAISE EXCEPTION 'argument "weeks" of anomalies must be between 1 and 520, not %', weeks
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF min_history NOT BETWEEN 1 AND weeks THEN
-		RAISE EXCEPTION 'argument "min_history" of anomalies must be between 1 and weeks (%), not %', weeks, min_history
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM segroll._check_anomaly_parameters('anomalies', threshold, weeks, min_history);
 	-- hours and days against the same weekday (and hour) of past weeks;
 	-- weeks, months and quarters against the periods just before
 	back := CASE WHEN def.grain IN ('hour', 'day') THEN interval '7 days'
@@ -162,6 +150,30 @@ COMMENT ON FUNCTION @extschema@.anomalies(pg_catalog.text, pg_catalog.timestampt
 	'the cells from since on whose count or a measure sum departs from the same weekday (hour) of the last weeks, or the last weeks, months or quarters: robust score (median, MAD), the reason in words; NULL arguments: the segmentation''s setting';
 
 /*
+ * The ranges of anomalies()' parameters, for anomalies() and
+ * set_anomaly_detection() (routine: the one to name in the error).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._check_anomaly_parameters(routine pg_catalog.text,
+	threshold pg_catalog.float8, weeks pg_catalog.int4, min_history pg_catalog.int4)
+RETURNS void LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT (threshold > 0 AND threshold <= 1000) THEN	-- NaN and infinity too
+		RAISE EXCEPTION 'argument "threshold" of % must be greater than 0 and at most 1000, not %', routine, threshold
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'A robust score of 3.5 is the usual threshold; lower flags more.';
+	END IF;
+	IF weeks NOT BETWEEN 1 AND 520 THEN
+		RAISE EXCEPTION 'argument "weeks" of % must be between 1 and 520, not %', routine, weeks
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF min_history NOT BETWEEN 1 AND weeks THEN
+		RAISE EXCEPTION 'argument "min_history" of % must be between 1 and weeks (%), not %', routine, weeks, min_history
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END
+$$;
+
+/*
  * The DBA's setting for a segmentation: the threshold and history
  * anomalies() uses when its arguments are not given, and whether each
  * roll-up evaluates the periods that ended since the last one, records the
@@ -185,19 +197,7 @@ BEGIN
 	PERFORM segroll._require_arg(min_history, 'min_history', 'set_anomaly_detection');
 	PERFORM segroll._require_arg(evaluate_after_rollup, 'evaluate_after_rollup', 'set_anomaly_detection');
 	PERFORM segroll._require_arg(notify, 'notify', 'set_anomaly_detection');
-	IF NOT (threshold > 0 AND threshold <= 1000) THEN	-- NaN and infinity too
-		RAISE EXCEPTION 'argument "threshold" of set_anomaly_detection must be greater than 0 and at most 1000, not %', threshold
-			USING ERRCODE = 'invalid_parameter_value',
-			      HINT = 'A robust score of 3.5 is the usual threshold; lower flags more.';
-	END IF;
-	IF weeks NOT BETWEEN 1 AND 520 THEN
-		RAISE EXCEPTION 'argument "weeks" of set_anomaly_detection must be between 1 and 520, not %', weeks
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF min_history NOT BETWEEN 1 AND weeks THEN
-		RAISE EXCEPTION 'argument "min_history" of set_anomaly_detection must be between 1 and weeks (%), not %', weeks, min_history
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM segroll._check_anomaly_parameters('set_anomaly_detection', threshold, weeks, min_history);
 	IF notify AND NOT evaluate_after_rollup THEN
 		RAISE EXCEPTION 'argument "notify" of set_anomaly_detection needs evaluate_after_rollup'
 			USING ERRCODE = 'invalid_parameter_value',

@@ -345,15 +345,12 @@ BEGIN
 	-- a partition dropped (by a retention job): the horizon it leaves
 	IF EXISTS (SELECT FROM pg_event_trigger_dropped_objects() x
 	           WHERE x.object_type = 'table' AND x.original AND x.classid = 'pg_class'::regclass) THEN
-		-- not for the tables drop_segmentation() drops: a segmentation whose
-		-- cells table is gone is on its way out
-		PERFORM segroll._note_partition_purge(
-		            (SELECT min(g.name) FROM segroll.segmentation g
-		             WHERE g.source = s.relid AND EXISTS (SELECT FROM pg_class c WHERE c.oid = g.cells)))
-		FROM segroll.source s
-		WHERE (SELECT relkind FROM pg_class WHERE oid = s.relid) = 'p'
-		  AND EXISTS (SELECT FROM segroll.segmentation g
-		              WHERE g.source = s.relid AND EXISTS (SELECT FROM pg_class c WHERE c.oid = g.cells));
+		-- one segmentation per partitioned source records it; not one whose
+		-- cells table is gone (drop_segmentation() dropping its own tables)
+		PERFORM segroll._note_partition_purge(min(g.name))
+		FROM segroll.segmentation g JOIN pg_class r ON r.oid = g.source
+		WHERE r.relkind = 'p' AND EXISTS (SELECT FROM pg_class c WHERE c.oid = g.cells)
+		GROUP BY g.source;
 	END IF;
 END
 $$;

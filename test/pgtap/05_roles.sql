@@ -100,6 +100,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._live_view(segroll.segmentation)', 'segroll._cell_metrics(segroll.segmentation)', 'segroll._open_anomalies(text)',
                  'segroll._pending_changes(text)',
                  'segroll.anomalies(text,timestamp with time zone,double precision,integer,integer)',
+                 'segroll._check_anomaly_parameters(text,double precision,integer,integer)',
                  'segroll._cell_dimensions(segroll.segmentation)',
                  'segroll._adjusted(segroll.segment,segroll.segment[],segroll.segment[])',
                  'segroll._builtin_base(regtype)', 'segroll._shown_sql(text,regtype)',
