@@ -72,13 +72,18 @@ INSERT INTO cell SELECT 'large key', segroll.segment_agg(9000000000000, '2026-01
 INSERT INTO cell SELECT 'no measures', segroll.segment_agg(1, '2026-01-01 10:00');
 -- the same rows in the full form, as builds before the one-row form wrote
 -- them (segment_send output of commit 54baef6); 'v1 lineage' is the first
--- row without extreme counts (0.4.0's version 1)
+-- row without extreme counts (0.4.0's version 1), 'v2 distinct' the
+-- distinct one as version 2
 SELECT name, load(name, wire) FROM (VALUES
 	('lineage',     '\x0301010280a0e6caed93f502006bff152547cc0e0a000002c413c413c413000000060606000154ec4a7084'::bytea),
 	('no lineage',  '\x0300010280a0e6caed93f502006bff152547cc0e0a000002c413c413c413000000060606009c7d3f84'::bytea),
 	('a NULL',      '\x030101028080fe8be596f50200b95e184172a27cf100000263636300010000010ea11d2e99'::bytea),
 	('decimal NaN', '\x0301010280a0e6caed93f5020015c7d3e854cc48820100034e614e034e614e034e614e0000000606060001540285b8af'::bytea),
-	('v1 lineage',  '\x0101010280a0e6caed93f502006bff152547cc0e0a000002c413c413c4130000000606060154eaea6650'::bytea)
+	('v1 lineage',  '\x0101010280a0e6caed93f502006bff152547cc0e0a000002c413c413c4130000000606060154eaea6650'::bytea),
+	('distinct',    '\x0301010180a0e6caed93f50200c73bcaf00ed9cab4000002c413c413c41301000a01987c884d0a7d1474000154b80df42c'::bytea),
+	('v2 distinct', '\x0201010180a0e6caed93f50200c73bcaf00ed9cab4000002c413c413c41301000a01987c884d0a7d1474000154d69dd09d'::bytea),
+	('large key',   '\x0301010280a0e6caed93f502008e32dcc7f313d91c000002aab4de75aab4de75aab4de75000000c09a0cc09a0cc09a0c000780c0ec9cef8b04abe6acda'::bytea),
+	('no measures', '\x0301010080a0e6caed93f50200487c175f781e303e0001020ab7e413'::bytea)
 ) v(name, wire);
 SELECT c.name, pg_column_size(o.s) AS full_form, pg_column_size(c.s) AS one_row_form
 FROM cell c LEFT JOIN sink o USING (name) ORDER BY c.name;
@@ -97,11 +102,12 @@ SELECT c.name, o.name AS older, c.s OPERATOR(segroll.=) o.s AS equal,
        segroll.segment_cmp(c.s, o.s) AS cmp,
        segroll.segment_hash(c.s) = segroll.segment_hash(o.s) AS same_hash
 FROM cell c JOIN sink o ON o.name = c.name OR (c.name = 'lineage' AND o.name = 'v1 lineage')
+                          OR (c.name = 'distinct' AND o.name = 'v2 distinct')
 ORDER BY 1, 2;
 SELECT s FROM sink WHERE name = 'v1 lineage';
 -- and against other values they order as before: the full form is compared
 SELECT (SELECT array_agg(name ORDER BY s, name) FROM cell WHERE name IN (SELECT name FROM sink))
-     = (SELECT array_agg(name ORDER BY s, name) FROM sink WHERE name <> 'v1 lineage') AS same_order;
+     = (SELECT array_agg(name ORDER BY s, name) FROM sink WHERE name NOT IN ('v1 lineage', 'v2 distinct')) AS same_order;
 -- hash and merge joins, GROUP BY and a btree index see one value per row
 SET enable_mergejoin = off;
 SELECT count(*) AS hash_join FROM cell c JOIN sink o ON c.s OPERATOR(segroll.=) o.s;
