@@ -109,6 +109,49 @@ emit(const char *name, SegView *v, const int64_t *keys, int want_zstd)
 	free(raw);
 }
 
+/*
+ * Encodes v as the backend stores a value (seg_encode_value, which picks
+ * the one-row form when it applies) and writes OUTDIR/seed-NN-name.
+ * want_one_row: whether the result must be in the one-row form.
+ */
+static void
+emit_value(const char *name, SegView *v, const int64_t *keys, int want_one_row)
+{
+	int			lineage = (v->flags & SEG_F_LINEAGE) && v->count > 0;
+	uint8_t    *raw = NULL;
+	size_t		raw_len = 0;
+	size_t		cap,
+				n;
+	uint8_t    *out;
+	char		path[4096];
+	FILE	   *f;
+
+	if (lineage)
+	{
+		raw = malloc(seg_raw_keys_bound(v->count));
+		if (raw == NULL)
+			die("out of memory", name);
+		raw_len = seg_encode_keys(keys, v->count, raw);
+	}
+	cap = seg_fixed_bound(v) + (lineage ? seg_lineage_bound(raw_len) : 0);
+	out = malloc(cap);
+	if (out == NULL)
+		die("out of memory", name);
+	n = seg_encode_value(v, raw, raw_len, out, cap);
+	if (n == 0)
+		die("zstd failed", name);
+	if (((out[1] & SEG_F_ONE_ROW) != 0) != (want_one_row != 0))
+		die(want_one_row ? "not in the one-row form" : "unexpectedly in the one-row form", name);
+	check_decodes(out, n, name);
+
+	snprintf(path, sizeof(path), "%s/seed-%02d-%s", outdir, ++nseeds, name);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(out, 1, n, f) != n || fclose(f) != 0)
+		die("cannot write", path);
+	free(out);
+	free(raw);
+}
+
 static void
 scaled(SegMeasure *m, uint64_t nnull, uint32_t scale,
 	   seg_int128 sum, seg_int128 min, seg_int128 max)
@@ -429,6 +472,67 @@ main(int argc, char **argv)
 		v->d[0].data = p1;
 		v->d[0].len = seg_distinct_encode_exact(h1, c1, 1, p1);
 		emit("counts-distinct", v, NULL, -1);
+		free(v);
+	}
+
+	/*
+	 * The one-row form (issue 13): with lineage (checksum recomputed), a
+	 * NULL and a scaled value; without lineage (checksum stored); with a
+	 * decimal value and with a distinct measure (checksum stored); extreme
+	 * key and time; and a one-row value whose checksum is not its row's,
+	 * which stays in the full form.  "max-measures" above is a one-row value
+	 * in the full form, as 0.4.0 wrote them.
+	 */
+	{
+		int64_t		k1[1] = {4242};
+		int64_t		kmin[1] = {INT64_MIN};
+		static uint64_t h1[1] = {UINT64_C(0xfedcba9876543210)};
+		static uint64_t c1[1] = {1};
+		static uint8_t p1[64];
+
+		v = new_view(SEG_F_LINEAGE, 1, ts0, ts0);
+		v->counts = true;
+		v->at_first = v->at_last = 1;
+		v->nmeasures = 3;
+		scaled(&v->m[0], 0, 2, 1250, 1250, 1250);
+		v->m[0].at_min = v->m[0].at_max = 1;
+		scaled(&v->m[1], 1, 0, 0, 0, 0);
+		scaled(&v->m[2], 0, 3, -7000, -7000, -7000);
+		v->m[2].at_min = v->m[2].at_max = 1;
+		if (!seg_one_row_checksum(v, k1[0], &v->checksum))
+			die("checksum not recomputable", "one-row-lineage");
+		emit_value("one-row-lineage", v, k1, 1);
+
+		v->checksum ^= 1;
+		emit_value("one-row-other-checksum", v, k1, 0);
+
+		v->flags = 0;
+		v->counts = false;
+		v->at_first = v->at_last = 0;
+		v->m[0].at_min = v->m[0].at_max = 0;
+		v->m[2].at_min = v->m[2].at_max = 0;
+		emit_value("one-row-nolineage", v, NULL, 1);
+
+		v->flags = SEG_F_LINEAGE;
+		v->nmeasures = 1;
+		decimal(&v->m[0], 0, "NaN", "NaN", "NaN");
+		emit_value("one-row-decimal", v, k1, 1);
+
+		v->counts = true;
+		v->at_first = v->at_last = 1;
+		scaled(&v->m[0], 0, 0, 5, 5, 5);
+		v->m[0].at_min = v->m[0].at_max = 1;
+		v->ndistinct = 1;
+		v->d[0].mode = SEG_DIST_EXACT;
+		v->d[0].data = p1;
+		v->d[0].len = seg_distinct_encode_exact(h1, c1, 1, p1);
+		emit_value("one-row-distinct", v, k1, 1);
+		free(v);
+
+		v = new_view(SEG_F_LINEAGE, 1, INT64_MIN, INT64_MIN);
+		if (!seg_one_row_checksum(v, kmin[0], &v->checksum))
+			die("checksum not recomputable", "one-row-extremes");
+		emit_value("one-row-extremes", v, kmin, 1);
 		free(v);
 	}
 

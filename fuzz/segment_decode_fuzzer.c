@@ -21,13 +21,19 @@
  *
  *	- the view's invariants (ranges, min <= max, first <= last, pointers
  *	  inside the input, sizes consistent);
- *	- the fixed part is canonical: seg_encode_fixed of the view reproduces
- *	  the input's fixed bytes exactly (segment_compare and segment_hash rely
- *	  on that), and so does seg_encode_keys for the raw key encoding;
- *	- round trip: re-encoding the view with seg_encode_fixed and
- *	  seg_encode_lineage (as segstate_encode does) gives a value that parses
- *	  to an identical view (all fields; the SEG_F_ZSTD bit may differ) with
- *	  identical raw lineage bytes;
+ *	- the fixed part of a full-form value is canonical: seg_encode_fixed of
+ *	  the view reproduces the input's fixed bytes exactly (segment_compare
+ *	  and segment_hash rely on that), and so does seg_encode_keys for the
+ *	  raw key encoding;
+ *	- round trip: re-encoding the view with seg_encode_value (as
+ *	  segstate_encode does) gives a value that parses to an identical view
+ *	  (all fields; the SEG_F_ZSTD bit may differ) with identical raw lineage
+ *	  bytes, and the very same bytes unless a full-form value of one row
+ *	  (as 0.4.0 wrote it) becomes the one-row form (issue 13);
+ *	- one row: a one-row form is re-encoded as itself; its content in the
+ *	  full form (seg_encode_fixed + seg_encode_lineage) parses to the same
+ *	  view, would be re-encoded in the one-row form, and has the same bytes
+ *	  without counts (what equality and hashing compare);
  *	- version 3's extreme counts obey their rule (restated here), and the
  *	  value without them (seg_encode_fixed_without_counts, what equality
  *	  and hashing compare) is a valid version 1/2 fixed part;
@@ -356,7 +362,32 @@ check_view(const SegView *v, const uint8_t *data, size_t size)
 		CHECK(v->first_ts == 0 && v->last_ts == 0);
 		CHECK(!(v->flags & (SEG_F_MINMAX_STALE | SEG_F_ZSTD)));
 	}
-	CHECK(v->fixed_len >= 2 + 1 + 1 + 8 && v->fixed_len <= size);
+	/* the one-row form has no count and, with lineage, may have no checksum */
+	CHECK(v->fixed_len >= (v->one_row ? 2 + 1 + 1 : 2 + 1 + 1 + 8) && v->fixed_len <= size);
+	if (v->one_row)
+	{
+		CHECK(v->count == 1 && v->first_ts == v->last_ts);
+		CHECK(!(v->flags & (SEG_F_MINMAX_STALE | SEG_F_ZSTD)));
+		if (v->counts)
+			CHECK(v->at_first == 1 && v->at_last == 1);
+		for (i = 0; i < v->nmeasures; i++)
+		{
+			const SegMeasure *m = &v->m[i];
+
+			CHECK(m->nnull <= 1);
+			if (m->nnull == 0 && m->kind == SEG_KIND_SCALED)
+				CHECK(m->min == m->sum && m->max == m->sum);
+			if (m->nnull == 0 && m->kind == SEG_KIND_DECIMAL)
+				CHECK(m->dec_len[1] == m->dec_len[0] && m->dec_len[2] == m->dec_len[0] &&
+					  memcmp(m->dec[1], m->dec[0], m->dec_len[0]) == 0 &&
+					  memcmp(m->dec[2], m->dec[0], m->dec_len[0]) == 0);
+			if (v->counts && m->nnull == 0)
+				CHECK(m->at_min == 1 && m->at_max == 1);
+		}
+		if (v->flags & SEG_F_LINEAGE)
+			CHECK(v->raw_len >= 1 && v->raw_len <= 10);
+	}
+	CHECK((v->flags & SEG_F_ONE_ROW) == 0);
 	CHECK(v->fixed_len + 10 <= seg_fixed_bound(v));
 	for (i = 0; i < v->nmeasures; i++)
 	{
@@ -395,7 +426,11 @@ check_view(const SegView *v, const uint8_t *data, size_t size)
 	{
 		CHECK(v->raw_len >= v->count && v->raw_len / 10 <= v->count);
 		CHECK(v->raw_len <= SEG_MAX_RAW_LEN);
-		CHECK(v->lineage > data + v->fixed_len);
+		/* the full form has raw_len between them, the one-row form nothing */
+		if (v->one_row)
+			CHECK(v->lineage == data + v->fixed_len);
+		else
+			CHECK(v->lineage > data + v->fixed_len);
 		CHECK(v->lineage + v->lineage_len == data + size);
 		if (!(v->flags & SEG_F_ZSTD))
 			CHECK(v->lineage_len == v->raw_len);
@@ -533,7 +568,9 @@ check_same_view(const SegView *a, const SegView *b)
 	CHECK(a->counts == b->counts);
 	CHECK(a->at_first == b->at_first && a->at_last == b->at_last);
 	CHECK(a->nmeasures == b->nmeasures);
-	CHECK(a->fixed_len == b->fixed_len);
+	CHECK(a->ndistinct == b->ndistinct);
+	if (a->one_row == b->one_row)
+		CHECK(a->fixed_len == b->fixed_len);
 	CHECK(a->raw_len == b->raw_len);
 	for (i = 0; i < a->nmeasures; i++)
 	{
@@ -557,6 +594,62 @@ check_same_view(const SegView *a, const SegView *b)
 	}
 }
 
+/*
+ * A value of one row, v, in the other form: the full form for a one-row
+ * form (as 0.4.0 wrote it), seg_encode_value's form otherwise.  Both must
+ * parse to the same content, and compare alike (the same bytes without
+ * counts, what segment_compare and segment_hash look at).
+ */
+static void
+check_other_form(const SegView *v, const uint8_t *raw)
+{
+	SegView    *w = xmalloc(sizeof(SegView));
+	SegView    *v2 = xmalloc(sizeof(SegView));
+	size_t		fbound = seg_fixed_bound(v);
+	size_t		cap = fbound + (raw ? seg_lineage_bound((size_t) v->raw_len) : 0);
+	uint8_t    *out = xmalloc(cap);
+	uint8_t    *copy;
+	uint8_t    *p1 = xmalloc(fbound);
+	uint8_t    *p2 = xmalloc(fbound);
+	size_t		n,
+				n1,
+				n2;
+	bool		compressed = false;
+
+	*w = *v;
+	w->flags &= ~SEG_F_ZSTD;
+	n = seg_encode_fixed(w, out);
+	if (raw)
+	{
+		size_t		ln = seg_encode_lineage(raw, (size_t) v->raw_len, out + n, cap - n, &compressed);
+
+		CHECK(ln != 0);
+		if (compressed)
+			out[1] |= SEG_F_ZSTD;
+		n += ln;
+	}
+	CHECK((out[1] & SEG_F_ONE_ROW) == 0);
+	copy = xmalloc(n);
+	memcpy(copy, out, n);
+	CHECK(seg_parse(copy, n, v2) == SEG_OK);
+	check_view(v2, copy, n);
+	CHECK(!v2->one_row);
+	check_same_view(v, v2);
+	/* the full form of a one-row content is re-encoded in the one-row form */
+	CHECK(seg_one_row_form(v2, raw, raw ? (size_t) v->raw_len : 0));
+	n1 = seg_encode_fixed_without_counts(v, p1);
+	n2 = seg_encode_fixed_without_counts(v2, p2);
+	CHECK(n1 == n2 && memcmp(p1, p2, n1) == 0);
+	if (raw && !compressed)
+		CHECK(v2->raw_len == v->raw_len && memcmp(v2->lineage, raw, (size_t) v->raw_len) == 0);
+	free(p2);
+	free(p1);
+	free(copy);
+	free(out);
+	free(v2);
+	free(w);
+}
+
 /* Re-encode an accepted value as segstate_encode does; it must round-trip. */
 static void
 check_roundtrip(const SegView *v, const uint8_t *data, size_t size, const uint8_t *raw)
@@ -570,6 +663,7 @@ check_roundtrip(const SegView *v, const uint8_t *data, size_t size, const uint8_
 	uint8_t    *out;
 	uint8_t    *copy;
 	bool		compressed = false;
+	bool		one_row;
 	SegStatus	st;
 
 	*w = *v;
@@ -577,28 +671,30 @@ check_roundtrip(const SegView *v, const uint8_t *data, size_t size, const uint8_
 	fbound = seg_fixed_bound(w);
 	cap = fbound + (lineage ? seg_lineage_bound((size_t) v->raw_len) : 0);
 	out = xmalloc(cap);
-	n = seg_encode_fixed(w, out);
 
-	/* the fixed part is canonical: same bytes (but maybe the zstd bit) */
-	CHECK(n == v->fixed_len && n + 10 <= fbound);
-	CHECK(out[0] == data[0]);
-	CHECK(out[1] == (data[1] & ~SEG_F_ZSTD));
-	CHECK(memcmp(out + 2, data + 2, n - 2) == 0);
-
-	if (lineage)
+	/* a full-form fixed part is canonical: same bytes (but maybe the zstd bit) */
+	if (!v->one_row)
 	{
-		size_t		ln = seg_encode_lineage(raw, (size_t) v->raw_len, out + n,
-										   cap - n, &compressed);
-
-		CHECK(ln != 0 && ln <= seg_lineage_bound((size_t) v->raw_len));
-		if (compressed)
-		{
-			CHECK(v->raw_len >= SEG_ZSTD_MIN_RAW);
-			out[1] |= SEG_F_ZSTD;
-		}
-		n += ln;
+		n = seg_encode_fixed(w, out);
+		CHECK(n == v->fixed_len && n + 10 <= fbound);
+		CHECK(out[0] == data[0]);
+		CHECK(out[1] == (data[1] & ~SEG_F_ZSTD));
+		CHECK(memcmp(out + 2, data + 2, n - 2) == 0);
 	}
-	CHECK(n <= cap);
+
+	/* the whole value as the backend writes it */
+	one_row = seg_one_row_form(w, raw, lineage ? (size_t) v->raw_len : 0);
+	n = seg_encode_value(w, raw, lineage ? (size_t) v->raw_len : 0, out, cap);
+	CHECK(n != 0 && n <= cap);
+	CHECK(((out[1] & SEG_F_ONE_ROW) != 0) == one_row);
+	/* a one-row form is the encoder's choice for its content */
+	if (v->one_row)
+		CHECK(one_row);
+	if (one_row)
+		CHECK(n <= size && v->count == 1);
+	compressed = (out[1] & SEG_F_ZSTD) != 0;
+	if (compressed)
+		CHECK(v->raw_len >= SEG_ZSTD_MIN_RAW);
 
 	/* exact-size copy so that ASan sees any read past the end */
 	copy = xmalloc(n);
@@ -607,6 +703,7 @@ check_roundtrip(const SegView *v, const uint8_t *data, size_t size, const uint8_
 	CHECK(st == SEG_OK);
 	check_view(v2, copy, n);
 	check_same_view(v, v2);
+	CHECK(v2->one_row == one_row);
 	CHECK((v2->flags & SEG_F_ZSTD) == (compressed ? SEG_F_ZSTD : 0));
 
 	if (lineage)
@@ -620,14 +717,22 @@ check_roundtrip(const SegView *v, const uint8_t *data, size_t size, const uint8_
 		free(raw2);
 	}
 
-	/* stored the way the encoder would store it: the very same bytes */
-	if ((data[1] & SEG_F_ZSTD) == (out[1] & SEG_F_ZSTD) && !compressed)
+	/*
+	 * stored the way the encoder would store it: the very same bytes (a
+	 * full-form value of one row, as 0.4.0 wrote it, becomes one-row)
+	 */
+	if ((data[1] & SEG_F_ZSTD) == (out[1] & SEG_F_ZSTD) && !compressed &&
+		v->one_row == one_row)
 		CHECK(n == size && memcmp(out, data, size) == 0);
+
+	/* one row: the other form holds the same content and compares alike */
+	if (one_row)
+		check_other_form(v, raw);
 
 	/*
 	 * The form equality and hashing compare: without the counts, a valid
 	 * version 1/2 fixed part with the same content, and the same bytes as
-	 * the input's when it had no counts.
+	 * the input's when it had no counts and was in the full form.
 	 */
 	{
 		uint8_t    *plain = xmalloc(fbound);
@@ -635,17 +740,16 @@ check_roundtrip(const SegView *v, const uint8_t *data, size_t size, const uint8_
 		SegView    *v3 = xmalloc(sizeof(SegView));
 		uint32_t	i;
 
-		CHECK(pn <= n);
-
+		CHECK((plain[1] & SEG_F_ONE_ROW) == 0);
 		plain[1] &= ~SEG_F_LINEAGE;	/* parse the fixed part alone */
 		CHECK(seg_parse(plain, pn, v3) == SEG_OK);
-		CHECK(!v3->counts && v3->count == v->count && v3->nmeasures == v->nmeasures &&
+		CHECK(!v3->counts && !v3->one_row && v3->count == v->count && v3->nmeasures == v->nmeasures &&
 			  v3->ndistinct == v->ndistinct && v3->checksum == v->checksum &&
 			  v3->first_ts == v->first_ts && v3->last_ts == v->last_ts);
 		for (i = 0; i < v->nmeasures; i++)
 			CHECK(v3->m[i].sum == v->m[i].sum && v3->m[i].min == v->m[i].min &&
 				  v3->m[i].max == v->m[i].max && v3->m[i].nnull == v->m[i].nnull);
-		if (!v->counts)
+		if (!v->counts && !v->one_row)
 			CHECK(pn == v->fixed_len && memcmp(plain + 2, data + 2, pn - 2) == 0);
 		free(v3);
 		free(plain);

@@ -129,8 +129,9 @@ segment_raw_lineage(const SegView *v, SegSource src)
 /*
  * Builds a stored segment from its fields up to the lineage (v) and, when
  * raw is not NULL, the raw key encoding of its lineage, which is written
- * zstd-compressed when that is smaller (SEG_F_ZSTD is then set).  The
- * caller has checked raw_len against SEG_MAX_RAW_LEN.
+ * zstd-compressed when that is smaller (SEG_F_ZSTD is then set).  A
+ * segment of one row is written in the one-row form (seg_encode_value).
+ * The caller has checked raw_len against SEG_MAX_RAW_LEN.
  */
 Segment *
 segment_encode(const SegView *v, const uint8_t *raw, size_t raw_len)
@@ -147,22 +148,12 @@ segment_encode(const SegView *v, const uint8_t *raw, size_t raw_len)
 				 errmsg("segment too large")));
 	result = palloc(cap);
 	out = (uint8_t *) VARDATA(result);
-	n = seg_encode_fixed(v, out);
-	if (raw)
-	{
-		bool		compressed;
-		size_t		ln = seg_encode_lineage(raw, raw_len, out + n,
-										   cap - VARHDRSZ - n, &compressed);
-
-		if (ln == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory"),
-					 errdetail("zstd could not compress a segment lineage.")));
-		if (compressed)
-			out[1] |= SEG_F_ZSTD;
-		n += ln;
-	}
+	n = seg_encode_value(v, raw, raw_len, out, cap - VARHDRSZ);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("zstd could not compress a segment lineage.")));
 	SET_VARSIZE(result, VARHDRSZ + n);
 	return result;
 }
@@ -1293,14 +1284,16 @@ segment_contains(PG_FUNCTION_ARGS)
  * are left out, so a value with counts equals the same content without
  * them (a cell written by 0.4.0 equals its rebuild; counts are a cache of
  * the rows, and wrong counts show as wrong min/max the moment they
- * matter).  Returns a pointer into 'data' or a palloc'd copy.
+ * matter), and a value in the one-row form is compared in the full form,
+ * so it equals (and hashes and sorts as) a full-form value of the same row
+ * written by 0.4.0.  Returns a pointer into 'data' or a palloc'd copy.
  */
 static const uint8_t *
 compared_fixed(const SegView *v, const uint8_t *data, size_t *len)
 {
 	uint8_t    *buf;
 
-	if (!v->counts)
+	if (!v->counts && !v->one_row)
 	{
 		*len = v->fixed_len - 1;
 		return data + 1;

@@ -346,6 +346,210 @@ seg_check_view_counts(const SegView *v)
 }
 
 /*
+ * The distinct section of a version 2 or 3 value (none in version 1): the
+ * payloads are located, not yet checked (seg_distinct_validate).
+ */
+static SegStatus
+parse_distinct_section(const uint8_t **pp, const uint8_t *end, SegView *v)
+{
+	const uint8_t *p = *pp;
+	uint64_t	nd;
+	uint32_t	i;
+
+	v->ndistinct = 0;
+	if (v->version == SEG_FORMAT_VERSION)
+		return SEG_OK;
+	TRY(seg_get_uvarint(&p, end, &nd));
+	if ((nd == 0 && v->version == SEG_FORMAT_VERSION_DISTINCT) || nd > SEG_MAX_MEASURES)
+		return SEG_ERR_RANGE;
+	v->ndistinct = (uint32_t) nd;
+	for (i = 0; i < v->ndistinct; i++)
+	{
+		SegDistinct *d = &v->d[i];
+		uint64_t	dlen;
+
+		TRY(get_u8(&p, end, &d->mode));
+		if (d->mode > SEG_DIST_DENSE)
+			return SEG_ERR_DISTINCT;
+		TRY(seg_get_uvarint(&p, end, &dlen));
+		if (dlen > SEG_DIST_MAX_PAYLOAD)
+			return SEG_ERR_DISTINCT;
+		if ((uint64_t) (end - p) < dlen)
+			return SEG_ERR_TRUNCATED;
+		d->data = p;
+		d->len = (size_t) dlen;
+		p += dlen;
+	}
+	*pp = p;
+	return SEG_OK;
+}
+
+/*
+ * Whether a one-row value's checksum can be recomputed, and if so its
+ * value for the row's key: the row hash segstate_row_hash() gives the row
+ * (key, first_ts, and per measure NULL or its value).  Not with distinct
+ * measures (the row hash mixes their values in among the measures, at
+ * places the segment does not keep) nor with a DECIMAL value (the backend
+ * hashes it from numeric's text).  A SCALED value is hashed as its
+ * mantissa without trailing zeros and the scale that leaves, as
+ * segnum_hash_value() does, so 1.50 at scale 2 and 1.5 at scale 1 hash
+ * alike.  v must hold one row.
+ */
+static bool
+one_row_recomputable(const SegView *v)
+{
+	uint32_t	i;
+
+	if (v->ndistinct > 0)
+		return false;
+	for (i = 0; i < v->nmeasures; i++)
+		if (v->m[i].nnull == 0 && v->m[i].kind != SEG_KIND_SCALED)
+			return false;
+	return true;
+}
+
+bool
+seg_one_row_checksum(const SegView *v, int64_t key, uint64_t *checksum)
+{
+	uint64_t	h;
+	uint32_t	i;
+
+	if (!one_row_recomputable(v))
+		return false;
+	h = seg_hash_init(key, v->first_ts);
+	for (i = 0; i < v->nmeasures; i++)
+	{
+		const SegMeasure *m = &v->m[i];
+		seg_int128	mant = m->sum;
+		uint32_t	scale = m->scale;
+
+		if (m->nnull > 0)
+		{
+			h = seg_hash_null(h);
+			continue;
+		}
+		while (scale > 0 && mant % 10 == 0)
+		{
+			mant /= 10;
+			scale--;
+		}
+		h = seg_hash_scaled(h, mant, scale);
+	}
+	*checksum = seg_hash_finish(h);
+	return true;
+}
+
+/* With lineage, a one-row value's checksum is recomputed, not stored. */
+static bool
+one_row_checksum_implied(const SegView *v)
+{
+	return (v->flags & SEG_F_LINEAGE) && one_row_recomputable(v);
+}
+
+/*
+ * The rest of a value in the one-row form (see segment_codec.h), p just
+ * past the flags byte.  Everything the form leaves out is filled in, so
+ * the view is the one the full form gives.
+ */
+static SegStatus
+parse_one_row(const uint8_t *data, const uint8_t *p, const uint8_t *end, SegView *v)
+{
+	uint64_t	nmeasures;
+	uint32_t	i;
+	int			k;
+
+	v->one_row = true;
+	v->flags &= ~SEG_F_ONE_ROW;
+	if (v->flags & (SEG_F_ZSTD | SEG_F_MINMAX_STALE))
+		return SEG_ERR_FLAGS;
+	v->count = 1;
+	TRY(seg_get_uvarint(&p, end, &nmeasures));
+	if (nmeasures > SEG_MAX_MEASURES)
+		return SEG_ERR_RANGE;
+	v->nmeasures = (uint32_t) nmeasures;
+	TRY(seg_get_svarint(&p, end, &v->first_ts));
+	v->last_ts = v->first_ts;
+	if (v->counts)
+		v->at_first = v->at_last = 1;
+	for (i = 0; i < v->nmeasures; i++)
+	{
+		SegMeasure *m = &v->m[i];
+
+		memset(m, 0, sizeof(*m));
+		TRY(get_u8(&p, end, &m->kind));
+		if (m->kind != SEG_KIND_SCALED && m->kind != SEG_KIND_DECIMAL)
+			return SEG_ERR_KIND;
+		TRY(seg_get_uvarint(&p, end, &m->nnull));
+		if (m->nnull > 1)
+			return SEG_ERR_RANGE;
+		if (m->kind == SEG_KIND_SCALED)
+		{
+			uint64_t	scale;
+
+			TRY(seg_get_uvarint(&p, end, &scale));
+			if (scale > SEG_MAX_SCALE)
+				return SEG_ERR_RANGE;
+			m->scale = (uint32_t) scale;
+		}
+		if (m->nnull == 1)
+			continue;
+		if (m->kind == SEG_KIND_SCALED)
+		{
+			TRY(seg_get_svarint128(&p, end, &m->sum));
+			m->min = m->max = m->sum;
+		}
+		else
+		{
+			uint64_t	slen;
+
+			TRY(seg_get_uvarint(&p, end, &slen));
+			if (slen > SEG_MAX_DECIMAL_LEN)
+				return SEG_ERR_DECIMAL;
+			if ((uint64_t) (end - p) < slen)
+				return SEG_ERR_TRUNCATED;
+			if (!seg_decimal_valid((const char *) p, (size_t) slen))
+				return SEG_ERR_DECIMAL;
+			for (k = 0; k < 3; k++)
+			{
+				m->dec[k] = (const char *) p;
+				m->dec_len[k] = (uint32_t) slen;
+			}
+			p += slen;
+		}
+		if (v->counts)
+			m->at_min = m->at_max = 1;
+	}
+	TRY(parse_distinct_section(&p, end, v));
+	if ((v->flags & SEG_F_DISTINCT_STALE) && v->ndistinct == 0)
+		return SEG_ERR_FLAGS;
+	if (!one_row_checksum_implied(v))
+	{
+		if ((size_t) (end - p) < 8)
+			return SEG_ERR_TRUNCATED;
+		v->checksum = 0;
+		for (k = 0; k < 8; k++)
+			v->checksum |= (uint64_t) p[k] << (8 * k);
+		p += 8;
+	}
+	v->fixed_len = (size_t) (p - data);
+	if (v->flags & SEG_F_LINEAGE)
+	{
+		int64_t		key;
+
+		/* the raw encoding of one key, and nothing after it */
+		v->lineage = p;
+		TRY(seg_get_svarint(&p, end, &key));
+		v->lineage_len = (size_t) (p - v->lineage);
+		v->raw_len = v->lineage_len;
+		if (one_row_checksum_implied(v))
+			(void) seg_one_row_checksum(v, key, &v->checksum);
+	}
+	if (p != end)
+		return SEG_ERR_TRAILING;
+	return SEG_OK;
+}
+
+/*
  * Parses and validates everything but the content of the lineage section,
  * whose sizes are still checked against the declared count.  Cheap: the
  * accessors call it on every value they read.
@@ -371,8 +575,10 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 		return SEG_ERR_VERSION;
 	v->counts = v->version == SEG_FORMAT_VERSION_COUNTS;
 	TRY(get_u8(&p, end, &v->flags));
-	if ((v->flags & ~SEG_F_ALL) != 0)
+	if ((v->flags & ~(SEG_F_ALL | SEG_F_ONE_ROW)) != 0)
 		return SEG_ERR_FLAGS;
+	if (v->flags & SEG_F_ONE_ROW)
+		return parse_one_row(data, p, end, v);
 	if ((v->flags & SEG_F_DISTINCT_STALE) && v->version == SEG_FORMAT_VERSION)
 		return SEG_ERR_FLAGS;
 	/* a segment whose bounds are stale keeps no counts */
@@ -496,33 +702,7 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 			}
 		}
 	}
-	v->ndistinct = 0;
-	if (v->version != SEG_FORMAT_VERSION)
-	{
-		uint64_t	nd;
-
-		TRY(seg_get_uvarint(&p, end, &nd));
-		if ((nd == 0 && v->version == SEG_FORMAT_VERSION_DISTINCT) || nd > SEG_MAX_MEASURES)
-			return SEG_ERR_RANGE;
-		v->ndistinct = (uint32_t) nd;
-		for (i = 0; i < v->ndistinct; i++)
-		{
-			SegDistinct *d = &v->d[i];
-			uint64_t	dlen;
-
-			TRY(get_u8(&p, end, &d->mode));
-			if (d->mode > SEG_DIST_DENSE)
-				return SEG_ERR_DISTINCT;
-			TRY(seg_get_uvarint(&p, end, &dlen));
-			if (dlen > SEG_DIST_MAX_PAYLOAD)
-				return SEG_ERR_DISTINCT;
-			if ((uint64_t) (end - p) < dlen)
-				return SEG_ERR_TRUNCATED;
-			d->data = p;
-			d->len = (size_t) dlen;
-			p += dlen;
-		}
-	}
+	TRY(parse_distinct_section(&p, end, v));
 	if ((v->flags & SEG_F_DISTINCT_STALE) && v->ndistinct == 0)
 		return SEG_ERR_FLAGS;
 	v->fixed_len = (size_t) (p - data);
@@ -744,7 +924,7 @@ encode_fixed(const SegView *v, uint8_t *out, bool counts)
 
 	out[n++] = counts ? SEG_FORMAT_VERSION_COUNTS :
 		v->ndistinct > 0 ? SEG_FORMAT_VERSION_DISTINCT : SEG_FORMAT_VERSION;
-	out[n++] = v->flags;
+	out[n++] = (uint8_t) (v->flags & ~SEG_F_ONE_ROW);
 	n += seg_put_uvarint(out + n, v->count);
 	n += seg_put_uvarint(out + n, v->nmeasures);
 	if (v->count > 0)
@@ -804,7 +984,141 @@ encode_fixed(const SegView *v, uint8_t *out, bool counts)
 	return n;
 }
 
-/* Writes everything up to the lineage section: version 3 when v->counts. */
+/*
+ * Whether v (and raw, the raw key encoding when v has lineage) is stored in
+ * the one-row form: one row, exact bounds, first = last, every value its
+ * own min and max, counts (when known) 1, and with lineage one key and,
+ * where the checksum is recomputed, the checksum that gives.  See
+ * segment_codec.h.
+ */
+bool
+seg_one_row_form(const SegView *v, const uint8_t *raw, size_t raw_len)
+{
+	uint32_t	i;
+
+	if (v->count != 1 || (v->flags & SEG_F_MINMAX_STALE) || v->first_ts != v->last_ts)
+		return false;
+	if (v->counts && (v->at_first != 1 || v->at_last != 1))
+		return false;
+	for (i = 0; i < v->nmeasures; i++)
+	{
+		const SegMeasure *m = &v->m[i];
+
+		if (m->nnull > 0)
+			continue;
+		if (m->kind == SEG_KIND_SCALED ? (m->min != m->sum || m->max != m->sum) :
+			(m->dec_len[1] != m->dec_len[0] || m->dec_len[2] != m->dec_len[0] ||
+			 memcmp(m->dec[1], m->dec[0], m->dec_len[0]) != 0 ||
+			 memcmp(m->dec[2], m->dec[0], m->dec_len[0]) != 0))
+			return false;
+		if (v->counts && (m->at_min != 1 || m->at_max != 1))
+			return false;
+	}
+	if (v->flags & SEG_F_LINEAGE)
+	{
+		const uint8_t *p = raw;
+		int64_t		key;
+		uint64_t	h;
+
+		if (raw == NULL || seg_get_svarint(&p, raw + raw_len, &key) != SEG_OK ||
+			p != raw + raw_len)
+			return false;
+		if (seg_one_row_checksum(v, key, &h) && h != v->checksum)
+			return false;
+	}
+	return true;
+}
+
+/* Writes v in the one-row form; seg_one_row_form(v, raw, raw_len) holds. */
+static size_t
+encode_one_row(const SegView *v, const uint8_t *raw, size_t raw_len, uint8_t *out)
+{
+	size_t		n = 0;
+	uint32_t	i;
+	int			k;
+
+	out[n++] = v->counts ? SEG_FORMAT_VERSION_COUNTS :
+		v->ndistinct > 0 ? SEG_FORMAT_VERSION_DISTINCT : SEG_FORMAT_VERSION;
+	out[n++] = (uint8_t) ((v->flags & ~(SEG_F_ZSTD | SEG_F_ONE_ROW)) | SEG_F_ONE_ROW);
+	n += seg_put_uvarint(out + n, v->nmeasures);
+	n += seg_put_svarint(out + n, v->first_ts);
+	for (i = 0; i < v->nmeasures; i++)
+	{
+		const SegMeasure *m = &v->m[i];
+
+		out[n++] = m->kind;
+		n += seg_put_uvarint(out + n, m->nnull);
+		if (m->kind == SEG_KIND_SCALED)
+			n += seg_put_uvarint(out + n, m->scale);
+		if (m->nnull > 0)
+			continue;
+		if (m->kind == SEG_KIND_SCALED)
+			n += seg_put_svarint128(out + n, m->sum);
+		else
+		{
+			n += seg_put_uvarint(out + n, m->dec_len[0]);
+			memcpy(out + n, m->dec[0], m->dec_len[0]);
+			n += m->dec_len[0];
+		}
+	}
+	if (v->ndistinct > 0 || v->counts)
+	{
+		n += seg_put_uvarint(out + n, v->ndistinct);
+		for (i = 0; i < v->ndistinct; i++)
+		{
+			out[n++] = v->d[i].mode;
+			n += seg_put_uvarint(out + n, v->d[i].len);
+			memcpy(out + n, v->d[i].data, v->d[i].len);
+			n += v->d[i].len;
+		}
+	}
+	if (!one_row_checksum_implied(v))
+		for (k = 0; k < 8; k++)
+			out[n++] = (uint8_t) (v->checksum >> (8 * k));
+	if (v->flags & SEG_F_LINEAGE)
+	{
+		memcpy(out + n, raw, raw_len);
+		n += raw_len;
+	}
+	return n;
+}
+
+/*
+ * Writes a whole value: the one-row form when it applies, else the full
+ * form's fixed part (version 3 when v->counts) and, when raw is not NULL,
+ * the lineage section, zstd-compressed when that is smaller (SEG_F_ZSTD is
+ * then set).  v->flags' SEG_F_ZSTD is ignored.  out_cap must be at least
+ * seg_fixed_bound(v) + seg_lineage_bound(raw_len) (the latter only with
+ * raw).  Returns 0 if zstd fails, which the caller treats as out of memory.
+ */
+size_t
+seg_encode_value(const SegView *v, const uint8_t *raw, size_t raw_len,
+				 uint8_t *out, size_t out_cap)
+{
+	size_t		n;
+
+	if (seg_one_row_form(v, raw, raw_len))
+		return encode_one_row(v, raw, raw_len, out);
+	n = encode_fixed(v, out, v->counts);
+	out[1] &= ~SEG_F_ZSTD;
+	if (raw)
+	{
+		bool		compressed;
+		size_t		ln = seg_encode_lineage(raw, raw_len, out + n, out_cap - n, &compressed);
+
+		if (ln == 0)
+			return 0;
+		if (compressed)
+			out[1] |= SEG_F_ZSTD;
+		n += ln;
+	}
+	return n;
+}
+
+/*
+ * Writes everything up to the lineage section in the full form (never the
+ * one-row form: seg_encode_value chooses): version 3 when v->counts.
+ */
 size_t
 seg_encode_fixed(const SegView *v, uint8_t *out)
 {

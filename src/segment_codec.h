@@ -77,6 +77,51 @@
  * only; the backend compares them as numerics (segment.c,
  * segment_state.c).
  *
+ * One-row form (flag SEG_F_ONE_ROW, any version, issue 13): a segment of
+ * exactly one row with exact bounds is stored without what its row
+ * implies.  Fine-grain cells are mostly such segments, and the full form
+ * spends about 18 of their 44 bytes (10 M-row benchmark, two measures) on
+ * copies: count (1), last - first (0), min and max (= sum), raw_len (the
+ * key's own length) and, with lineage, the checksum (the row's hash,
+ * recomputable from the key, the time and the values).  A flag rather than
+ * a version 4: the form is orthogonal to what versions 1 to 3 say (extreme
+ * counts known, distinct measures), so the version keeps its meaning and
+ * the text output, which prints it, does not change.  Layout:
+ *
+ *	uint8	version				as the full form would be (1, 2 or 3)
+ *	uint8	flags				SEG_F_ONE_ROW set; never SEG_F_ZSTD nor
+ *								SEG_F_MINMAX_STALE
+ *	varint	nmeasures
+ *	zz		first_ts			= last_ts; count = 1
+ *	per measure:
+ *		uint8	kind; varint nnull (0 or 1); SCALED: varint scale
+ *		if nnull = 0:	SCALED: zz128 sum; DECIMAL: one string, the sum
+ *						(min = max = sum; version 3: at_min = at_max = 1)
+ *	version 2 and 3: the distinct section, as in the full form
+ *	8 bytes	checksum			only if it cannot be recomputed: without
+ *								lineage, with distinct measures (whose place
+ *								among the row's values is not stored), or with
+ *								a DECIMAL value (its row hash depends on
+ *								numeric's text)
+ *	if SEG_F_LINEAGE: zz key	the raw key encoding of one key, the rest of
+ *								the value (raw_len is its length)
+ *
+ * The recomputed checksum is seg_one_row_checksum(): the row hash of
+ * segstate_row_hash(), which hashes a value as its mantissa without
+ * trailing zeros and the scale that leaves, so it depends only on the
+ * value, not on the scale the segment stores it at.  version 3's counts are
+ * all 1.  The encoder (seg_encode_value) writes the one-row form exactly
+ * when the content has it: count = 1, bounds exact, first = last, min = max
+ * = sum (DECIMAL: the same text), counts (if known) 1, and, when the
+ * checksum would be implied, the stored checksum equal to the recomputed
+ * one; otherwise (e.g. a text input with another checksum) the full form.
+ * A one-row form can hold nothing inconsistent, since what it leaves out
+ * is derived.  Full-form values of one row written before it stay valid;
+ * SegView reads both alike (one_row says which form was read, and flags
+ * never carries SEG_F_ONE_ROW), and equality, ordering and hashing compare
+ * the full form without counts (seg_encode_fixed_without_counts), so a
+ * 0.4.0 value equals its one-row rebuild.
+ *
  * The raw key encoding is zz(first key) followed by count - 1 varint gaps,
  * each >= 1: keys are strictly increasing, so a key cannot be counted twice.
  * Varints must be minimal, so that a segment's content has exactly one
@@ -109,6 +154,11 @@ typedef unsigned __int128 seg_uint128 __attribute__((aligned(8)));
 #define SEG_F_DISTINCT_STALE	0x08	/* a retraction from a sketch made the
 										 * distinct counts unknown (version 2) */
 #define SEG_F_ALL				(SEG_F_LINEAGE | SEG_F_ZSTD | SEG_F_MINMAX_STALE | SEG_F_DISTINCT_STALE)
+/*
+ * On disk only: the value is in the one-row form.  seg_parse reports it as
+ * SegView.one_row, not in SegView.flags; the encoder sets it by itself.
+ */
+#define SEG_F_ONE_ROW			0x10
 
 /*
  * Distinct measures (issue 17): the exact set of value hashes, with a
@@ -209,6 +259,7 @@ typedef struct SegView
 	int64_t		first_ts;
 	int64_t		last_ts;
 	bool		counts;			/* version 3: the at_* counts are known */
+	bool		one_row;		/* read from the one-row form (SEG_F_ONE_ROW) */
 	uint64_t	at_first;		/* version 3, count > 0: rows at first_ts */
 	uint64_t	at_last;		/* ... and at last_ts */
 	uint64_t	checksum;
@@ -260,6 +311,10 @@ extern size_t seg_raw_keys_bound(uint64_t nkeys);
 extern size_t seg_encode_keys(const int64_t *keys, uint64_t nkeys, uint8_t *out);
 extern size_t seg_fixed_bound(const SegView *v);
 extern size_t seg_encode_fixed(const SegView *v, uint8_t *out);
+extern bool seg_one_row_checksum(const SegView *v, int64_t key, uint64_t *checksum);
+extern bool seg_one_row_form(const SegView *v, const uint8_t *raw, size_t raw_len);
+extern size_t seg_encode_value(const SegView *v, const uint8_t *raw, size_t raw_len,
+							   uint8_t *out, size_t out_cap);
 extern size_t seg_encode_fixed_without_counts(const SegView *v, uint8_t *out);
 extern size_t seg_encode_lineage(const uint8_t *raw, size_t raw_len, uint8_t *out, size_t out_cap, bool *compressed);
 extern size_t seg_lineage_bound(size_t raw_len);
