@@ -29,9 +29,13 @@
  */
 #include "segroll.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/transam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
@@ -48,6 +52,8 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
@@ -452,6 +458,44 @@ segroll_trace_json(PG_FUNCTION_ARGS)
 	pfree(values);
 	pfree(nulls);
 	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * segroll._key_index_leads(rel regclass, col text): whether rel has a
+ * valid btree index without a predicate whose first column is col, read
+ * from the relation cache (the planner reads the same when it plans the
+ * lookup).  The caller has locked rel (_lock_for_read).
+ */
+PG_FUNCTION_INFO_V1(segroll_key_index_leads);
+Datum
+segroll_key_index_leads(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *col = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	AttrNumber	attnum = get_attnum(relid, col);
+	Relation	rel;
+	List	   *indexes;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (attnum == InvalidAttrNumber)
+		PG_RETURN_BOOL(false);
+	rel = relation_open(relid, AccessShareLock);
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		found = index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
+			index->rd_index->indkey.values[0] == attnum &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
+		index_close(index, AccessShareLock);
+		if (found)
+			break;
+	}
+	list_free(indexes);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(found);
 }
 
 typedef enum TraceKind

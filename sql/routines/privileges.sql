@@ -118,7 +118,7 @@ BEGIN
 				'@extschema@._caller_reads_blocks(@extschema@.segmentation)',
 				'@extschema@._visible_json(pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._visible_cols(pg_catalog.regclass, pg_catalog.text)',
-				'@extschema@._key_indexed(@extschema@.segmentation)',
+				'@extschema@._key_index_leads(pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._trace_json(pg_catalog.record)',
 				'@extschema@._purged_filter(@extschema@.segmentation, @extschema@.segment, pg_catalog.text)',
 				'@extschema@._enter_trace()',

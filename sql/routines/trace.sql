@@ -312,21 +312,13 @@ END
 $$;
 
 /*
- * Whether the source has a valid btree index, without a predicate, whose
- * first column is the key column: trace looks keys up through it.
+ * Whether rel has a valid btree index without a predicate whose first
+ * column is col: trace looks keys up through it.  C (src/trace.c), from
+ * the relation cache; rel must have been through _caller_reads().
  */
-CREATE OR REPLACE FUNCTION @extschema@._key_indexed(def @extschema@.segmentation)
-RETURNS pg_catalog.bool LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT EXISTS (
-		SELECT 1
-		FROM pg_catalog.pg_index i
-		JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
-		JOIN pg_catalog.pg_am am ON am.oid OPERATOR(pg_catalog.=) ic.relam
-		JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) def.source
-		                              AND a.attname OPERATOR(pg_catalog.=) def.key_column
-		WHERE i.indrelid OPERATOR(pg_catalog.=) def.source AND i.indisvalid AND i.indpred IS NULL
-		  AND i.indkey[0] OPERATOR(pg_catalog.=) a.attnum AND am.amname OPERATOR(pg_catalog.=) 'btree')
-$$;
+CREATE OR REPLACE FUNCTION @extschema@._key_index_leads(rel pg_catalog.regclass, col pg_catalog.text)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segroll_key_index_leads'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 CREATE OR REPLACE FUNCTION @extschema@._trace(seg_name pg_catalog.text, seg @extschema@.segment, cell pg_catalog.jsonb)
 RETURNS pg_catalog.text
@@ -376,7 +368,7 @@ BEGIN
 		               FROM %3$s s%4$s CROSS JOIN LATERAL (SELECT %2$s) x
 		               WHERE %1$s OPERATOR(pg_catalog.=) ANY (%6$s) AND %5$s ORDER BY %1$s',
 		              key_sql, segroll._visible_cols(def.source, 's'), def.source, in_cell[1], in_cell[2],
-		              CASE WHEN NOT segroll._key_hashed(def) AND segroll._key_indexed(def)
+		              CASE WHEN NOT segroll._key_hashed(def) AND segroll._key_index_leads(def.source, def.key_column)
 		                   THEN '(SELECT $1)::pg_catalog.int8[]' ELSE '$1' END);
 	END IF;
 	RETURN format($f$
