@@ -8,12 +8,16 @@
  *	  variable lives here.)
  *
  * A trace runs as its caller, so that privileges, column privileges and
- * row-level security apply to every source row it returns: the rows come
- * from segroll._trace() and segroll._trace_rows() (PL/pgSQL, in the
- * extension scripts), which these entry points run through SPI without
- * switching user.  They look the source rows up one batch of keys at a
- * time, which keeps each lookup an index scan of bounded size however large
- * the traced segment is.
+ * row-level security apply to every source row it returns.  For trace(),
+ * segroll._trace() (PL/pgSQL, in the extension scripts) checks what the
+ * caller reads and returns the statement that finds the rows; the entry
+ * point runs that statement through SPI, without switching user, once per
+ * batch of keys it decodes from the segment (trace_lookup), and the rows go
+ * straight into its result.  trace_rows() runs segroll._trace_rows(), which
+ * returns the rows itself.  Either way the source is looked up one batch of
+ * keys at a time, which keeps each lookup an index scan of bounded size
+ * however large the traced segment is.  segroll._trace_json() writes a row
+ * as to_json() does, with its columns' types looked up once per query.
  *
  * Every trace is recorded in segroll.trace_log, and only segroll records
  * it (issue 12): anything a routine running as the caller may do, the
@@ -461,10 +465,12 @@ segroll_trace_json(PG_FUNCTION_ARGS)
 }
 
 /*
- * segroll._key_index_leads(rel regclass, col text): whether rel has a
- * valid btree index without a predicate whose first column is col, read
- * from the relation cache (the planner reads the same when it plans the
- * lookup).  The caller has locked rel (_lock_for_read).
+ * segroll._key_index_leads(rel regclass, col text): whether rel is a plain
+ * table with a valid btree index without a predicate whose first column is
+ * col, read from the relation cache (the planner reads the same when it
+ * plans the lookup).  Not a partitioned table: each of its partitions
+ * would be probed for every key, where the planner may scan a small
+ * partition instead.  The caller has locked rel (_lock_for_read).
  */
 PG_FUNCTION_INFO_V1(segroll_key_index_leads);
 Datum
@@ -481,6 +487,11 @@ segroll_key_index_leads(PG_FUNCTION_ARGS)
 	if (attnum == InvalidAttrNumber)
 		PG_RETURN_BOOL(false);
 	rel = relation_open(relid, AccessShareLock);
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+	{
+		relation_close(rel, AccessShareLock);
+		PG_RETURN_BOOL(false);
+	}
 	indexes = RelationGetIndexList(rel);
 	foreach(lc, indexes)
 	{

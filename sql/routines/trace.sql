@@ -12,12 +12,14 @@
  * columns' types, so that the types cannot change under them
  * (docs/security.md, "Trace runs as the caller").
  *
- * trace() and trace_rows() are C (src/trace.c): they run _trace() and
- * _trace_rows(), which return the rows, as the caller, then record the
- * trace in segroll.trace_log as the log's owner.  Nobody else writes the
- * log, and the inner routines run only when a trace entry point admitted
- * them (_enter_trace()), so no role gets the rows without the entry
- * (docs/security.md, "The trace log").
+ * trace() and trace_rows() are C (src/trace.c): as the caller, trace()
+ * runs _trace(), which checks what the trace reads and returns the
+ * statement that finds the rows, then runs that statement batch by batch;
+ * trace_rows() runs _trace_rows(), which returns the rows.  Then they
+ * record the trace in segroll.trace_log as the log's owner.  Nobody else
+ * writes the log, and the inner routines run only when a trace entry point
+ * admitted them (_enter_trace()), so no role gets the rows without the
+ * entry (docs/security.md, "The trace log").
  */
 
 /*
@@ -312,9 +314,10 @@ END
 $$;
 
 /*
- * Whether rel has a valid btree index without a predicate whose first
- * column is col: trace looks keys up through it.  C (src/trace.c), from
- * the relation cache; rel must have been through _caller_reads().
+ * Whether rel is a plain table with a valid btree index without a
+ * predicate whose first column is col: trace looks keys up through it.  C
+ * (src/trace.c), from the relation cache; rel must have been through
+ * _caller_reads().
  */
 CREATE OR REPLACE FUNCTION @extschema@._key_index_leads(rel pg_catalog.regclass, col pg_catalog.text)
 RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segroll_key_index_leads'
@@ -354,12 +357,14 @@ BEGIN
 	IF archive IS NULL AND purged = 'false' THEN
 		/*
 		 * Every row is local: one statement, the rows in key order.  An
-		 * integer key with a btree index of its own is looked up through
-		 * it, the batch handed to the index scan at run time ((SELECT $1)):
+		 * integer key of a plain table with a btree index that starts with
+		 * it is looked up through that index, the batch handed to the index
+		 * scan at run time ((SELECT $1)):
 		 * one probe a key, in key order, so no sort, and the planner does
 		 * not estimate each of the 10 000 keys as it does for a constant
-		 * array.  Otherwise (a key hash, or no such index) the batch is a
-		 * constant, which a scan without an index matches by a hash table.
+		 * array.  Otherwise (a key hash, no such index, a partitioned
+		 * source) the batch is a constant: the planner chooses per
+		 * partition, and a scan without an index matches it by a hash table.
 		 * The row is shown by _trace_json() (to_json() that looks the
 		 * columns' types up once) of a LATERAL select list, not of a
 		 * subquery run once a row.
