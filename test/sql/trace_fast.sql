@@ -2,8 +2,8 @@
 -- one batch of keys at a time, and shows rows with _trace_json().  Each
 -- path is compared with the caller's own plain query: a cell whose lineage
 -- is in blocks, a merge of more than one batch of keys, a key gone from the
--- source, an integer key without an index, an int4 key, a role under
--- row-level security and a role without SELECT.
+-- source, an integer key without an index, an int4 key, a uuid key (held
+-- as its hash), a role under row-level security and a role without SELECT.
 SET client_min_messages = warning;
 \set VERBOSITY terse
 SET TimeZone = 'UTC';
@@ -113,6 +113,19 @@ INSERT INTO trf.small SELECT g, '2026-11-01'::timestamptz + g * interval '1 minu
 SELECT segroll.create_segmentation('trf_int4', 'trf.small', 'id', 'at', 'day', 'UTC', '{org}', '{amount}') IS NOT NULL AS created;
 SELECT count(*) AS rows, min(key) AS first, max(key) AS last, sum((source_row->>'amount')::numeric) AS amount
 FROM segroll.trace('trf_int4', '{"org": 1}', '2026-11-01');
+
+-- a uuid key, kept in lineage as its hash: the cell's rows, in hash order
+CREATE TABLE trf.tx (k uuid PRIMARY KEY, at timestamptz NOT NULL, org int, amount numeric);
+INSERT INTO trf.tx SELECT md5(g::text)::uuid, '2026-11-01'::timestamptz + g * interval '1 minute', g % 3, g
+FROM generate_series(1, 900) g;
+SELECT segroll.create_segmentation('trf_uuid', 'trf.tx', 'k', 'at', 'day', 'UTC', '{org}', '{amount}') IS NOT NULL AS created;
+WITH t AS (SELECT row_number() OVER () AS n, key, source_row::text AS r FROM segroll.trace('trf_uuid', '{"org": 2}', '2026-11-01')),
+     p AS (SELECT segroll.key_hash(s.k) AS key, pg_catalog.to_json(x)::text AS r
+           FROM trf.tx s CROSS JOIN LATERAL (SELECT s.k, s.at, s.org, s.amount) x
+           WHERE s.org = 2 AND s.at >= '2026-11-01' AND s.at < '2026-11-02')
+SELECT (SELECT count(*) FROM t) AS rows,
+       (SELECT count(*) FROM ((SELECT key, r FROM t EXCEPT ALL SELECT * FROM p) UNION ALL (SELECT * FROM p EXCEPT ALL SELECT key, r FROM t)) d) AS differences,
+       (SELECT bool_and(t.key > q.key) FROM t JOIN t q ON q.n = t.n - 1) AS in_hash_order;
 
 -- ------------------------------------------------------------- who sees
 CREATE ROLE trf_auditor IN ROLE segroll_auditor;
