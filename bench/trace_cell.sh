@@ -13,9 +13,11 @@
 #   PGHOST PGPORT PGUSER  [/tmp/devpg 5499 postgres]
 #   PSQL        psql binary [$(pg_config --bindir)/psql]
 #
-# Three variants, each timed as a whole psql process (connect, trace,
+# Four variants, each timed as a whole psql process (connect, trace,
 # disconnect) by farm-bench-like medians computed here:
 #   plain   SELECT the cell's rows from the source by its dimensions and day
+#           (count(*) of row_to_json(s): the planner drops the unused json)
+#   plain_json  the same rows as json, in key order, as trace returns them
 #   inline  segroll.trace(name, dimensions, period) of a cell whose lineage
 #           is inline (segroll.inline_lineage_limit above ROWS)
 #   blocks  the same cell of a segmentation whose cells keep their lineage in
@@ -38,6 +40,8 @@ SELECT segroll.drop_segmentation(name) FROM segroll.segmentation WHERE name IN (
 DROP TABLE IF EXISTS tc_src;
 -- 8 cells (org x channel) of one day, ROWS rows each, keys with random gaps
 CREATE TABLE tc_src (id bigint PRIMARY KEY, at timestamptz NOT NULL, org int, channel int, amount numeric(12,2));
+SELECT setseed(0.13) \gset
+-- (seeded: the same data every run, so that two builds compare on it)
 INSERT INTO tc_src SELECT g::bigint * 8 + floor(random() * 8)::int,
        '2026-11-01 00:00+09'::timestamptz + g * (interval '20 hours' / ($ROWS * 8)), g % 4, (g / 4) % 2, (g % 10000) / 100.0
 FROM generate_series(1, $ROWS * 8) g;
@@ -53,6 +57,7 @@ SELECT count(*) AS blocks_of_the_cell FROM segroll_data.tc_blocks_lineage WHERE 
 SQL
 
 q_plain="SELECT count(*) FROM (SELECT row_to_json(s) FROM tc_src s WHERE org = 1 AND channel = 0 AND at >= '2026-11-01 00:00+09' AND at < '2026-11-02 00:00+09') x"
+q_plain_json="SELECT count(j) FROM (SELECT row_to_json(s) AS j FROM tc_src s WHERE org = 1 AND channel = 0 AND at >= '2026-11-01 00:00+09' AND at < '2026-11-02 00:00+09' ORDER BY id) x"
 q_inline="SELECT count(*) FROM segroll.trace('tc_inline', '{\"org\": 1, \"channel\": 0}', '2026-11-01 00:00+09')"
 q_blocks="SELECT count(*) FROM segroll.trace('tc_blocks', '{\"org\": 1, \"channel\": 0}', '2026-11-01 00:00+09')"
 
@@ -68,13 +73,13 @@ median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 
 declare -A samples
 for ((r = 0; r < REPS; r++)); do
-	for v in plain inline blocks; do	# interleaved, so noise hits all three alike
+	for v in plain plain_json inline blocks; do	# interleaved, so noise hits all alike
 		q="q_$v"
 		samples[$v]+="$(time_ms "${!q}")"$'\n'
 	done
 done
 echo "| variant | median ms (new session, $REPS runs) |"
 echo "| --- | --- |"
-for v in plain inline blocks; do
+for v in plain plain_json inline blocks; do
 	printf '| %s | %s |\n' "$v" "$(printf '%s' "${samples[$v]}" | grep . | median)"
 done

@@ -8,12 +8,16 @@
  *	  variable lives here.)
  *
  * A trace runs as its caller, so that privileges, column privileges and
- * row-level security apply to every source row it returns: the rows come
- * from segroll._trace() and segroll._trace_rows() (PL/pgSQL, in the
- * extension scripts), which these entry points run through SPI without
- * switching user.  They look the source rows up one batch of keys at a
- * time, which keeps each lookup an index scan of bounded size however large
- * the traced segment is.
+ * row-level security apply to every source row it returns.  For trace(),
+ * segroll._trace() (PL/pgSQL, in the extension scripts) checks what the
+ * caller reads and returns the statement that finds the rows; the entry
+ * point runs that statement through SPI, without switching user, once per
+ * batch of keys it decodes from the segment (trace_lookup), and the rows go
+ * straight into its result.  trace_rows() runs segroll._trace_rows(), which
+ * returns the rows itself.  Either way the source is looked up one batch of
+ * keys at a time, which keeps each lookup an index scan of bounded size
+ * however large the traced segment is.  segroll._trace_json() writes a row
+ * as to_json() does, with its columns' types looked up once per query.
  *
  * Every trace is recorded in segroll.trace_log, and only segroll records
  * it (issue 12): anything a routine running as the caller may do, the
@@ -29,11 +33,16 @@
  */
 #include "segroll.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/transam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "common/jsonapi.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -42,10 +51,16 @@
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 
 /* segroll.trace_audit: whether every trace is recorded in segroll.trace_log */
 bool		segroll_trace_audit = true;
@@ -206,6 +221,294 @@ segroll_lock_for_read(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* ------------------------------------------------------------ row json */
+
+/*
+ * segroll._trace_json(record): the row as json, exactly as
+ * pg_catalog.to_json(record) writes it, for the rows trace returns.  Each
+ * column is written by its built-in type's output (the type of a domain
+ * seen through, as to_json does); a column of a type that is not built in
+ * is written as its text, never through a cast to json (trace shows such
+ * values as text anyway: _shown_sql).  to_json looks up each column's type,
+ * its output function and the row type again for every row; here they are
+ * looked up once per query and kept with the call site (fn_extra), with
+ * each column's key already escaped, which more than halves the time of a
+ * trace's json.  test/sql/trace_fast.sql compares the two over every
+ * category of built-in type.
+ */
+typedef enum TraceJsonKind
+{
+	TJ_BOOL,					/* true / false */
+	TJ_NUMBER,					/* the output if it is a valid JSON number,
+								 * else quoted */
+	TJ_DATETIME,				/* date, timestamp, timestamptz: ISO 8601,
+								 * quoted */
+	TJ_JSON,					/* json, jsonb: the output as it is */
+	TJ_ARRAY,					/* array_to_json() */
+	TJ_COMPOSITE,				/* row_to_json() */
+	TJ_TEXT						/* the output, quoted and escaped */
+} TraceJsonKind;
+
+typedef struct TraceJsonColumn
+{
+	bool		dropped;
+	TraceJsonKind kind;
+	Oid			base;			/* the built-in type written */
+	char	   *key;			/* "name": */
+	FmgrInfo	out;			/* output function (TJ_NUMBER, TJ_JSON,
+								 * TJ_TEXT) */
+} TraceJsonColumn;
+
+typedef struct TraceJsonCache
+{
+	Oid			type;			/* the row type the columns describe */
+	int32		typmod;
+	int			natts;
+	TraceJsonColumn *cols;
+	MemoryContext cxt;			/* holds cols */
+} TraceJsonCache;
+
+static void
+trace_json_describe(TraceJsonCache *c, TupleDesc desc, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	c->natts = desc->natts;
+	c->cols = palloc0(sizeof(TraceJsonColumn) * Max(desc->natts, 1));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		TraceJsonColumn *col = &c->cols[i];
+		Oid			base;
+		Oid			outfn;
+		bool		varlena;
+		StringInfoData key;
+
+		col->dropped = att->attisdropped;
+		if (col->dropped)
+			continue;
+		initStringInfo(&key);
+		escape_json(&key, NameStr(att->attname));
+		appendStringInfoChar(&key, ':');
+		col->key = key.data;
+		base = getBaseType(att->atttypid);
+		col->base = base;
+		switch (base)
+		{
+			case BOOLOID:
+				col->kind = TJ_BOOL;
+				break;
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+			case FLOAT4OID:
+			case FLOAT8OID:
+			case NUMERICOID:
+				col->kind = TJ_NUMBER;
+				break;
+			case DATEOID:
+			case TIMESTAMPOID:
+			case TIMESTAMPTZOID:
+				col->kind = TJ_DATETIME;
+				break;
+			case JSONOID:
+			case JSONBOID:
+				col->kind = TJ_JSON;
+				break;
+			default:
+				if (base < FirstNormalObjectId &&
+					(OidIsValid(get_element_type(base)) || base == ANYARRAYOID ||
+					 base == ANYCOMPATIBLEARRAYOID || base == RECORDARRAYOID))
+					col->kind = TJ_ARRAY;
+				else if (base < FirstNormalObjectId && type_is_rowtype(base))
+					col->kind = TJ_COMPOSITE;
+				else
+					col->kind = TJ_TEXT;
+				break;
+		}
+		if (col->kind == TJ_NUMBER || col->kind == TJ_JSON || col->kind == TJ_TEXT)
+		{
+			getTypeOutputInfo(base, &outfn, &varlena);
+			fmgr_info_cxt(outfn, &col->out, cxt);
+		}
+	}
+	MemoryContextSwitchTo(old);
+}
+
+static void
+trace_json_value(StringInfo buf, TraceJsonColumn *col, Datum value)
+{
+	char	   *str;
+
+	switch (col->kind)
+	{
+		case TJ_BOOL:
+			appendStringInfoString(buf, DatumGetBool(value) ? "true" : "false");
+			break;
+		case TJ_NUMBER:
+			str = OutputFunctionCall(&col->out, value);
+			if (IsValidJsonNumber(str, strlen(str)))
+				appendStringInfoString(buf, str);
+			else
+				escape_json(buf, str);
+			pfree(str);
+			break;
+		case TJ_DATETIME:
+			{
+				char		dt[MAXDATELEN + 1];
+
+				JsonEncodeDateTime(dt, value, col->base, NULL);
+				appendStringInfoChar(buf, '"');
+				appendStringInfoString(buf, dt);
+				appendStringInfoChar(buf, '"');
+			}
+			break;
+		case TJ_JSON:
+			str = OutputFunctionCall(&col->out, value);
+			appendStringInfoString(buf, str);
+			pfree(str);
+			break;
+		case TJ_ARRAY:
+		case TJ_COMPOSITE:
+			{
+				text	   *t = DatumGetTextPP(col->kind == TJ_ARRAY
+											   ? DirectFunctionCall1(array_to_json, value)
+											   : DirectFunctionCall1(row_to_json, value));
+
+				appendBinaryStringInfo(buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			}
+			break;
+		case TJ_TEXT:
+			str = OutputFunctionCall(&col->out, value);
+			escape_json(buf, str);
+			pfree(str);
+			break;
+	}
+}
+
+PG_FUNCTION_INFO_V1(segroll_trace_json);
+Datum
+segroll_trace_json(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader td = PG_GETARG_HEAPTUPLEHEADER(0);
+	Oid			type = HeapTupleHeaderGetTypeId(td);
+	int32		typmod = HeapTupleHeaderGetTypMod(td);
+	TraceJsonCache *c = fcinfo->flinfo->fn_extra;
+	TraceJsonCache row;
+	HeapTupleData tuple;
+	TupleDesc	desc;
+	StringInfo	buf;
+	Datum	   *values;
+	bool	   *nulls;
+	bool		first = true;
+	text	   *result;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TraceJsonCache));
+		c->type = InvalidOid;
+		c->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "segroll trace json", ALLOCSET_SMALL_SIZES);
+		fcinfo->flinfo->fn_extra = c;
+	}
+	desc = lookup_rowtype_tupdesc(type, typmod);
+	if (type == RECORDOID)
+	{
+		/* an anonymous row type never changes: described once */
+		if (c->type != type || c->typmod != typmod)
+		{
+			MemoryContextReset(c->cxt);
+			c->type = type;
+			c->typmod = typmod;
+			trace_json_describe(c, desc, c->cxt);
+		}
+	}
+	else
+	{
+		/* a named one may (ALTER TABLE): described for this row */
+		c = &row;
+		trace_json_describe(c, desc, CurrentMemoryContext);
+	}
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = td;
+
+	values = palloc(sizeof(Datum) * Max(c->natts, 1));
+	nulls = palloc(sizeof(bool) * Max(c->natts, 1));
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	buf = makeStringInfo();
+	appendStringInfoChar(buf, '{');
+	for (int i = 0; i < c->natts; i++)
+	{
+		TraceJsonColumn *col = &c->cols[i];
+
+		if (col->dropped)
+			continue;
+		if (!first)
+			appendStringInfoChar(buf, ',');
+		first = false;
+		appendStringInfoString(buf, col->key);
+		if (nulls[i])
+			appendStringInfoString(buf, "null");
+		else
+			trace_json_value(buf, col, values[i]);
+	}
+	appendStringInfoChar(buf, '}');
+	ReleaseTupleDesc(desc);
+	result = cstring_to_text_with_len(buf->data, buf->len);
+	pfree(buf->data);
+	pfree(buf);
+	pfree(values);
+	pfree(nulls);
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * segroll._key_index_leads(rel regclass, col text): whether rel is a plain
+ * table with a valid btree index without a predicate whose first column is
+ * col, read from the relation cache (the planner reads the same when it
+ * plans the lookup).  Not a partitioned table: each of its partitions
+ * would be probed for every key, where the planner may scan a small
+ * partition instead.  The caller has locked rel (_lock_for_read).
+ */
+PG_FUNCTION_INFO_V1(segroll_key_index_leads);
+Datum
+segroll_key_index_leads(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *col = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	AttrNumber	attnum = get_attnum(relid, col);
+	Relation	rel;
+	List	   *indexes;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (attnum == InvalidAttrNumber)
+		PG_RETURN_BOOL(false);
+	rel = relation_open(relid, AccessShareLock);
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+	{
+		relation_close(rel, AccessShareLock);
+		PG_RETURN_BOOL(false);
+	}
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+		found = index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
+			index->rd_index->indkey.values[0] == attnum &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
+		index_close(index, AccessShareLock);
+		if (found)
+			break;
+	}
+	list_free(indexes);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_BOOL(found);
+}
+
 typedef enum TraceKind
 {
 	TRACE_SEGMENT,				/* trace(name, seg) */
@@ -327,6 +630,85 @@ trace_destroy(DestReceiver *self)
 {
 }
 
+/* keys per lookup: the batch size segroll.key_batches() gives trace_rows */
+#define TRACE_BATCH 10000
+
+/*
+ * Runs sql, the statement segroll._trace() built as the caller, once per
+ * batch of at most TRACE_BATCH keys of seg, in ascending key order, with
+ * the batch as $1 (int8[]) and the cell as $2 (jsonb, or null), sending
+ * the rows to dest.  The statement is parsed once; the lineage is decoded
+ * as the batches go, so a segment of any size needs one batch of keys in
+ * memory, and no row passes through another tuplestore on its way to the
+ * result.  Caller must be connected to SPI, with search_path pinned.
+ */
+static void
+trace_lookup(const char *sql, Datum seg, Datum cell, bool cell_null, DestReceiver *dest)
+{
+	Oid			argtypes[2] = {INT8ARRAYOID, JSONBOID};
+	SegView		v;
+	uint8_t    *raw;
+	SegKeyIter	it;
+	SPIPlanPtr	plan;
+	MemoryContext batch_cxt;
+
+	segment_view(DatumGetSegmentPP(seg), &v);
+	if (!(v.flags & SEG_F_LINEAGE))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("segment has no lineage"),
+				 errhint("Build segments with segment_agg() rather than segment_agg_nolineage() to keep source keys.")));
+	if (v.count == 0)
+		return;
+	raw = segment_raw_lineage(&v, SEG_SOURCE_DISK);
+	seg_key_iter_init(&it, raw, v.raw_len, v.count);
+
+	plan = SPI_prepare(sql, 2, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "segroll trace batch", ALLOCSET_DEFAULT_SIZES);
+	while (it.remaining > 0)
+	{
+		int			n = (int) Min((uint64) TRACE_BATCH, it.remaining);
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+		Datum	   *elems = palloc(sizeof(Datum) * n);
+		ParamListInfo params = makeParamList(2);
+		SPIExecuteOptions options;
+		int			rc;
+
+		for (int i = 0; i < n; i++)
+		{
+			int64_t		key;
+
+			(void) seg_key_next(&it, &key); /* validated when decoded */
+			elems[i] = Int64GetDatum(key);
+		}
+		params->params[0].value = PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64),
+																  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		params->params[0].isnull = false;
+		params->params[0].pflags = PARAM_FLAG_CONST;
+		params->params[0].ptype = INT8ARRAYOID;
+		params->params[1].value = cell;
+		params->params[1].isnull = cell_null;
+		params->params[1].pflags = PARAM_FLAG_CONST;
+		params->params[1].ptype = JSONBOID;
+		MemoryContextSwitchTo(old);
+
+		memset(&options, 0, sizeof(options));
+		options.params = params;
+		options.read_only = false;
+		options.dest = dest;
+		rc = SPI_execute_plan_extended(plan, &options);
+		/* a SELECT whose rows went to a receiver of ours reports UTILITY */
+		if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+			elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
+		MemoryContextReset(batch_cxt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	MemoryContextDelete(batch_cxt);
+	SPI_freeplan(plan);
+}
+
 static Datum
 run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 {
@@ -412,7 +794,8 @@ run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 		argtypes[2] = JSONBOID;
 		if (kind == TRACE_SEGMENT)
 			nulls[2] = 'n';
-		sql = "SELECT t.key, t.origin, t.source_row FROM segroll._trace($1, $2, $3) t";
+		/* the checks, and the statement that finds the rows (trace_lookup) */
+		sql = "SELECT segroll._trace($1, $2, $3)";
 	}
 
 	/* the rows, as the caller; the inner routine admitted once */
@@ -437,6 +820,12 @@ run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 	options.params = params;
 	options.read_only = false;
 	options.dest = (DestReceiver *) &receiver;
+	if (kind != TRACE_ROWS)
+	{
+		/* trace(): its statement comes back, and runs here as the caller */
+		options.dest = NULL;
+		options.tcount = 1;
+	}
 	PG_TRY();
 	{
 		trace_admitted = true;
@@ -452,6 +841,18 @@ run_trace(FunctionCallInfo fcinfo, TraceKind kind)
 		trace_admitted_user = InvalidOid;
 	}
 	PG_END_TRY();
+	if (kind != TRACE_ROWS)
+	{
+		bool		isnull;
+		Datum		q;
+
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "segroll._trace() returned no statement");
+		q = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			elog(ERROR, "segroll._trace() returned no statement");
+		trace_lookup(TextDatumGetCString(q), seg, cell, cell_null, (DestReceiver *) &receiver);
+	}
 	trace_result_ready(&receiver);
 	nrows = receiver.nrows;
 

@@ -12,12 +12,14 @@
  * columns' types, so that the types cannot change under them
  * (docs/security.md, "Trace runs as the caller").
  *
- * trace() and trace_rows() are C (src/trace.c): they run _trace() and
- * _trace_rows(), which return the rows, as the caller, then record the
- * trace in segroll.trace_log as the log's owner.  Nobody else writes the
- * log, and the inner routines run only when a trace entry point admitted
- * them (_enter_trace()), so no role gets the rows without the entry
- * (docs/security.md, "The trace log").
+ * trace() and trace_rows() are C (src/trace.c): as the caller, trace()
+ * runs _trace(), which checks what the trace reads and returns the
+ * statement that finds the rows, then runs that statement batch by batch;
+ * trace_rows() runs _trace_rows(), which returns the rows.  Then they
+ * record the trace in segroll.trace_log as the log's owner.  Nobody else
+ * writes the log, and the inner routines run only when a trace entry point
+ * admitted them (_enter_trace()), so no role gets the rows without the
+ * entry (docs/security.md, "The trace log").
  */
 
 /*
@@ -166,18 +168,28 @@ END
 $$;
 
 /*
- * The expression that shows a source (or archive) row to the caller: the
- * columns the caller may read, in table order, as json (segroll_seq left
- * out).  A caller who may read no column gets the error a SELECT gives.
- * rel must have been through _caller_reads().
+ * A row as json, exactly as pg_catalog.to_json(record) writes it, each
+ * column's type looked up once per query instead of once per row
+ * (src/trace.c); a column whose type is not built in is written as its
+ * text, never through a cast to json.
  */
-CREATE OR REPLACE FUNCTION @extschema@._visible_json(rel pg_catalog.regclass, alias pg_catalog.text)
+CREATE OR REPLACE FUNCTION @extschema@._trace_json(r pg_catalog.record)
+RETURNS pg_catalog.json AS 'MODULE_PATHNAME', 'segroll_trace_json'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+/*
+ * The columns of a source (or archive) row that the caller may read, as a
+ * select list, in table order (segroll_seq left out): each value as itself
+ * if its type is built in, else as its text (_shown_sql).  A caller who may
+ * read no column gets the error a SELECT gives.  rel must have been
+ * through _caller_reads().
+ */
+CREATE OR REPLACE FUNCTION @extschema@._visible_cols(rel pg_catalog.regclass, alias pg_catalog.text)
 RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	cols text;
 BEGIN
-	-- each value as itself if its type is built in, else as its text (_shown_sql)
 	SELECT string_agg(format('%s AS %I', segroll._shown_sql(format('%s.%I', alias, a.attname), segroll._caller_type(rel, a.attname)),
 	                         a.attname), ', ' ORDER BY a.attnum) INTO cols
 	FROM pg_attribute a
@@ -186,8 +198,18 @@ BEGIN
 	IF cols IS NULL THEN
 		RAISE EXCEPTION 'permission denied for table %', rel USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	RETURN format('(SELECT pg_catalog.to_json(x) FROM (SELECT %s) x)', cols);
+	RETURN cols;
 END
+$$;
+
+/*
+ * The expression that shows a source (or archive) row to the caller: its
+ * _visible_cols() as json (_trace_json).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._visible_json(rel pg_catalog.regclass, alias pg_catalog.text)
+RETURNS pg_catalog.text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT pg_catalog.format('(SELECT segroll._trace_json(x) FROM (SELECT %s) x)', @extschema@._visible_cols(rel, alias))
 $$;
 
 /*
@@ -291,22 +313,26 @@ BEGIN
 END
 $$;
 
+/*
+ * Whether rel is a plain table with a valid btree index without a
+ * predicate whose first column is col: trace looks keys up through it.  C
+ * (src/trace.c), from the relation cache; rel must have been through
+ * _caller_reads().
+ */
+CREATE OR REPLACE FUNCTION @extschema@._key_index_leads(rel pg_catalog.regclass, col pg_catalog.text)
+RETURNS pg_catalog.bool AS 'MODULE_PATHNAME', 'segroll_key_index_leads'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
 CREATE OR REPLACE FUNCTION @extschema@._trace(seg_name pg_catalog.text, seg @extschema@.segment, cell pg_catalog.jsonb)
-RETURNS TABLE (key pg_catalog.int8, origin pg_catalog.text, source_row pg_catalog.json)
+RETURNS pg_catalog.text
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	def segroll.segmentation;
 	archive regclass;
 	purged text;
-	q text;
-	batch int8[];
+	key_sql text;
 	in_cell text[] := ARRAY['', 'true'];	-- joins, condition: the rows of the traced cell
 BEGIN
-	/*
-	 * Every row comes from RETURN QUERY EXECUTE, which plpgsql_check cannot
-	 * see filling the OUT columns ("OUT variable ... is maybe unmodified").
-	 * @plpgsql_check_options: extra_warnings = false
-	 */
 	IF NOT segroll._enter_trace() THEN
 		RAISE EXCEPTION 'segroll._trace() must be called through segroll.trace()'
 			USING ERRCODE = 'insufficient_privilege',
@@ -324,15 +350,33 @@ BEGIN
 	IF cell IS NOT NULL AND segroll._key_hashed(def) THEN
 		in_cell := segroll._caller_cell_sql(def, '$2');
 	END IF;
-	-- the caller's own query: privileges and row-level security apply
+	key_sql := segroll._caller_key_sql(def, def.source, 's');
+	-- the caller's own query, run by segroll.trace() (src/trace.c) once per
+	-- batch of keys ($1, ascending; $2 the cell): privileges and row-level
+	-- security apply
 	IF archive IS NULL AND purged = 'false' THEN
-		-- every row is local: one index scan per batch, in key order
-		q := format('SELECT %1$s::pg_catalog.int8, ''source''::pg_catalog.text, %2$s FROM %3$s s %4$s
-		             WHERE %1$s OPERATOR(pg_catalog.=) ANY ($1) AND %5$s ORDER BY %1$s',
-		            segroll._caller_key_sql(def, def.source, 's'), segroll._visible_json(def.source, 's'), def.source,
-		            in_cell[1], in_cell[2]);
-	ELSE
-		q := format($f$
+		/*
+		 * Every row is local: one statement, the rows in key order.  An
+		 * integer key of a plain table with a btree index that starts with
+		 * it is looked up through that index, the batch handed to the index
+		 * scan at run time ((SELECT $1)):
+		 * one probe a key, in key order, so no sort, and the planner does
+		 * not estimate each of the 10 000 keys as it does for a constant
+		 * array.  Otherwise (a key hash, no such index, a partitioned
+		 * source) the batch is a constant: the planner chooses per
+		 * partition, and a scan without an index matches it by a hash table.
+		 * The row is shown by _trace_json() (to_json() that looks the
+		 * columns' types up once) of a LATERAL select list, not of a
+		 * subquery run once a row.
+		 */
+		RETURN format('SELECT %1$s::pg_catalog.int8, ''source''::pg_catalog.text, segroll._trace_json(x)
+		               FROM %3$s s%4$s CROSS JOIN LATERAL (SELECT %2$s) x
+		               WHERE %1$s OPERATOR(pg_catalog.=) ANY (%6$s) AND %5$s ORDER BY %1$s',
+		              key_sql, segroll._visible_cols(def.source, 's'), def.source, in_cell[1], in_cell[2],
+		              CASE WHEN NOT segroll._key_hashed(def) AND segroll._key_index_leads(def.source, def.key_column)
+		                   THEN '(SELECT $1)::pg_catalog.int8[]' ELSE '$1' END);
+	END IF;
+	RETURN format($f$
 		WITH k AS MATERIALIZED (SELECT u.key FROM pg_catalog.unnest($1::pg_catalog.int8[]) u(key)),
 		l AS MATERIALIZED (SELECT %1$s::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s %6$s
 		                   WHERE %1$s OPERATOR(pg_catalog.=) ANY ($1) AND %7$s)
@@ -342,27 +386,17 @@ BEGIN
 		FROM k LEFT JOIN l ON l.key OPERATOR(pg_catalog.=) k.key LEFT JOIN a ON a.key OPERATOR(pg_catalog.=) k.key
 		WHERE l.key IS NOT NULL OR a.key IS NOT NULL OR %5$s
 		ORDER BY k.key$f$,
-			segroll._caller_key_sql(def, def.source, 's'), segroll._visible_json(def.source, 's'), def.source,
-			CASE WHEN archive IS NULL THEN ', a AS (SELECT NULL::pg_catalog.int8 AS key, NULL::pg_catalog.json AS r WHERE false)'
-			     ELSE format(', a AS MATERIALIZED (SELECT s.%1$I::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s
+		key_sql, segroll._visible_json(def.source, 's'), def.source,
+		CASE WHEN archive IS NULL THEN ', a AS (SELECT NULL::pg_catalog.int8 AS key, NULL::pg_catalog.json AS r WHERE false)'
+		     ELSE format(', a AS MATERIALIZED (SELECT s.%1$I::pg_catalog.int8 AS key, %2$s AS r FROM %3$s s
 		                   WHERE s.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT k.key FROM k WHERE NOT EXISTS
 		                         (SELECT 1 FROM l WHERE l.key OPERATOR(pg_catalog.=) k.key))))',
-			                 def.key_column, segroll._visible_json(archive, 's'), archive) END,
-			purged, in_cell[1], in_cell[2]);
-	END IF;
-	FOR batch IN SELECT b FROM segroll.key_batches(seg, 10000) b LOOP
-		BEGIN
-			-- q: identifiers by %I, relations and types by regclass and format_type()
-			PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';
-			RETURN QUERY EXECUTE q USING batch, cell;
-		END;
-	END LOOP;
-	-- segroll.trace() (src/trace.c) counts the rows, writes the trace log
-	-- and the server log's line
+		                 def.key_column, segroll._visible_json(archive, 's'), archive) END,
+		purged, in_cell[1], in_cell[2]);
 END
 $$;
 COMMENT ON FUNCTION @extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb) IS
-	'the trace itself, run as the caller by segroll.trace(), which records it; refuses to run otherwise';
+	'the checks of a trace and the query that finds its rows, run as the caller by segroll.trace(), which runs the query and records it; refuses to run otherwise';
 
 /*
  * segroll._trace(name, seg, NULL) as the caller, then the entry in

@@ -53,6 +53,9 @@ $$;
 -- (src/trace.c): nobody may add entries in their own name any more (the
 -- INSERT privilege is revoked by sql/routines/privileges.sql)
 DROP POLICY trace_log_add ON @extschema@.trace_log;
+-- segroll._trace() returns the query that finds a trace's rows now, which
+-- segroll.trace() (src/trace.c) runs batch by batch, instead of the rows
+DROP FUNCTION @extschema@._trace(pg_catalog.text, @extschema@.segment, pg_catalog.jsonb);
 
 -- anomaly flags (issue 16): the settings per segmentation and the history
 -- of the flags roll-ups record, as in sql/install/catalog.sql and policies.sql
