@@ -50,6 +50,7 @@ ROUTINE_SQL = \
 	sql/routines/lineage.sql \
 	sql/routines/apply_sql.sql \
 	sql/routines/build_sql.sql \
+	sql/routines/upsert_sql.sql \
 	sql/routines/definition.sql \
 	sql/routines/source_ddl.sql \
 	sql/routines/rollup.sql \
