@@ -170,8 +170,10 @@ BEGIN
 		ELSE
 			-- a window of inserts while no cell is in blocks (upsert_sql.sql):
 			-- one INSERT ... ON CONFLICT, undone (SQLSTATE SRU01, raised and
-			-- caught here only) when a cell it wrote needs the general statement
-			IF NOT read_once THEN
+			-- caught here only) when a cell it wrote needs the general
+			-- statement.  Not from change 0, whose cells likely grow past the
+			-- limit: that window is a build's, or the general statement's
+			IF prog.applied_upto > 0 AND NOT read_once THEN
 				BEGIN
 					EXECUTE segroll._generate_upsert(def, segroll._adjustments(def))
 						INTO applied, n_upd, n_ins, upserted
