@@ -30,9 +30,10 @@
 # them), so the highest rate the machine sustains with the worker running
 # beside them, for BURST_SECONDS; then RATE again (-c 2) for
 # RECOVER_SECONDS.  lag_seconds is sampled every
-# 250 ms throughout; the report gives the burst's rate, the peak lag, and
-# the time from the end of the burst until lag_seconds stays under 2 s
-# (the first sample of the recovery after which no sample reaches 2 s).
+# 250 ms throughout; the report gives the burst's rate, the peak lag, the
+# time from the end of the burst until lag_seconds is first under 2 s and
+# until it stays under 2 s (the first sample after which none reaches 2 s),
+# and how many samples after the burst reached 2 s.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -149,12 +150,15 @@ if [ "${BURST_SECONDS:-0}" -gt 0 ]; then
 	burst_report=$(awk -v rec="$RECOVER" '
 		$3 == "NaN" { next }
 		{ if ($3 > peak) { peak = $3; peak_at = $1 " +" $2 " s" } }
-		$1 == "recover" { n++; t[n] = $2; if ($3 >= 2) lastover = n }
+		$1 == "recover" { n++; t[n] = $2; if ($3 >= 2) { lastover = n; over++ } else if (first == "") first = $2 }
 		END {
 			printf "peak lag %.2f s (%s); ", peak, peak_at
-			if (n == 0) print "no sample after the burst"
-			else if (lastover == n) printf "lag not back under 2 s within %d s after the burst\n", rec
-			else printf "lag under 2 s for good from %.2f s after the end of the burst\n", t[lastover + 1]
+			if (n == 0) { print "no sample after the burst"; exit }
+			if (first == "") printf "lag never under 2 s within %d s after the burst", rec
+			else printf "lag first under 2 s %.2f s after the end of the burst", first
+			if (lastover == n) printf ", not under 2 s for good within %d s", rec
+			else printf ", for good from %.2f s", t[lastover + 1]
+			printf " (%d of %d samples after the burst at 2 s or more)\n", over, n
 		}' "$dir/burst_lag.txt")
 	burst_report="burst: $BURST_SECONDS s of pgbench with no -R, -c ${BURST_CLIENTS:-8}: $burst_rate rows/s; then $RATE rows/s for $RECOVER s
 $burst_report"
