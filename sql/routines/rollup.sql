@@ -169,10 +169,12 @@ BEGIN
 			n_upd := 0;
 		ELSE
 			-- a window of inserts while no cell is in blocks (upsert_sql.sql):
-			-- one INSERT ... ON CONFLICT, undone (SQLSTATE SRU01, raised and
-			-- caught here only) when a cell it wrote needs the general
-			-- statement.  Not from change 0, whose cells likely grow past the
-			-- limit: that window is a build's, or the general statement's
+			-- one INSERT ... ON CONFLICT, undone (SQLSTATE SRU01, raised here
+			-- only) when a cell it wrote needs the general statement, and on
+			-- any error, which the general statement then reports as it
+			-- always has (a cells column renamed under it, say).  Not from
+			-- change 0, whose cells likely grow past the limit: that window
+			-- is a build's, or the general statement's
 			IF prog.applied_upto > 0 AND NOT read_once THEN
 				BEGIN
 					EXECUTE segroll._generate_upsert(def, segroll._adjustments(def))
@@ -183,7 +185,7 @@ BEGIN
 						RAISE EXCEPTION 'the window needs the general roll-up statement' USING ERRCODE = 'SRU01';
 					END IF;
 					n_del := 0;
-				EXCEPTION WHEN SQLSTATE 'SRU01' THEN
+				EXCEPTION WHEN OTHERS THEN
 					upserted := false;
 				END;
 			END IF;

@@ -17,7 +17,8 @@
  * _rollup() undoes the statement (a subtransaction) and runs the general
  * one: a cell with lineage past segroll.inline_lineage_limit rows, whose
  * lineage moves to blocks, and a segment whose min, max or distinct count
- * is not known, which the general statement recomputes.
+ * is not known, which the general statement recomputes.  On any error of
+ * this statement _rollup() runs the general one too, which reports its own.
  * test/sql/upsert_window.sql compares the two, segment for segment.
  */
 
@@ -36,7 +37,6 @@ DECLARE
 	log text := segroll._old_versions_sql(def);
 	dn text := '';			-- "d1, "
 	x_dn text := '';		-- "x.d1, "
-	i int;
 BEGIN
 	FOR i IN 1 .. jsonb_array_length(def.dimensions) LOOP
 		dn := dn || format('d%s, ', i);
