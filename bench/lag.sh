@@ -10,6 +10,10 @@
 #   NAPTIME    segroll.naptime [1s]
 #   PORT       port of the throw-away cluster [5510]
 #   PGBIN      bin directory of the PostgreSQL 15 to run [/usr/lib/postgresql/15/bin]
+#   EXTRA_CONF a line added to postgresql.conf (for profiling) []
+#   BURST_SECONDS    when > 0, a burst after the steady run [0]
+#   RECOVER_SECONDS  how long the load runs at RATE after the burst [120]
+#   BURST_CLIENTS    pgbench clients of the burst [8]
 #
 # Starts its own throw-away cluster with shared_preload_libraries = 'segroll',
 # a source of back-office transactions with an item -> brand reference table,
@@ -19,6 +23,17 @@
 # lag p50/p99/max, the achieved rate, and the CPU time of the segroll worker
 # as a share of the CPU time of the backends serving the load (from
 # /proc/PID/stat).  Results: bench/out/lag_results.md.
+#
+# With BURST_SECONDS, a burst follows the steady run (issue 13): pgbench
+# with no -R and BURST_CLIENTS clients (the same script; two clients wait
+# on their own commits and stay below RATE on a slow disk, eight share
+# them), so the highest rate the machine sustains with the worker running
+# beside them, for BURST_SECONDS; then RATE again (-c 2) for
+# RECOVER_SECONDS.  lag_seconds is sampled every
+# 250 ms throughout; the report gives the burst's rate, the peak lag, the
+# time from the end of the burst until lag_seconds is first under 2 s and
+# until it stays under 2 s (the first sample after which none reaches 2 s),
+# and how many samples after the burst reached 2 s.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +59,7 @@ shared_buffers = '1GB'
 listen_addresses = ''
 unix_socket_directories = '$dir'
 port = $PORT
+${EXTRA_CONF:-}
 EOF
 asuser "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start >/dev/null
 PSQL="$bin/psql -X -q -h $dir -p $PORT -U postgres -d postgres -v ON_ERROR_STOP=1"
@@ -105,6 +121,49 @@ while kill -0 "$pgb" 2>/dev/null; do
 done
 wait "$pgb" || true
 
+rows=$($PSQL -At -c "SELECT count(*) FROM sales_txn")
+burst_report=
+if [ "${BURST_SECONDS:-0}" -gt 0 ]; then
+	RECOVER=${RECOVER_SECONDS:-120}
+	$PSQL -At -c "SELECT pg_sleep(3)" >/dev/null
+	lastkey() { $PSQL -At -c "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM txn_key"; }
+	now_s() { date +%s.%N; }
+	sample() {	# appends "phase seconds-since-start lag" until pid $2 ends
+		while kill -0 "$2" 2>/dev/null; do
+			echo "$1 $(awk -v a="$(now_s)" -v b="$3" 'BEGIN { printf "%.2f", a - b }') $($PSQL -At -c "SELECT lag_seconds FROM segroll.status WHERE name = 'sales'" || echo NaN)" >> "$dir/burst_lag.txt"
+			sleep 0.25
+		done
+	}
+	: > "$dir/burst_lag.txt"
+	k0=$(lastkey); b0=$(now_s)
+	asuser "$bin/pgbench" -n -h "$dir" -p "$PORT" -U postgres -c "${BURST_CLIENTS:-8}" -j 2 -T "$BURST_SECONDS" \
+		-f "$dir/insert.sql" postgres > "$dir/burst.out" 2>&1 &
+	sample burst $! "$b0"
+	wait $! || true
+	k1=$(lastkey); b1=$(now_s)
+	asuser "$bin/pgbench" -n -h "$dir" -p "$PORT" -U postgres -c 2 -j 2 -R "$tps" -T "$RECOVER" \
+		-f "$dir/insert.sql" postgres > "$dir/recover.out" 2>&1 &
+	sample recover $! "$b1"
+	wait $! || true
+	cp "$dir/burst_lag.txt" "$out/lag_burst_samples.txt"
+	burst_rate=$(awk -v a="$k0" -v b="$k1" -v s="$b0" -v e="$b1" 'BEGIN { printf "%.0f", (b - a) / (e - s) }')
+	burst_report=$(awk -v rec="$RECOVER" '
+		$3 == "NaN" { next }
+		{ if ($3 > peak) { peak = $3; peak_at = $1 " +" $2 " s" } }
+		$1 == "recover" { n++; t[n] = $2; if ($3 >= 2) { lastover = n; over++ } else if (first == "") first = $2 }
+		END {
+			printf "peak lag %.2f s (%s); ", peak, peak_at
+			if (n == 0) { print "no sample after the burst"; exit }
+			if (first == "") printf "lag never under 2 s within %d s after the burst", rec
+			else printf "lag first under 2 s %.2f s after the end of the burst", first
+			if (lastover == n) printf ", not under 2 s for good within %d s", rec
+			else printf ", for good from %.2f s", t[lastover + 1]
+			printf " (%d of %d samples after the burst at 2 s or more)\n", over, n
+		}' "$dir/burst_lag.txt")
+	burst_report="burst: $BURST_SECONDS s of pgbench with no -R, -c ${BURST_CLIENTS:-8}: $burst_rate rows/s; then $RATE rows/s for $RECOVER s
+$burst_report"
+fi
+
 # let it catch up, then check the cells against the source
 $PSQL -At -c "SELECT pg_sleep(3)" >/dev/null
 bad=$($PSQL -At <<'EOF'
@@ -114,7 +173,6 @@ SELECT count(*) FROM ((SELECT * FROM fresh EXCEPT ALL SELECT org_id, channel_id,
                       UNION ALL (SELECT org_id, channel_id, brand_id, period, count, amount_sum FROM segroll_data.sales_v EXCEPT ALL SELECT * FROM fresh)) d;
 EOF
 )
-rows=$($PSQL -At -c "SELECT count(*) FROM sales_txn")
 achieved=$(awk -v r="$rows" -v d="$DURATION" 'BEGIN { printf "%.0f", r / d }')
 stats=$(sort -g "$dir/lag.txt" | awk '{ a[NR] = $1 } END {
 	p50 = a[int(NR * 0.50 + 0.5)]; p99 = a[int(NR * 0.99 + 0.5)]; if (p99 == "") p99 = a[NR];
@@ -126,5 +184,6 @@ share=$(awk -v w=$((work1 - work0)) -v l=$((load1 - load0)) 'BEGIN { if (l > 0) 
 	echo "worker CPU / load backends' CPU: $share ($((work1 - work0)) / $((load1 - load0)) ticks)"
 	echo "oracle after catch-up: $bad differing rows"
 	grep -E "^(tps|latency average)" "$dir/pgbench.out" || true
+	[ -z "$burst_report" ] || echo "$burst_report"
 } | tee "$out/lag_results.md"
 [ "$bad" = 0 ]

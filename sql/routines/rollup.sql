@@ -69,6 +69,7 @@ DECLARE
 	read_once boolean;
 	closed_end timestamptz;
 	build boolean := false;
+	upserted boolean := false;
 	n_big bigint;
 	t0 timestamptz := clock_timestamp();
 BEGIN
@@ -167,11 +168,34 @@ BEGIN
 			n_del := 0;
 			n_upd := 0;
 		ELSE
-			EXECUTE CASE WHEN prog.applied_upto > 0 AND read_once THEN def.apply_sql
-			             ELSE segroll._generate_apply(def, segroll._adjustments(def), false) END
-				INTO applied, n_del, n_upd, n_ins
-				USING prog.applied_upto, upper_seq, closed_end,
-				      current_setting('segroll.inline_lineage_limit')::bigint;
+			-- a window of inserts while no cell is in blocks (upsert_sql.sql):
+			-- one INSERT ... ON CONFLICT, undone (SQLSTATE SRU01, raised here
+			-- only) when a cell it wrote needs the general statement, and on
+			-- any error, which the general statement then reports as it
+			-- always has (a cells column renamed under it, say).  Not from
+			-- change 0, whose cells likely grow past the limit: that window
+			-- is a build's, or the general statement's
+			IF prog.applied_upto > 0 AND NOT read_once THEN
+				BEGIN
+					EXECUTE segroll._generate_upsert(def, segroll._adjustments(def))
+						INTO applied, n_upd, n_ins, upserted
+						USING prog.applied_upto, upper_seq, closed_end,
+						      current_setting('segroll.inline_lineage_limit')::bigint;
+					IF NOT upserted THEN
+						RAISE EXCEPTION 'the window needs the general roll-up statement' USING ERRCODE = 'SRU01';
+					END IF;
+					n_del := 0;
+				EXCEPTION WHEN OTHERS THEN
+					upserted := false;
+				END;
+			END IF;
+			IF NOT upserted THEN
+				EXECUTE CASE WHEN prog.applied_upto > 0 AND read_once THEN def.apply_sql
+				             ELSE segroll._generate_apply(def, segroll._adjustments(def), false) END
+					INTO applied, n_del, n_upd, n_ins
+					USING prog.applied_upto, upper_seq, closed_end,
+					      current_setting('segroll.inline_lineage_limit')::bigint;
+			END IF;
 		END IF;
 	-- 22S01 (C: ERRCODE_SEGROLL_NOT_CONTAINED): a retraction found its row
 	-- missing from the cell it should be in
@@ -183,7 +207,8 @@ BEGIN
 			      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', _rollup.name);
 	END;
 	RAISE DEBUG 'segroll: segmentation "%" applied % changes: % cells deleted, % updated, % inserted%',
-		_rollup.name, applied, n_del, n_upd, n_ins, CASE WHEN build THEN ' (built into empty cells)' ELSE '' END;
+		_rollup.name, applied, n_del, n_upd, n_ins,
+		CASE WHEN build THEN ' (built into empty cells)' WHEN upserted THEN ' (inserts only, upserted)' ELSE '' END;
 
 	-- the next window is found through the capture index: keep it summarized
 	PERFORM segroll._summarize_capture(def.source);
