@@ -285,6 +285,66 @@ get_u8(const uint8_t **p, const uint8_t *end, uint8_t *v)
 #define TRY(expr) \
 	do { SegStatus st_ = (expr); if (st_ != SEG_OK) return st_; } while (0)
 
+/* The 8-byte little-endian checksum. */
+static SegStatus
+get_checksum(const uint8_t **p, const uint8_t *end, uint64_t *checksum)
+{
+	int			k;
+
+	if ((size_t) (end - *p) < 8)
+		return SEG_ERR_TRUNCATED;
+	*checksum = 0;
+	for (k = 0; k < 8; k++)
+		*checksum |= (uint64_t) (*p)[k] << (8 * k);
+	*p += 8;
+	return SEG_OK;
+}
+
+/*
+ * A measure's kind, NULL count (at most max_nnull) and, when SCALED, its
+ * scale: what both forms store before the values.  *m is cleared first.
+ */
+static SegStatus
+get_measure_head(const uint8_t **p, const uint8_t *end, uint64_t max_nnull, SegMeasure *m)
+{
+	memset(m, 0, sizeof(*m));
+	TRY(get_u8(p, end, &m->kind));
+	if (m->kind != SEG_KIND_SCALED && m->kind != SEG_KIND_DECIMAL)
+		return SEG_ERR_KIND;
+	TRY(seg_get_uvarint(p, end, &m->nnull));
+	if (m->nnull > max_nnull)
+		return SEG_ERR_RANGE;
+	if (m->kind == SEG_KIND_SCALED)
+	{
+		uint64_t	scale;
+
+		TRY(seg_get_uvarint(p, end, &scale));
+		if (scale > SEG_MAX_SCALE)
+			return SEG_ERR_RANGE;
+		m->scale = (uint32_t) scale;
+	}
+	return SEG_OK;
+}
+
+/* One DECIMAL value: a length, then the text numeric_out would print. */
+static SegStatus
+get_decimal(const uint8_t **p, const uint8_t *end, const char **text, uint32_t *len)
+{
+	uint64_t	slen;
+
+	TRY(seg_get_uvarint(p, end, &slen));
+	if (slen > SEG_MAX_DECIMAL_LEN)
+		return SEG_ERR_DECIMAL;
+	if ((uint64_t) (end - *p) < slen)
+		return SEG_ERR_TRUNCATED;
+	if (!seg_decimal_valid((const char *) *p, (size_t) slen))
+		return SEG_ERR_DECIMAL;
+	*text = (const char *) *p;
+	*len = (uint32_t) slen;
+	*p += slen;
+	return SEG_OK;
+}
+
 /*
  * Checks the counts of rows at the two extremes of one field over n rows:
  * each 1 .. n; both n when the extremes are equal (every row holds both),
@@ -475,22 +535,7 @@ parse_one_row(const uint8_t *data, const uint8_t *p, const uint8_t *end, SegView
 	{
 		SegMeasure *m = &v->m[i];
 
-		memset(m, 0, sizeof(*m));
-		TRY(get_u8(&p, end, &m->kind));
-		if (m->kind != SEG_KIND_SCALED && m->kind != SEG_KIND_DECIMAL)
-			return SEG_ERR_KIND;
-		TRY(seg_get_uvarint(&p, end, &m->nnull));
-		if (m->nnull > 1)
-			return SEG_ERR_RANGE;
-		if (m->kind == SEG_KIND_SCALED)
-		{
-			uint64_t	scale;
-
-			TRY(seg_get_uvarint(&p, end, &scale));
-			if (scale > SEG_MAX_SCALE)
-				return SEG_ERR_RANGE;
-			m->scale = (uint32_t) scale;
-		}
+		TRY(get_measure_head(&p, end, 1, m));
 		if (m->nnull == 1)
 			continue;
 		if (m->kind == SEG_KIND_SCALED)
@@ -500,21 +545,12 @@ parse_one_row(const uint8_t *data, const uint8_t *p, const uint8_t *end, SegView
 		}
 		else
 		{
-			uint64_t	slen;
-
-			TRY(seg_get_uvarint(&p, end, &slen));
-			if (slen > SEG_MAX_DECIMAL_LEN)
-				return SEG_ERR_DECIMAL;
-			if ((uint64_t) (end - p) < slen)
-				return SEG_ERR_TRUNCATED;
-			if (!seg_decimal_valid((const char *) p, (size_t) slen))
-				return SEG_ERR_DECIMAL;
-			for (k = 0; k < 3; k++)
+			TRY(get_decimal(&p, end, &m->dec[0], &m->dec_len[0]));
+			for (k = 1; k < 3; k++)
 			{
-				m->dec[k] = (const char *) p;
-				m->dec_len[k] = (uint32_t) slen;
+				m->dec[k] = m->dec[0];
+				m->dec_len[k] = m->dec_len[0];
 			}
-			p += slen;
 		}
 		if (v->counts)
 			m->at_min = m->at_max = 1;
@@ -523,14 +559,7 @@ parse_one_row(const uint8_t *data, const uint8_t *p, const uint8_t *end, SegView
 	if ((v->flags & SEG_F_DISTINCT_STALE) && v->ndistinct == 0)
 		return SEG_ERR_FLAGS;
 	if (!one_row_checksum_implied(v))
-	{
-		if ((size_t) (end - p) < 8)
-			return SEG_ERR_TRUNCATED;
-		v->checksum = 0;
-		for (k = 0; k < 8; k++)
-			v->checksum |= (uint64_t) p[k] << (8 * k);
-		p += 8;
-	}
+		TRY(get_checksum(&p, end, &v->checksum));
 	v->fixed_len = (size_t) (p - data);
 	if (v->flags & SEG_F_LINEAGE)
 	{
@@ -620,33 +649,13 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 	else if (v->counts)
 		return SEG_ERR_EXTREME_COUNT;	/* nothing to count */
 
-	if ((size_t) (end - p) < 8)
-		return SEG_ERR_TRUNCATED;
-	v->checksum = 0;
-	for (i = 0; i < 8; i++)
-		v->checksum |= (uint64_t) p[i] << (8 * i);
-	p += 8;
+	TRY(get_checksum(&p, end, &v->checksum));
 
 	for (i = 0; i < v->nmeasures; i++)
 	{
 		SegMeasure *m = &v->m[i];
 
-		memset(m, 0, sizeof(*m));
-		TRY(get_u8(&p, end, &m->kind));
-		if (m->kind != SEG_KIND_SCALED && m->kind != SEG_KIND_DECIMAL)
-			return SEG_ERR_KIND;
-		TRY(seg_get_uvarint(&p, end, &m->nnull));
-		if (m->nnull > v->count)
-			return SEG_ERR_RANGE;
-		if (m->kind == SEG_KIND_SCALED)
-		{
-			uint64_t	scale;
-
-			TRY(seg_get_uvarint(&p, end, &scale));
-			if (scale > SEG_MAX_SCALE)
-				return SEG_ERR_RANGE;
-			m->scale = (uint32_t) scale;
-		}
+		TRY(get_measure_head(&p, end, v->count, m));
 		if (v->count - m->nnull == 0)
 			continue;
 		if (m->kind == SEG_KIND_SCALED)
@@ -670,20 +679,7 @@ seg_parse(const uint8_t *data, size_t len, SegView *v)
 			int			k;
 
 			for (k = 0; k < 3; k++)
-			{
-				uint64_t	slen;
-
-				TRY(seg_get_uvarint(&p, end, &slen));
-				if (slen > SEG_MAX_DECIMAL_LEN)
-					return SEG_ERR_DECIMAL;
-				if ((uint64_t) (end - p) < slen)
-					return SEG_ERR_TRUNCATED;
-				if (!seg_decimal_valid((const char *) p, (size_t) slen))
-					return SEG_ERR_DECIMAL;
-				m->dec[k] = (const char *) p;
-				m->dec_len[k] = (uint32_t) slen;
-				p += slen;
-			}
+				TRY(get_decimal(&p, end, &m->dec[k], &m->dec_len[k]));
 			if (v->counts && decimal_same_text(m))
 				m->at_min = m->at_max = v->count - m->nnull;	/* implied */
 			else if (v->counts)
@@ -911,6 +907,57 @@ seg_fixed_bound(const SegView *v)
 	return n + 10;				/* + raw_len varint */
 }
 
+/* The 8-byte little-endian checksum; returns the bytes written. */
+static size_t
+put_checksum(uint8_t *out, uint64_t checksum)
+{
+	int			k;
+
+	for (k = 0; k < 8; k++)
+		out[k] = (uint8_t) (checksum >> (8 * k));
+	return 8;
+}
+
+/* A measure's kind, NULL count and, when SCALED, scale (get_measure_head). */
+static size_t
+put_measure_head(uint8_t *out, const SegMeasure *m)
+{
+	size_t		n = 0;
+
+	out[n++] = m->kind;
+	n += seg_put_uvarint(out + n, m->nnull);
+	if (m->kind == SEG_KIND_SCALED)
+		n += seg_put_uvarint(out + n, m->scale);
+	return n;
+}
+
+/* One DECIMAL value (get_decimal). */
+static size_t
+put_decimal(uint8_t *out, const char *text, uint32_t len)
+{
+	size_t		n = seg_put_uvarint(out, len);
+
+	memcpy(out + n, text, len);
+	return n + len;
+}
+
+/* The distinct section of a version 2 or 3 value (parse_distinct_section). */
+static size_t
+put_distinct_section(uint8_t *out, const SegView *v)
+{
+	size_t		n = seg_put_uvarint(out, v->ndistinct);
+	uint32_t	i;
+
+	for (i = 0; i < v->ndistinct; i++)
+	{
+		out[n++] = v->d[i].mode;
+		n += seg_put_uvarint(out + n, v->d[i].len);
+		memcpy(out + n, v->d[i].data, v->d[i].len);
+		n += v->d[i].len;
+	}
+	return n;
+}
+
 /*
  * Writes everything up to (not including) the lineage section, with the
  * extreme counts (version 3) when 'counts'.
@@ -937,16 +984,12 @@ encode_fixed(const SegView *v, uint8_t *out, bool counts)
 			n += seg_put_uvarint(out + n, v->at_last);
 		}
 	}
-	for (k = 0; k < 8; k++)
-		out[n++] = (uint8_t) (v->checksum >> (8 * k));
+	n += put_checksum(out + n, v->checksum);
 	for (i = 0; i < v->nmeasures; i++)
 	{
 		const SegMeasure *m = &v->m[i];
 
-		out[n++] = m->kind;
-		n += seg_put_uvarint(out + n, m->nnull);
-		if (m->kind == SEG_KIND_SCALED)
-			n += seg_put_uvarint(out + n, m->scale);
+		n += put_measure_head(out + n, m);
 		if (v->count - m->nnull == 0)
 			continue;
 		if (m->kind == SEG_KIND_SCALED)
@@ -958,11 +1001,7 @@ encode_fixed(const SegView *v, uint8_t *out, bool counts)
 		else
 		{
 			for (k = 0; k < 3; k++)
-			{
-				n += seg_put_uvarint(out + n, m->dec_len[k]);
-				memcpy(out + n, m->dec[k], m->dec_len[k]);
-				n += m->dec_len[k];
-			}
+				n += put_decimal(out + n, m->dec[k], m->dec_len[k]);
 		}
 		if (counts && (m->kind == SEG_KIND_SCALED ? m->min != m->max : !decimal_same_text(m)))
 		{
@@ -971,16 +1010,7 @@ encode_fixed(const SegView *v, uint8_t *out, bool counts)
 		}
 	}
 	if (v->ndistinct > 0 || counts)
-	{
-		n += seg_put_uvarint(out + n, v->ndistinct);
-		for (i = 0; i < v->ndistinct; i++)
-		{
-			out[n++] = v->d[i].mode;
-			n += seg_put_uvarint(out + n, v->d[i].len);
-			memcpy(out + n, v->d[i].data, v->d[i].len);
-			n += v->d[i].len;
-		}
-	}
+		n += put_distinct_section(out + n, v);
 	return n;
 }
 
@@ -1035,7 +1065,6 @@ encode_one_row(const SegView *v, const uint8_t *raw, size_t raw_len, uint8_t *ou
 {
 	size_t		n = 0;
 	uint32_t	i;
-	int			k;
 
 	out[n++] = v->counts ? SEG_FORMAT_VERSION_COUNTS :
 		v->ndistinct > 0 ? SEG_FORMAT_VERSION_DISTINCT : SEG_FORMAT_VERSION;
@@ -1046,35 +1075,18 @@ encode_one_row(const SegView *v, const uint8_t *raw, size_t raw_len, uint8_t *ou
 	{
 		const SegMeasure *m = &v->m[i];
 
-		out[n++] = m->kind;
-		n += seg_put_uvarint(out + n, m->nnull);
-		if (m->kind == SEG_KIND_SCALED)
-			n += seg_put_uvarint(out + n, m->scale);
+		n += put_measure_head(out + n, m);
 		if (m->nnull > 0)
 			continue;
 		if (m->kind == SEG_KIND_SCALED)
 			n += seg_put_svarint128(out + n, m->sum);
 		else
-		{
-			n += seg_put_uvarint(out + n, m->dec_len[0]);
-			memcpy(out + n, m->dec[0], m->dec_len[0]);
-			n += m->dec_len[0];
-		}
+			n += put_decimal(out + n, m->dec[0], m->dec_len[0]);
 	}
 	if (v->ndistinct > 0 || v->counts)
-	{
-		n += seg_put_uvarint(out + n, v->ndistinct);
-		for (i = 0; i < v->ndistinct; i++)
-		{
-			out[n++] = v->d[i].mode;
-			n += seg_put_uvarint(out + n, v->d[i].len);
-			memcpy(out + n, v->d[i].data, v->d[i].len);
-			n += v->d[i].len;
-		}
-	}
+		n += put_distinct_section(out + n, v);
 	if (!one_row_checksum_implied(v))
-		for (k = 0; k < 8; k++)
-			out[n++] = (uint8_t) (v->checksum >> (8 * k));
+		n += put_checksum(out + n, v->checksum);
 	if (v->flags & SEG_F_LINEAGE)
 	{
 		memcpy(out + n, raw, raw_len);
