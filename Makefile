@@ -75,7 +75,7 @@ UPDATE_POST_SQL = $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION).post.sql)
 DATA_built = sql/segroll--$(EXTVERSION).sql sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/segroll--*.sql))
 
-REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace trace_fast close_period resegment versions estimate grains lineage_blocks sources time_types identifiers arguments keys live anomalies anomaly_history distinct build extreme_counts one_row_form upsert_window
+REGRESS = segment_io segment_bad_input segment_agg segment_ops segment_parallel segment_copy rollup trace trace_fast close_period resegment versions estimate grains lineage_blocks sources time_types identifiers arguments keys live anomalies anomaly_history distinct build extreme_counts one_row_form upsert_window caller_checks
 REGRESS_OPTS = --inputdir=test --load-extension=segroll
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -49,16 +49,19 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	kind "char" := (SELECT c.relkind FROM pg_class c WHERE c.oid = rel);
+	shown text := rel::text;	-- its name before the lock, for the error
 BEGIN
 	IF kind IS NULL OR NOT kind = ANY (kinds) THEN
 		RAISE EXCEPTION '% % is not a table', what, rel USING ERRCODE = 'wrong_object_type',
 			DETAIL = 'trace(), trace_rows(), cell() and locate() run as you, so they read only tables (plain or partitioned): reading a view would run its owner''s code as you.';
 	END IF;
 	PERFORM segroll._lock_for_read(rel);
+	-- the same relation (by OID; a rename changes nothing the caller's
+	-- queries read), still there and still a table
 	IF to_regclass(rel::text) IS DISTINCT FROM rel
 	   OR (kind IN ('r', 'm') AND pg_relation_filenode(rel) IS NULL) THEN
-		RAISE EXCEPTION '% % changed while being read', what, rel USING ERRCODE = 'wrong_object_type',
-			DETAIL = 'It was renamed, dropped or turned into a view.';
+		RAISE EXCEPTION '% % changed while being read', what, shown USING ERRCODE = 'wrong_object_type',
+			DETAIL = 'It was dropped or turned into a view.';
 	END IF;
 END
 $$;
