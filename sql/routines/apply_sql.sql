@@ -48,7 +48,6 @@ DECLARE
 	args text := format('%s, %s%s', key_s, segroll._time_sql(def, format('s.%I', def.time_column)), q.meas);
 	grouped text;			-- "segroll_d1 AS d1, "
 	grouping text;			-- "segroll_d1, "
-	inner_from text;
 	blk text;				-- the block of row s in cell x: its key rounded down to x.span
 	pos_rows text;
 	neg_rows text;
@@ -72,7 +71,6 @@ BEGIN
 	END LOOP;
 	grouped := regexp_replace(dn, '(d[0-9]+)', 'segroll_\1 AS \1', 'g');
 	grouping := regexp_replace(dn, '(d[0-9]+)', 'segroll_\1', 'g');
-	inner_from := format('SELECT %s %s AS segroll_period, s.* FROM', q.dim_exprs, q.period);
 	-- the row's block in cell x
 	blk := segroll._block_sql(key_s, 'x.span');
 	-- the rows of x.b0's and x.seg0's own lineage as they stood at $2,
@@ -126,21 +124,9 @@ BEGIN
 	                                                         AND n.block OPERATOR(pg_catalog.=) k.block)) z) m)$r$,
 		n_nulls, blocks, k_nulls);
 
-	-- the rows of the window: versions numbered in it that are still
-	-- current, and those that a later change (numbered after $2) already
-	-- replaced or deleted (that later change retracts them in its window);
-	-- and the old versions that changes numbered in it retract
-	pos_rows := format($r$(%1$s (SELECT s.* FROM %2$s s
-	            WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
-	            UNION ALL
-	            SELECT o.* FROM %3$s
-	            WHERE l.old_seq OPERATOR(pg_catalog.>) $1 AND l.old_seq OPERATOR(pg_catalog.<=) $2
-	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %4$s)$r$,
-		inner_from, def.source, log, q.joins);
-	neg_rows := format($r$(%1$s (SELECT o.* FROM %2$s
-	            WHERE l.log_seq OPERATOR(pg_catalog.>) $1 AND l.log_seq OPERATOR(pg_catalog.<=) $2
-	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %3$s)$r$,
-		inner_from, log, q.joins);
+	-- the rows of the window, and the old versions it retracts
+	pos_rows := segroll._window_rows_sql(def, false);
+	neg_rows := segroll._window_rows_sql(def, true);
 	-- the rows of cells kept in blocks, with their cell's in_blocks: an
 	-- equality join where no dimension is null (hashable), else null-safe;
 	-- not even read when no cell is in blocks (the planner may have chosen

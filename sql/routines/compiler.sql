@@ -688,6 +688,40 @@ END
 $$;
 
 /*
+ * The rows of the window ($1, $2] of def's source as a FROM item, each with
+ * its dimensions and period as in _as_of_rows_sql.  retracted false: the
+ * versions numbered in the window that are current, and those that a later
+ * change (numbered after $2) already replaced or deleted (that change
+ * retracts them in its own window).  retracted true: the old versions that
+ * changes numbered in the window replaced or deleted, which the window
+ * retracts.  The window statement (apply_sql.sql) reads both, the upsert
+ * of a window of inserts (upsert_sql.sql) the first.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._window_rows_sql(def @extschema@.segmentation, retracted pg_catalog.bool)
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	q segroll._segmentation_sql := segroll._sql(def);
+	-- old versions: the change log's rows, as rows of the source (o)
+	log text := segroll._old_versions_sql(def);
+BEGIN
+	IF retracted THEN
+		RETURN format($r$(SELECT %1$s %2$s AS segroll_period, s.* FROM (SELECT o.* FROM %3$s
+	            WHERE l.log_seq OPERATOR(pg_catalog.>) $1 AND l.log_seq OPERATOR(pg_catalog.<=) $2
+	              AND l.old_seq OPERATOR(pg_catalog.<=) $1) s %4$s)$r$,
+			q.dim_exprs, q.period, log, q.joins);
+	END IF;
+	RETURN format($r$(SELECT %1$s %2$s AS segroll_period, s.* FROM (SELECT s.* FROM %3$s s
+	            WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
+	            UNION ALL
+	            SELECT o.* FROM %4$s
+	            WHERE l.old_seq OPERATOR(pg_catalog.>) $1 AND l.old_seq OPERATOR(pg_catalog.<=) $2
+	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %5$s)$r$,
+		q.dim_exprs, q.period, def.source, log, q.joins);
+END
+$$;
+
+/*
  * The cells of the rows with times in [$4, $5) (period boundaries), as they
  * stood when the roll-up had applied every change numbered up to $1,
  * recomputed from the source and the change log (_as_of_rows_sql).

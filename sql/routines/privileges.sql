@@ -79,6 +79,7 @@ BEGIN
 				'@extschema@._generate_build(@extschema@.segmentation)',
 				'@extschema@._generate_build_blocks(@extschema@.segmentation)',
 				'@extschema@._generate_upsert(@extschema@.segmentation, pg_catalog.regclass)',
+				'@extschema@._window_rows_sql(@extschema@.segmentation, pg_catalog.bool)',
 				'@extschema@._reference_fingerprint(@extschema@.segmentation)',
 				'@extschema@._snapshot_reference(@extschema@.segmentation)',
 				'@extschema@._moved_values(@extschema@.segmentation)',

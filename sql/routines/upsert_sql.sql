@@ -34,7 +34,6 @@ CREATE OR REPLACE FUNCTION @extschema@._generate_upsert(def @extschema@.segmenta
 RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	q segroll._segmentation_sql := segroll._sql(def);
-	log text := segroll._old_versions_sql(def);
 	dn text := '';			-- "d1, "
 	x_dn text := '';		-- "x.d1, "
 BEGIN
@@ -43,11 +42,9 @@ BEGIN
 		x_dn := x_dn || format('x.d%s, ', i);
 	END LOOP;
 	-- the rows of the window as the general statement reads them
-	-- (apply_sql.sql, pos_rows): versions numbered in it that are still
-	-- current, and those a later change (numbered after $2) replaced or
-	-- deleted; retractions: old versions that changes numbered in it
-	-- replaced (neg_rows there), when there is one the window is refused
-	-- and nothing is written
+	-- (_window_rows_sql); retractions: old versions that changes numbered
+	-- in it replaced, when there is one the window is refused and nothing
+	-- is written (only whether there is one: no need to read them)
 	RETURN format($f$
 WITH retracts AS MATERIALIZED (
 	SELECT EXISTS (SELECT FROM %1$s
@@ -55,52 +52,43 @@ WITH retracts AS MATERIALIZED (
 	                 AND l.old_seq OPERATOR(pg_catalog.<=) $1) AS yes
 ), pos AS (
 	SELECT %2$s s.segroll_period AS period, %3$s(%4$s, %5$s%6$s) AS seg
-	FROM (SELECT %7$s %8$s AS segroll_period, s.*
-	      FROM (SELECT s.* FROM %9$s s
-	            WHERE s.segroll_seq OPERATOR(pg_catalog.>) $1 AND s.segroll_seq OPERATOR(pg_catalog.<=) $2
-	            UNION ALL
-	            SELECT o.* FROM %1$s
-	            WHERE l.old_seq OPERATOR(pg_catalog.>) $1 AND l.old_seq OPERATOR(pg_catalog.<=) $2
-	              AND l.log_seq OPERATOR(pg_catalog.>) $2) s %10$s) s
+	FROM %7$s s
 	WHERE NOT (SELECT r.yes FROM retracts r)
-	GROUP BY %11$s s.segroll_period
+	GROUP BY %8$s s.segroll_period
 ), adj AS (
 	-- a closed period's cells stay as they were closed (as in apply_sql.sql)
-	INSERT INTO %12$s (%13$s period, added, removed, from_seq, to_seq)
-	SELECT %14$s x.period, x.seg, NULL, $1, $2 FROM pos x WHERE x.period OPERATOR(pg_catalog.<) $3
+	INSERT INTO %9$s (%10$s period, added, removed, from_seq, to_seq)
+	SELECT %11$s x.period, x.seg, NULL, $1, $2 FROM pos x WHERE x.period OPERATOR(pg_catalog.<) $3
 	RETURNING 1
 ), up AS (
 	-- the cells' unique index (dimensions, period) NULLS NOT DISTINCT
 	-- (definition.sql) matches a cell as the general statement's null-safe
 	-- join does; xmax is 0 in the version an INSERT made, not in one an
 	-- ON CONFLICT UPDATE made (for the counts only)
-	INSERT INTO %15$s AS c (%13$s period, seg)
-	SELECT %14$s x.period, x.seg FROM pos x WHERE x.period OPERATOR(pg_catalog.>=) $3
-	ON CONFLICT (%13$s period) DO UPDATE SET seg = segroll.merge(c.seg, excluded.seg)
+	INSERT INTO %12$s AS c (%10$s period, seg)
+	SELECT %11$s x.period, x.seg FROM pos x WHERE x.period OPERATOR(pg_catalog.>=) $3
+	ON CONFLICT (%10$s period) DO UPDATE SET seg = segroll.merge(c.seg, excluded.seg)
 	RETURNING c.xmax OPERATOR(pg_catalog.=) '0'::pg_catalog.xid AS inserted, segroll.count(c.seg) AS n,
 	          segroll.minmax_known(c.seg) AND segroll.distinct_known(c.seg) AS known
 )
 SELECT (SELECT coalesce(pg_catalog.sum(segroll.count(x.seg)), 0) FROM pos x)::pg_catalog.int8,
        pg_catalog.count(*) FILTER (WHERE NOT u.inserted), pg_catalog.count(*) FILTER (WHERE u.inserted),
        NOT (SELECT r.yes FROM retracts r)
-       AND coalesce(pg_catalog.bool_and(u.known AND NOT (%16$s AND u.n OPERATOR(pg_catalog.>) $4)), true)
+       AND coalesce(pg_catalog.bool_and(u.known AND NOT (%13$s AND u.n OPERATOR(pg_catalog.>) $4)), true)
 FROM up u$f$,
-		log,                                                            -- 1
+		segroll._old_versions_sql(def),                                 -- 1
 		regexp_replace(dn, '(d[0-9]+)', 'segroll_\1 AS \1', 'g'),       -- 2
 		CASE WHEN def.lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END,  -- 3
 		segroll._key_sql(def, format('s.%I', def.key_column)),         -- 4
 		segroll._time_sql(def, format('s.%I', def.time_column)),       -- 5
 		q.meas,                                                         -- 6
-		q.dim_exprs,                                                    -- 7
-		q.period,                                                       -- 8
-		def.source,                                                     -- 9
-		q.joins,                                                        -- 10
-		regexp_replace(dn, '(d[0-9]+)', 'segroll_\1', 'g'),             -- 11
-		adjustments,                                                    -- 12
-		q.cell_cols,                                                    -- 13
-		x_dn,                                                           -- 14
-		def.cells,                                                      -- 15
-		CASE WHEN def.lineage THEN 'true' ELSE 'false' END);           -- 16
+		segroll._window_rows_sql(def, false),                           -- 7
+		regexp_replace(dn, '(d[0-9]+)', 'segroll_\1', 'g'),             -- 8
+		adjustments,                                                    -- 9
+		q.cell_cols,                                                    -- 10
+		x_dn,                                                           -- 11
+		def.cells,                                                      -- 12
+		CASE WHEN def.lineage THEN 'true' ELSE 'false' END);           -- 13
 END
 $$;
 COMMENT ON FUNCTION @extschema@._generate_upsert(@extschema@.segmentation, pg_catalog.regclass) IS
