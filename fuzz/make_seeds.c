@@ -58,35 +58,62 @@ check_decodes(const uint8_t *buf, size_t n, const char *name)
 }
 
 /*
- * Encodes v (flags without SEG_F_ZSTD) and keys (strictly increasing,
- * v->count of them if v has SEG_F_LINEAGE) and writes OUTDIR/seed-NN-name.
- * want_zstd: 1 = the lineage must end up compressed, 0 = must not, -1 = any.
+ * The raw key encoding of v's lineage (keys: strictly increasing, v->count
+ * of them), or NULL with *raw_len 0 when v has none; and a buffer for the
+ * whole value, of *cap bytes.
  */
-static void
-emit(const char *name, SegView *v, const int64_t *keys, int want_zstd)
+static uint8_t *
+encode_keys(const SegView *v, const int64_t *keys, const char *name,
+			size_t *raw_len, uint8_t **out, size_t *cap)
 {
-	int			lineage = (v->flags & SEG_F_LINEAGE) && v->count > 0;
 	uint8_t    *raw = NULL;
-	size_t		raw_len = 0;
-	size_t		cap,
-				n;
-	uint8_t    *out;
-	char		path[4096];
-	FILE	   *f;
 
-	if (lineage)
+	*raw_len = 0;
+	if ((v->flags & SEG_F_LINEAGE) && v->count > 0)
 	{
 		raw = malloc(seg_raw_keys_bound(v->count));
 		if (raw == NULL)
 			die("out of memory", name);
-		raw_len = seg_encode_keys(keys, v->count, raw);
+		*raw_len = seg_encode_keys(keys, v->count, raw);
 	}
-	cap = seg_fixed_bound(v) + (lineage ? seg_lineage_bound(raw_len) : 0);
-	out = malloc(cap);
-	if (out == NULL)
+	*cap = seg_fixed_bound(v) + (raw ? seg_lineage_bound(*raw_len) : 0);
+	*out = malloc(*cap);
+	if (*out == NULL)
 		die("out of memory", name);
+	return raw;
+}
+
+/* Checks that out decodes, and writes it as OUTDIR/seed-NN-name. */
+static void
+write_seed(const char *name, const uint8_t *out, size_t n)
+{
+	char		path[4096];
+	FILE	   *f;
+
+	check_decodes(out, n, name);
+	snprintf(path, sizeof(path), "%s/seed-%02d-%s", outdir, ++nseeds, name);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(out, 1, n, f) != n || fclose(f) != 0)
+		die("cannot write", path);
+}
+
+/*
+ * Encodes v (flags without SEG_F_ZSTD) and keys (strictly increasing,
+ * v->count of them if v has SEG_F_LINEAGE) in the full form and writes
+ * OUTDIR/seed-NN-name.  want_zstd: 1 = the lineage must end up compressed,
+ * 0 = must not, -1 = any.
+ */
+static void
+emit(const char *name, SegView *v, const int64_t *keys, int want_zstd)
+{
+	size_t		raw_len,
+				cap,
+				n;
+	uint8_t    *out;
+	uint8_t    *raw = encode_keys(v, keys, name, &raw_len, &out, &cap);
+
 	n = seg_encode_fixed(v, out);
-	if (lineage)
+	if (raw)
 	{
 		bool		compressed;
 		size_t		ln = seg_encode_lineage(raw, raw_len, out + n, cap - n, &compressed);
@@ -99,12 +126,7 @@ emit(const char *name, SegView *v, const int64_t *keys, int want_zstd)
 			die(compressed ? "lineage unexpectedly compressed" : "lineage not compressed", name);
 		n += ln;
 	}
-	check_decodes(out, n, name);
-
-	snprintf(path, sizeof(path), "%s/seed-%02d-%s", outdir, ++nseeds, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(out, 1, n, f) != n || fclose(f) != 0)
-		die("cannot write", path);
+	write_seed(name, out, n);
 	free(out);
 	free(raw);
 }
@@ -117,37 +139,18 @@ emit(const char *name, SegView *v, const int64_t *keys, int want_zstd)
 static void
 emit_value(const char *name, SegView *v, const int64_t *keys, int want_one_row)
 {
-	int			lineage = (v->flags & SEG_F_LINEAGE) && v->count > 0;
-	uint8_t    *raw = NULL;
-	size_t		raw_len = 0;
-	size_t		cap,
+	size_t		raw_len,
+				cap,
 				n;
 	uint8_t    *out;
-	char		path[4096];
-	FILE	   *f;
+	uint8_t    *raw = encode_keys(v, keys, name, &raw_len, &out, &cap);
 
-	if (lineage)
-	{
-		raw = malloc(seg_raw_keys_bound(v->count));
-		if (raw == NULL)
-			die("out of memory", name);
-		raw_len = seg_encode_keys(keys, v->count, raw);
-	}
-	cap = seg_fixed_bound(v) + (lineage ? seg_lineage_bound(raw_len) : 0);
-	out = malloc(cap);
-	if (out == NULL)
-		die("out of memory", name);
 	n = seg_encode_value(v, raw, raw_len, out, cap);
 	if (n == 0)
 		die("zstd failed", name);
 	if (((out[1] & SEG_F_ONE_ROW) != 0) != (want_one_row != 0))
 		die(want_one_row ? "not in the one-row form" : "unexpectedly in the one-row form", name);
-	check_decodes(out, n, name);
-
-	snprintf(path, sizeof(path), "%s/seed-%02d-%s", outdir, ++nseeds, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(out, 1, n, f) != n || fclose(f) != 0)
-		die("cannot write", path);
+	write_seed(name, out, n);
 	free(out);
 	free(raw);
 }
