@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SegrollDisk;
 
 my $node = PostgreSQL::Test::Cluster->new('corrupt');
 $node->init;
@@ -33,17 +34,8 @@ sub corrupt_and_check
 {
 	my ($name, $offset, $byte, $query, $pattern) = @_;
 
-	$node->stop;
-	open(my $fh, '+<', $file) or die "open $file: $!";
-	binmode $fh;
-	my $data = do { local $/; <$fh> };
-	my $at = index($data, $payload);
-	ok($at >= 0, "$name: stored value found on disk");
-	my $saved = substr($data, $at + $offset, 1);
-	seek($fh, $at + $offset, 0);
-	print $fh chr($byte);
-	close $fh;
-	$node->start;
+	my $restore = SegrollDisk::patch_stored_value($node, $file, $payload, $offset, $byte);
+	ok(defined $restore, "$name: stored value found on disk");
 
 	my ($ret, $stdout, $stderr) = $node->psql('postgres', $query);
 	isnt($ret, 0, "$name: query fails");
@@ -52,13 +44,7 @@ sub corrupt_and_check
 		"$name: server alive, other rows readable");
 
 	# restore the byte for the next round
-	$node->stop;
-	open($fh, '+<', $file) or die "open $file: $!";
-	binmode $fh;
-	seek($fh, $at + $offset, 0);
-	print $fh $saved;
-	close $fh;
-	$node->start;
+	$restore->() if $restore;
 }
 
 my $corrupt = qr/ERROR:  segment value is corrupted/;

@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use SegrollDisk;
 
 my $node = PostgreSQL::Test::Cluster->new('corrupt_one_row');
 $node->init;
@@ -40,17 +41,8 @@ sub damage_and_check
 {
 	my ($name, $offset, $byte, $query, $pattern) = @_;
 
-	$node->stop;
-	open(my $fh, '+<', $file) or die "open $file: $!";
-	binmode $fh;
-	my $data = do { local $/; <$fh> };
-	my $at = index($data, $payload);
-	ok($at >= 0, "$name: stored value found on disk");
-	my $saved = substr($data, $at + $offset, 1);
-	seek($fh, $at + $offset, 0);
-	print $fh chr($byte);
-	close $fh;
-	$node->start;
+	my $restore = SegrollDisk::patch_stored_value($node, $file, $payload, $offset, $byte);
+	ok(defined $restore, "$name: stored value found on disk");
 
 	my ($ret, $stdout, $stderr) = $node->psql('postgres', $query);
 	if (defined $pattern)
@@ -66,13 +58,7 @@ sub damage_and_check
 	is($node->safe_psql('postgres', q{SELECT count(*) FROM segroll_data.fine WHERE item <> 2}), '2',
 		"$name: server alive, other cells readable");
 
-	$node->stop;
-	open($fh, '+<', $file) or die "open $file: $!";
-	binmode $fh;
-	seek($fh, $at + $offset, 0);
-	print $fh $saved;
-	close $fh;
-	$node->start;
+	$restore->() if $restore;
 }
 
 my $corrupt = qr/ERROR:  segment value is corrupted/;
