@@ -70,6 +70,9 @@ PRIVILEGE_SQL = sql/routines/privileges.sql
 
 # before the routines, and (.post) after them
 UPDATE_SQL = sql/updates/$(PREVVERSION)--$(EXTVERSION).sql
+# objects created once that EXTVERSION adds: the update creates them as the
+# install script does, after UPDATE_SQL and before the routines
+UPDATE_NEW_SQL = sql/install/dhash_type.sql
 UPDATE_POST_SQL = $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION).post.sql)
 
 DATA_built = sql/segroll--$(EXTVERSION).sql sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql
@@ -91,10 +94,10 @@ sql/segroll--$(EXTVERSION).sql: $(INSTALL_SQL) $(ROUTINE_SQL) $(POLICY_SQL) $(PR
 	  for f in $(INSTALL_SQL) $(ROUTINE_SQL) $(POLICY_SQL) $(PRIVILEGE_SQL); do \
 		printf '\n/* ==================================================== %s */\n\n' "$$f"; cat "$$f"; done; } > $@
 
-sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql: $(UPDATE_SQL) $(ROUTINE_SQL) $(UPDATE_POST_SQL) $(PRIVILEGE_SQL) Makefile
+sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql: $(UPDATE_SQL) $(UPDATE_NEW_SQL) $(ROUTINE_SQL) $(UPDATE_POST_SQL) $(PRIVILEGE_SQL) Makefile
 	{ printf '%s\n\n%s\n' '/* segroll $(PREVVERSION) -> $(EXTVERSION), assembled by make from sql/updates and sql/routines: edit those */' \
 		'\echo Use "ALTER EXTENSION segroll UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \quit'; \
-	  for f in $(UPDATE_SQL) $(ROUTINE_SQL) $(UPDATE_POST_SQL) $(PRIVILEGE_SQL); do \
+	  for f in $(UPDATE_SQL) $(UPDATE_NEW_SQL) $(ROUTINE_SQL) $(UPDATE_POST_SQL) $(PRIVILEGE_SQL); do \
 		printf '\n/* ==================================================== %s */\n\n' "$$f"; cat "$$f"; done; } > $@
 
 # Isolation specs and TAP tests live under test/; test/run.sh drives them.

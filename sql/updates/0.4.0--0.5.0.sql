@@ -205,29 +205,9 @@ $$;
 DROP AGGREGATE @extschema@.merge(@extschema@.segment) CASCADE;
 DROP FUNCTION @extschema@.segment_merge_transfn(pg_catalog.internal, @extschema@.segment);
 
--- Distinct measures (issue 17): the dhash type, as sql/install/dhash_type.sql
--- creates it.
-CREATE TYPE @extschema@.dhash;
-CREATE FUNCTION @extschema@.dhash_in(pg_catalog.cstring)
-RETURNS @extschema@.dhash
-AS 'MODULE_PATHNAME', 'dhash_in'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION @extschema@.dhash_out(@extschema@.dhash)
-RETURNS pg_catalog.cstring
-AS 'MODULE_PATHNAME', 'dhash_out'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE TYPE @extschema@.dhash (
-	INPUT = @extschema@.dhash_in,
-	OUTPUT = @extschema@.dhash_out,
-	INTERNALLENGTH = 8,
-	PASSEDBYVALUE,
-	ALIGNMENT = double,
-	STORAGE = plain
-);
-COMMENT ON TYPE @extschema@.dhash IS
-	'a value''s 64-bit hash as a segment''s distinct measure holds it (segroll.distinct_hash)';
-COMMENT ON FUNCTION @extschema@.dhash_in(pg_catalog.cstring) IS 'input function of dhash: 16 lower-case hexadecimal digits';
-COMMENT ON FUNCTION @extschema@.dhash_out(@extschema@.dhash) IS 'output function of dhash: 16 lower-case hexadecimal digits';
+-- Distinct measures (issue 17): the dhash type is created by
+-- sql/install/dhash_type.sql, which make appends to this file (Makefile,
+-- UPDATE_NEW_SQL).
 
 -- distinct(column) measures (issue 17), as sql/install/catalog.sql has them
 ALTER TABLE @extschema@.segmentation ADD COLUMN distinct_measures pg_catalog.name[] NOT NULL DEFAULT '{}';
