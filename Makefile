@@ -45,6 +45,7 @@ ROUTINE_SQL = \
 	sql/routines/owner.sql \
 	sql/routines/history.sql \
 	sql/routines/capture.sql \
+	sql/routines/distributed.sql \
 	sql/routines/compiler.sql \
 	sql/routines/caller_values.sql \
 	sql/routines/lineage.sql \

@@ -36,6 +36,7 @@
 #include "catalog/pg_depend.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
@@ -133,10 +134,95 @@ segroll_wait_for_writers(PG_FUNCTION_ARGS)
  * renames, and cannot be pointed at another sequence.  It is read without a
  * permission check: whoever may write into the source may number its rows.
  */
+
+/* The OID the query returns in its first row and column, or InvalidOid. */
+static Oid
+query_oid(const char *sql, int nargs, Oid *argtypes, Datum *args)
+{
+	Oid			result = InvalidOid;
+	bool		isnull;
+	int			rc;
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	rc = SPI_execute_with_args(sql, nargs, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 1)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			result = DatumGetObjectId(d);
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
+ * Citus (issue 15, docs/citus.md).  The rows of a distributed source live in
+ * shards, tables named <table>_<shard id> on the nodes, to which Citus gives
+ * the source's triggers.  The distributed table a shard belongs to is found
+ * in Citus's metadata (every node has it); InvalidOid when relid is not a
+ * shard, or Citus is not installed in this database.
+ */
+static Oid
+citus_table_of_shard(Oid relid)
+{
+	const char *name = get_rel_name(relid);
+	const char *digits = name ? strrchr(name, '_') : NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+	Oid			table;
+
+	if (digits == NULL || digits[1] == '\0' || strspn(digits + 1, "0123456789") != strlen(digits + 1) ||
+		strlen(digits + 1) > 18 ||
+		!OidIsValid(get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE)))
+		return InvalidOid;
+	args[0] = Int64GetDatum(strtoi64(digits + 1, NULL, 10));
+	table = query_oid("SELECT s.logicalrelid FROM pg_catalog.pg_dist_shard s"
+					  " WHERE s.shardid OPERATOR(pg_catalog.=) $1", 1, argtypes, args);
+	/* a shard is in its table's schema */
+	if (!OidIsValid(table) || get_rel_namespace(table) != get_rel_namespace(relid))
+		return InvalidOid;
+	return table;
+}
+
+/*
+ * The capture sequence of a distributed source on a node that is not the
+ * coordinator.  Citus keeps a copy of the sequence on every node, because
+ * segroll_seq's default calls it (distributed.sql), and each node's copy
+ * draws from a range of 2^48 numbers of its own; but there it is not OWNED
+ * BY the column (Citus refuses to alter a distributed sequence).  It is the
+ * sequence that segroll_seq's default depends on, of a table that Citus
+ * distributes.
+ */
+static Oid
+citus_capture_sequence_of(Oid table, AttrNumber attnum)
+{
+	Oid			argtypes[2] = {OIDOID, INT2OID};
+	Datum		args[2] = {ObjectIdGetDatum(table), Int16GetDatum(attnum)};
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)) ||
+		!OidIsValid(query_oid("SELECT p.logicalrelid FROM pg_catalog.pg_dist_partition p"
+							  " WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1", 1, argtypes, args)))
+		return InvalidOid;
+	return query_oid("SELECT d.refobjid FROM pg_catalog.pg_attrdef a"
+					 " JOIN pg_catalog.pg_depend d"
+					 "   ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass"
+					 "  AND d.objid OPERATOR(pg_catalog.=) a.oid"
+					 "  AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+					 " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.refobjid"
+					 "  AND c.relkind OPERATOR(pg_catalog.=) 'S'"
+					 " WHERE a.adrelid OPERATOR(pg_catalog.=) $1 AND a.adnum OPERATOR(pg_catalog.=) $2",
+					 2, argtypes, args);
+}
+
 static Oid
 capture_sequence_of(Oid relid)
 {
 	Oid			root = relid;
+	Oid			shell;
 	AttrNumber	attnum;
 	List	   *owned;
 	ListCell   *lc;
@@ -160,6 +246,18 @@ capture_sequence_of(Oid relid)
 			if (sequenceIsOwned(lfirst_oid(lc), DEPENDENCY_AUTO, &table, &column) &&
 				table == root && column == attnum)
 				return lfirst_oid(lc);
+		}
+		/* a shard of a distributed source, or such a source on a worker */
+		shell = citus_table_of_shard(root);
+		if (!OidIsValid(shell))
+			shell = root;
+		attnum = get_attnum(shell, "segroll_seq");
+		if (attnum != InvalidAttrNumber)
+		{
+			Oid			seq = citus_capture_sequence_of(shell, attnum);
+
+			if (OidIsValid(seq))
+				return seq;
 		}
 	}
 	ereport(ERROR,

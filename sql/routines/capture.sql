@@ -175,8 +175,28 @@ RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_m
 DECLARE
 	t text;
 BEGIN
+	IF segroll._distribution_column(src) IS NOT NULL THEN
+		/*
+		 * A shard that Citus moved got every trigger of its table, the
+		 * TRUNCATE trigger too, which Citus does not drop from it with the
+		 * table's: those are dropped on each shard first, each node in a
+		 * transaction of its own, before this one locks a shard.
+		 */
+		PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's function, only where it is installed
+		PERFORM pg_catalog.run_command_on_shards(src,
+			$c$DO $d$DECLARE t pg_catalog.text; BEGIN
+			   FOR t IN SELECT g.tgname FROM pg_catalog.pg_trigger g
+			            WHERE g.tgrelid OPERATOR(pg_catalog.=) '%1$s'::pg_catalog.regclass
+			              AND g.tgname OPERATOR(pg_catalog.~~) 'segroll\_capture\_truncate\_%%' LOOP
+			       EXECUTE 'DROP TRIGGER ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t) OPERATOR(pg_catalog.||) ' ON %1$s';
+			   END LOOP; END $d$ $c$);
+		PERFORM 'PRAGMA:ENABLE:CHECK';
+		-- Citus drops the triggers of the shards only when told so (distributed.sql)
+		PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+		PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+	END IF;
 	FOREACH t IN ARRAY ARRAY['segroll_capture_number', 'segroll_capture_update', 'segroll_capture_update_log',
-	                         'segroll_capture_delete', 'segroll_capture_truncate'] LOOP
+	                         'segroll_capture_delete', 'segroll_capture_truncate', 'segroll_capture_refuse'] LOOP
 		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, src);
 	END LOOP;
 	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'update'));

@@ -328,7 +328,9 @@ $$;
 /*
  * Is key unique in src?  A unique index on the key alone, or, on a
  * partitioned table, a unique index on the key and partition key columns
- * (PostgreSQL cannot enforce more).  segroll assumes the key alone is
+ * (PostgreSQL cannot enforce more), or on a Citus-distributed table, a
+ * unique index on the key and the distribution column (Citus cannot
+ * enforce more; cells are by that column: distributed.sql).  segroll assumes the key alone is
  * unique (a transaction number); a duplicate within a cell stops the
  * roll-up (docs/rollup.md).
  */
@@ -347,6 +349,17 @@ RETURNS pg_catalog.bool LANGUAGE sql STABLE SET search_path = pg_catalog, pg_tem
 		                  WHERE c.attnum OPERATOR(pg_catalog.<>) ALL (pt.partattrs::pg_catalog.int2[])
 		                    AND c.attnum OPERATOR(pg_catalog.<>) (SELECT a.attnum FROM pg_catalog.pg_attribute a
 		                        WHERE a.attrelid OPERATOR(pg_catalog.=) src AND a.attname OPERATOR(pg_catalog.=) key)))
+	OR EXISTS (
+		SELECT 1
+		FROM pg_catalog.pg_index i
+		CROSS JOIN LATERAL (SELECT (i.indkey::pg_catalog.int2[])[0 : i.indnkeyatts - 1] AS cols) k
+		WHERE i.indrelid OPERATOR(pg_catalog.=) src AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+		  AND @extschema@._distribution_column(src) IS NOT NULL
+		  AND ARRAY(SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a
+		            WHERE a.attrelid OPERATOR(pg_catalog.=) src AND a.attnum OPERATOR(pg_catalog.=) ANY (k.cols))
+		      OPERATOR(pg_catalog.<@) ARRAY[key, @extschema@._distribution_column(src)]
+		  AND key OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a
+		            WHERE a.attrelid OPERATOR(pg_catalog.=) src AND a.attnum OPERATOR(pg_catalog.=) ANY (k.cols))))
 $$;
 
 /*
@@ -674,7 +687,7 @@ DECLARE
 BEGIN
 	RETURN format($f$(SELECT %1$s %2$s AS segroll_period, s.*
 	      FROM (SELECT s.* FROM %3$s s
-	            WHERE s.segroll_seq OPERATOR(pg_catalog.<=) $1
+	            WHERE %8$s
 	              AND %6$s
 	            UNION ALL
 	            SELECT o.* FROM %4$s
@@ -683,7 +696,8 @@ BEGIN
 	      %5$s)$f$,
 		q.dim_exprs, coalesce(period_sql, q.period), def.source,
 		-- old versions: the change log's rows, as rows of the source (o)
-		segroll._old_versions_sql(def), q.joins, s_cond, o_cond);
+		segroll._old_versions_sql(def), q.joins, s_cond, o_cond,
+		segroll._applied_sql(def, 's.segroll_seq', '$1'));
 END
 $$;
 

@@ -92,6 +92,8 @@ DECLARE
 	uniq text := '';
 	def segroll.segmentation;
 	sch text;
+	dist_dim text;		-- the dimension cells are distributed by, on a Citus-distributed source
+	old_level text;
 BEGIN
 	-- every argument, before anything runs (arguments.sql)
 	PERFORM segroll._require_arg(seg_name, 'name', 'create_segmentation');
@@ -133,12 +135,19 @@ BEGIN
 	meas := ARRAY(SELECT jsonb_array_elements_text(compiled->'measures'))::name[];
 	def.distinct_measures := ARRAY(SELECT jsonb_array_elements_text(compiled->'distinct'))::name[];
 	PERFORM segroll._check_schedule(schedule);
+	IF segroll._distribution_column(src) IS NOT NULL THEN
+		dist_dim := segroll._check_distributed_source(src, dims);
+	END IF;
 	-- the cells schema: one the caller owns, or segroll_data (a superuser's)
 	sch := segroll._cells_schema(cells_schema)::text;
 
 	-- capture, once per source
 	IF NOT EXISTS (SELECT FROM segroll.source WHERE relid = src) THEN
-		PERFORM segroll._add_capture(src, key, sch::regnamespace);
+		IF dist_dim IS NULL THEN
+			PERFORM segroll._add_capture(src, key, sch::regnamespace);
+		ELSE
+			PERFORM segroll._add_distributed_capture(src, key, sch::regnamespace);
+		END IF;
 	END IF;
 
 	-- the indexes that find the source's rows (capture index; the key's
@@ -153,7 +162,13 @@ BEGIN
 
 	-- cells: one row per dimension values x period
 	FOR dj IN SELECT * FROM jsonb_array_elements(dims) LOOP
-		cols := cols || format('%I %s, ', dj->>'name', format_type(segroll._dimension_type(src, dj), NULL));
+		-- on a distributed source, a dimension whose column is NOT NULL is
+		-- NOT NULL in the cells: their unique index is then their replica
+		-- identity (_distribute_with_source)
+		cols := cols || format('%I %s%s, ', dj->>'name', format_type(segroll._dimension_type(src, dj), NULL),
+		                       CASE WHEN dist_dim IS NOT NULL AND (SELECT a.attnotnull FROM pg_attribute a
+		                                                            WHERE a.attrelid = src AND a.attname = dj->>'column')
+		                            THEN ' NOT NULL' ELSE '' END);
 		uniq := uniq || format('%I, ', dj->>'name');
 		bi_cols := bi_cols || format('c.%I, ', dj->>'name');
 	END LOOP;
@@ -168,6 +183,9 @@ BEGIN
 	EXECUTE format('CREATE INDEX ON %s (period)', cells);
 	-- no planner statistics on segments (see _create_lineage_blocks)
 	EXECUTE format('ALTER TABLE %s ALTER COLUMN seg SET STATISTICS 0', cells);
+	IF dist_dim IS NOT NULL THEN
+		PERFORM segroll._distribute_with_source(cells, def, dist_dim);
+	END IF;
 
 	-- the plain view BI tools read
 	FOR i IN 1 .. coalesce(array_length(meas, 1), 0) LOOP
@@ -190,9 +208,23 @@ BEGIN
 	               sch, seg_name || '_adjustments', cols);
 	EXECUTE format('CREATE INDEX ON %s.%I (period)', sch, seg_name || '_adjustments');
 	def.cells := cells; def.bi_view := bi; def.unmapped_view := unmapped;
-	PERFORM segroll._create_lineage_blocks(def);
+	IF dist_dim IS NOT NULL THEN
+		PERFORM segroll._distribute_with_source(segroll._adjustments(def), def, dist_dim);
+		PERFORM segroll._distribute_with_source(segroll._create_lineage_blocks(def), def, dist_dim);
+	ELSE
+		PERFORM segroll._create_lineage_blocks(def);
+	END IF;
 	PERFORM segroll._create_segments_view(def);
-	PERFORM segroll._create_live_view(def);
+	IF dist_dim IS NULL THEN
+		PERFORM segroll._create_live_view(def);
+	ELSE
+		-- Citus warns that it keeps the view on the coordinator only, as
+		-- the change log it reads is a local table: that is where it is read
+		old_level := current_setting('client_min_messages');
+		PERFORM set_config('client_min_messages', 'error', true);
+		PERFORM segroll._create_live_view(def);
+		PERFORM set_config('client_min_messages', old_level, true);
+	END IF;
 	def.apply_sql := segroll._generate_apply(def, format('%s.%I', sch, seg_name || '_adjustments')::regclass);
 	INSERT INTO segroll.segmentation (name, source, key_column, time_column, grain, time_zone, dimensions,
 	                                  measures, lineage, cells, bi_view, unmapped_view, owner, schedule, apply_sql,
@@ -281,6 +313,12 @@ BEGIN
 			EXECUTE format('DROP INDEX %s', segroll._key_hash_index(def.source, def.key_column));
 		END IF;
 		EXECUTE format('DROP TABLE IF EXISTS %s', src.change_log);
+		IF segroll._distribution_column(def.source) IS NOT NULL THEN
+			-- Citus drops the nodes' copies of the sequence only when the
+			-- sequence itself is dropped (distributed.sql)
+			EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq DROP DEFAULT', def.source);
+			EXECUTE format('DROP SEQUENCE %s', src.seq);
+		END IF;
 		EXECUTE format('ALTER TABLE %s DROP COLUMN IF EXISTS segroll_seq', def.source);
 		DELETE FROM segroll.source WHERE relid = def.source;
 	END IF;

@@ -142,7 +142,7 @@ FROM (
 	      SELECT %9$s s.period, s.seg, 1 FROM (
 	          SELECT %10$s s.segroll_period AS period, segroll.segment_agg_nolineage(%11$s) AS seg
 	          FROM (SELECT %12$s %13$s AS segroll_period, s.*
-	                FROM (SELECT %24$s FROM %14$s s WHERE s.segroll_seq OPERATOR(pg_catalog.>) %15$s) s %16$s) s
+	                FROM (SELECT %24$s FROM %14$s s WHERE NOT %27$s) s %16$s) s
 	          GROUP BY %17$s) s
 	      UNION ALL
 	      SELECT %9$s s.period, s.seg, 2 FROM (
@@ -186,7 +186,8 @@ FROM %23$s a$v$,
 			q.joins, positions, log,                          -- 16 .. 18
 			cell_meas, adj_meas, adims, old_meas,             -- 19 .. 22
 			segroll._adjustments(def),                        -- 23
-			cols, old_cols, coldefs);                         -- 24 .. 26
+			cols, old_cols, coldefs,                          -- 24 .. 26
+			segroll._applied_sql(def, 's.segroll_seq', applied));  -- 27
 	END;
 	v := format('%I.%I', sch, def.name || '_live')::regclass;
 	EXECUTE format('COMMENT ON VIEW %s IS %L', v,

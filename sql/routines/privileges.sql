@@ -109,7 +109,19 @@ BEGIN
 				'@extschema@.backfill(pg_catalog.text, pg_catalog.int8)',
 				'@extschema@._number_before_capture(pg_catalog.text, pg_catalog.int8)',
 				'@extschema@.set_anomaly_detection(pg_catalog.text, pg_catalog.float8, pg_catalog.int4, pg_catalog.int4, pg_catalog.bool, pg_catalog.bool)',
-				'@extschema@._evaluate_anomalies(@extschema@.segmentation)']::pg_catalog.regprocedure[]),
+				'@extschema@._evaluate_anomalies(@extschema@.segmentation)',
+				'@extschema@._trim_run_history(pg_catalog.text)',
+				-- segmentations of Citus-distributed sources (distributed.sql)
+				'@extschema@._check_distributed_source(pg_catalog.regclass, pg_catalog.jsonb)',
+				'@extschema@._add_distributed_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace)',
+				'@extschema@.capture_refuse_change()',
+				'@extschema@._distribute_with_source(pg_catalog.regclass, @extschema@.segmentation, pg_catalog.text)',
+				'@extschema@._node_capture_upper(pg_catalog.regclass)',
+				'@extschema@._node_capture_last(pg_catalog.regclass)',
+				'@extschema@._capture_uppers(pg_catalog.regclass, pg_catalog.text)',
+				'@extschema@._distributed_upper(@extschema@.segmentation)',
+				'@extschema@._rollup_distributed(@extschema@.segmentation, pg_catalog.int8, pg_catalog.timestamptz)',
+				'@extschema@._applied_sql(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)']::pg_catalog.regprocedure[]),
 		-- tracing and verifying
 		('segroll_auditor', ARRAY[
 				'@extschema@._caller_reads(pg_catalog.regclass, pg_catalog."char"[], pg_catalog.text)',
@@ -137,7 +149,8 @@ BEGIN
 				'@extschema@._caller_key_sql(@extschema@.segmentation, pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._caller_cell_sql(@extschema@.segmentation, pg_catalog.text)',
 				'@extschema@._caller_lookup_join(@extschema@.segmentation, pg_catalog.jsonb, pg_catalog.text)',
-				'@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)']::pg_catalog.regprocedure[]),
+				'@extschema@.verify(pg_catalog.text, pg_catalog.timestamptz, pg_catalog.timestamptz, pg_catalog.text)',
+				'@extschema@._is_applied(@extschema@.segmentation, pg_catalog.int8)']::pg_catalog.regprocedure[]),
 		-- called by triggers only: nobody
 		(NULL, ARRAY[
 				'@extschema@._trim_logs()',
@@ -177,6 +190,8 @@ GRANT UPDATE (key_column, time_column, dimensions, measures, distinct_measures) 
 GRANT UPDATE (key_column) ON @extschema@.source TO segroll_admin;
 GRANT UPDATE (applied_upto, last_run_at, last_run_ms, last_applied, total_applied,
 	caught_up_at, last_error, last_error_at, failures, mapping_fingerprint) ON @extschema@.progress TO segroll_admin;
+GRANT SELECT ON @extschema@.node_progress TO PUBLIC;
+GRANT INSERT, UPDATE (applied_upto) ON @extschema@.node_progress TO segroll_admin;
 GRANT SELECT ON @extschema@.purging, @extschema@.closed_period, @extschema@.reference_snapshot,
 	@extschema@.segmentation_version TO PUBLIC;
 GRANT INSERT, DELETE ON @extschema@.purging, @extschema@.reference_snapshot TO segroll_admin;

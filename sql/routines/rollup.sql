@@ -25,6 +25,10 @@ BEGIN
 	IF NOT has_sequence_privilege(seqrel, 'SELECT') THEN
 		RETURN NULL;	-- another role's source: not ours to read
 	END IF;
+	IF segroll._distribution_column((SELECT g.source FROM segroll.segmentation g WHERE g.name = pending_upper.name)) IS NOT NULL THEN
+		-- summed over the node ranges (distributed.sql)
+		RETURN segroll._distributed_upper(segroll._definition(pending_upper.name));
+	END IF;
 	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO v;
 	RETURN v;
 END
@@ -86,6 +90,17 @@ BEGIN
 	END IF;
 	def := segroll._definition(_rollup.name);
 	PERFORM segroll._require_owner_context(def, 'segroll._rollup()', 'segroll.rollup()');
+
+	-- a Citus-distributed source: node range by node range (distributed.sql)
+	IF segroll._distribution_column(def.source) IS NOT NULL THEN
+		PERFORM FROM segroll.progress p WHERE p.name = _rollup.name FOR UPDATE;
+		applied := segroll._rollup_distributed(def, max_changes, t0);
+		IF applied > 0 THEN
+			PERFORM segroll._evaluate_anomalies(def);
+			PERFORM segroll._trim_run_history(def.name);
+		END IF;
+		RETURN applied;
+	END IF;
 
 	SELECT seq INTO seqrel FROM segroll.source WHERE relid = def.source;
 
@@ -239,17 +254,24 @@ BEGIN
 	INSERT INTO segroll.run_history (name, started_at, duration_ms, applied, from_seq, to_seq)
 	VALUES (_rollup.name, t0, 1000 * extract(epoch FROM clock_timestamp() - t0), applied,
 	        prog.applied_upto, upper_seq);
-	DELETE FROM segroll.run_history h
-	WHERE h.name = _rollup.name AND h.started_at < (
-		SELECT k.started_at FROM segroll.run_history k WHERE k.name = _rollup.name
-		ORDER BY k.started_at DESC
-		OFFSET greatest(coalesce(nullif(current_setting('segroll.history_size', true), '')::int, 100), 1) - 1
-		LIMIT 1);
+	PERFORM segroll._trim_run_history(_rollup.name);
 	RETURN applied;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._rollup(pg_catalog.text, pg_catalog.int8) IS
 	'the roll-up itself; called by segroll.rollup() as the segmentation''s owner';
+
+/* Keeps the last segroll.history_size runs of segmentation name in segroll.run_history. */
+CREATE OR REPLACE FUNCTION @extschema@._trim_run_history(name pg_catalog.text)
+RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	DELETE FROM @extschema@.run_history h
+	WHERE h.name OPERATOR(pg_catalog.=) _trim_run_history.name AND h.started_at OPERATOR(pg_catalog.<) (
+		SELECT k.started_at FROM @extschema@.run_history k WHERE k.name OPERATOR(pg_catalog.=) _trim_run_history.name
+		ORDER BY k.started_at DESC
+		OFFSET GREATEST(COALESCE(NULLIF(pg_catalog.current_setting('segroll.history_size', true), '')::pg_catalog.int4, 100), 1)
+		       OPERATOR(pg_catalog.-) 1
+		LIMIT 1)
+$$;
 
 /* Rebuilds and backfills are events too. */
 CREATE OR REPLACE FUNCTION @extschema@._rebuild(name pg_catalog.text)
@@ -270,6 +292,7 @@ BEGIN
 	EXECUTE format('DELETE FROM %s', def.cells);
 	EXECUTE format('DELETE FROM %s', segroll._lineage_blocks(def));
 	UPDATE segroll.progress p SET applied_upto = 0 WHERE p.name = def.name;
+	DELETE FROM segroll.node_progress n WHERE n.name = def.name;
 	n := segroll._rollup(def.name, NULL);
 	PERFORM segroll._log(def.name, 'rebuild', n, t0, NULL);
 	RETURN n;
@@ -384,6 +407,9 @@ BEGIN
 	-- only a sequence is read (a catalog row names its own, but check)
 	IF NOT FOUND OR (SELECT c.relkind FROM pg_class c WHERE c.oid = seqrel) IS DISTINCT FROM 'S' THEN
 		RETURN NULL;
+	END IF;
+	IF segroll._distribution_column((SELECT g.source FROM segroll.segmentation g WHERE g.name = _pending_changes.name)) IS NOT NULL THEN
+		RETURN segroll._distributed_upper(segroll._definition(_pending_changes.name)) - applied;
 	END IF;
 	v := coalesce(pg_sequence_last_value(seqrel), 0);
 	RETURN v - applied;

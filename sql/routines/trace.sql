@@ -349,9 +349,18 @@ BEGIN
 	PERFORM segroll._caller_reads_trace(def, archive);
 	purged := segroll._purged_filter(def, seg, 'k.key');
 	-- a cell's trace over key hashes: only rows of that cell (another key
-	-- with the same hash maps elsewhere)
-	IF cell IS NOT NULL AND segroll._key_hashed(def) THEN
+	-- with the same hash maps elsewhere); so too on a distributed source,
+	-- whose key may be unique only with the distribution column: the same
+	-- key of another value of it is another cell's row (distributed.sql)
+	IF cell IS NOT NULL AND (segroll._key_hashed(def) OR segroll._distribution_column(def.source) IS NOT NULL) THEN
 		in_cell := segroll._caller_cell_sql(def, '$2');
+	ELSIF cell IS NULL AND segroll._distribution_column(def.source) IS NOT NULL
+	      AND NOT segroll._has_unique_index(def.source, def.key_column) THEN
+		RAISE EXCEPTION 'cannot trace a segment of segmentation "%" by its keys alone', def.name
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = format('"%s" is unique in %s only together with the distribution column: a key may stand for rows of several cells.',
+			                      def.key_column, def.source),
+			      HINT = 'Trace each cell by its dimensions and period: segroll.trace(name, dimensions, period).';
 	END IF;
 	key_sql := segroll._caller_key_sql(def, def.source, 's');
 	-- the caller's own query, run by segroll.trace() (src/trace.c) once per
@@ -637,7 +646,6 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	def segroll.segmentation;
 	q segroll._segmentation_sql;
-	applied bigint;
 	found_row boolean;
 	seq bigint;
 	mapped boolean;
@@ -653,7 +661,6 @@ DECLARE
 BEGIN
 	def := segroll._definition(name);
 	q := segroll._sql(def);
-	applied := (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = _locate.name);
 	/*
 	 * The source and reference tables, checked and locked; the reference
 	 * lookups and the dimensions' json built from their columns' types as
@@ -696,7 +703,7 @@ BEGIN
 			       def.key_column, key, def.source);
 		RETURN;
 	END IF;
-	IF seq > applied THEN
+	IF NOT segroll._is_applied(def, seq) THEN
 		RETURN QUERY SELECT dimensions, period, 'pending'::text,
 			'not rolled up yet: this version of the row was written after the last roll-up'::text;
 		RETURN;

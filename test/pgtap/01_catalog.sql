@@ -53,7 +53,7 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
 SELECT bag_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'segroll'$$,
               ARRAY['segroll.source', 'segroll.segmentation', 'segroll.progress', 'segroll.event_log',
                     'segroll.event_log_id_seq', 'segroll.trace_log', 'segroll.purge_log', 'segroll.closed_period', 'segroll.segmentation_version',
-                    'segroll.run_history', 'segroll.reference_snapshot', 'segroll.anomaly_setting', 'segroll.anomaly_history'],
+                    'segroll.run_history', 'segroll.reference_snapshot', 'segroll.anomaly_setting', 'segroll.anomaly_history', 'segroll.node_progress'],
               'definitions, progress, history, trace and purge logs are dumped by pg_dump');
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
            WHERE p.pronamespace = 'segroll'::regnamespace AND p.proname NOT LIKE 'segment\_%' AND p.proname NOT LIKE '\_%'

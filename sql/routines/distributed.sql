@@ -1,0 +1,475 @@
+/*
+ * Segmentations of Citus-distributed sources (issue 15, docs/citus.md).
+ *
+ * A hash-distributed source keeps its rows in shards on the nodes.  Its
+ * segmentation's cells (and adjustments and lineage blocks) are distributed
+ * the same way and co-located with it, by the dimension that is the
+ * source's distribution column: every row of a cell is in the cell's own
+ * shard group, so a roll-up is one INSERT ... SELECT ... ON CONFLICT that
+ * Citus runs on each shard group, on the nodes, in one distributed
+ * transaction with the progress (two-phase commit).
+ *
+ * Numbering.  The capture sequence is the default of segroll_seq, so Citus
+ * creates it on every node, present and future, each node's copy drawing
+ * from a range of 2^48 numbers of its own (node group g: g * 2^48 + 1 and
+ * up).  The numbering trigger, which Citus gives every shard, runs on the
+ * shard's node and takes the number there (capture.c finds that node's
+ * copy), while the writer holds its lock on the shard.  So each node range
+ * is numbered as a single-node source is, and a roll-up applies, range by
+ * range, the window (applied_upto(g), U(g)] where U(g) is the range's last
+ * number once the writers of that node's shards have ended
+ * (_node_capture_upper: read, then wait, on that node).  A shard moved to
+ * another node keeps its rows' numbers (Citus copies rows without firing
+ * the trigger, which is enabled for origin sessions only, unlike a local
+ * source's), and its new rows are numbered in its new node's range.
+ *
+ * What is not captured yet: UPDATE and DELETE of a distributed source are
+ * refused (capture_refuse_change), as is TRUNCATE; there is no change log
+ * on the nodes.  Dimensions must be columns of the source (no reference
+ * lookups), one of them the distribution column.
+ */
+
+/*
+ * The distribution column of src when Citus distributes it by hash, or null
+ * for a table that Citus does not know (or without Citus).  Other kinds of
+ * Citus tables are refused.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._distribution_column(src pg_catalog.regclass)
+RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	method text;
+	col text;
+BEGIN
+	-- (not to_regclass(), which logs a DEBUG line for a missing name)
+	IF NOT EXISTS (SELECT FROM pg_class c WHERE c.relname = 'pg_dist_partition'
+	               AND c.relnamespace = 'pg_catalog'::regnamespace) THEN
+		RETURN NULL;
+	END IF;
+	-- the names exist only where Citus is installed: not checked statically
+	PERFORM 'PRAGMA:DISABLE:CHECK';
+	EXECUTE $q$SELECT p.partmethod::pg_catalog.text,
+	                  CASE WHEN p.partmethod OPERATOR(pg_catalog.=) 'h'
+	                       THEN pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END
+	           FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1$q$
+		INTO method, col USING src;
+	PERFORM 'PRAGMA:ENABLE:CHECK';
+	IF method IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF method <> 'h' THEN
+		RAISE EXCEPTION '"%" is a Citus reference or local table', src
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'segroll captures plain tables and tables that Citus distributes by hash.';
+	END IF;
+	RETURN col;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._distribution_column(pg_catalog.regclass) IS
+	'the column Citus distributes a source by (hash), or null for a table Citus does not distribute';
+
+/*
+ * What a segmentation of a distributed source needs, checked before
+ * anything is created: one shard placement per shard, every node with
+ * Citus's metadata (the numbering trigger reads it on the shard's node),
+ * not partitioned, and dimensions that are columns of the source, one of
+ * them the distribution column.  Returns the name of that dimension (the
+ * cells' distribution column).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._check_distributed_source(src pg_catalog.regclass, dims pg_catalog.jsonb)
+RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	col text := segroll._distribution_column(src);
+	dim text;
+	ok bool;
+BEGIN
+	IF (SELECT relkind FROM pg_class WHERE oid = src) = 'p' THEN
+		RAISE EXCEPTION 'segmentations of distributed partitioned tables are not supported yet'
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = 'Define it over a distributed table that is not partitioned.';
+	END IF;
+	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's catalog, only where it is installed
+	EXECUTE $q$SELECT pg_catalog.count(*) OPERATOR(pg_catalog.=) pg_catalog.count(DISTINCT p.shardid)
+	           FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_dist_placement p USING (shardid)
+	           WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1$q$ INTO ok USING src;
+	IF NOT ok THEN
+		RAISE EXCEPTION 'the shards of "%" have more than one placement', src
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'Each node numbers the rows of the placements it holds; two placements of a shard would number a row twice.',
+			      HINT = 'Distribute the source with citus.shard_replication_factor = 1.';
+	END IF;
+	EXECUTE $q$SELECT pg_catalog.bool_and(n.hasmetadata AND n.metadatasynced) FROM pg_catalog.pg_dist_node n
+	           WHERE n.noderole OPERATOR(pg_catalog.=) 'primary' AND n.isactive$q$ INTO ok;
+	PERFORM 'PRAGMA:ENABLE:CHECK';
+	IF NOT coalesce(ok, false) THEN
+		RAISE EXCEPTION 'every Citus node must have Citus''s metadata' USING ERRCODE = 'object_not_in_prerequisite_state',
+			DETAIL = 'The numbering trigger of a shard finds its table in the metadata of the shard''s node.',
+			HINT = 'Run SELECT start_metadata_sync_to_all_nodes().';
+	END IF;
+	IF EXISTS (SELECT FROM jsonb_array_elements(dims) d WHERE NOT d ? 'column') THEN
+		RAISE EXCEPTION 'the dimensions of a segmentation of a distributed source must be columns of the source'
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'Reference lookups of a distributed source are not supported yet.';
+	END IF;
+	SELECT d->>'name' INTO dim FROM jsonb_array_elements(dims) d WHERE d->>'column' = col LIMIT 1;
+	IF dim IS NULL THEN
+		RAISE EXCEPTION 'the distribution column "%" of "%" must be a dimension of its segmentation', col, src
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'Cells are distributed by it, co-located with the source, so that each shard group rolls up its own rows.';
+	END IF;
+	RETURN dim;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._check_distributed_source(pg_catalog.regclass, pg_catalog.jsonb) IS
+	'checks that a segmentation can be defined over a distributed source; returns the dimension cells are distributed by';
+
+/* the trigger that refuses what the capture of a distributed source does not capture */
+CREATE OR REPLACE FUNCTION @extschema@.capture_refuse_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RAISE EXCEPTION 'cannot % rows of a distributed source of segmentations', TG_OP
+		USING ERRCODE = 'feature_not_supported',
+		      DETAIL = format('"%s" is a shard of a distributed table that segmentations roll up; only its inserts are captured.', TG_TABLE_NAME),
+		      HINT = 'Insert correcting rows, or drop the segmentations first.';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.capture_refuse_change() IS
+	'capture trigger of a distributed source: refuses UPDATE, DELETE and TRUNCATE, which are not captured';
+
+/*
+ * Adds the capture to a distributed source (see the top of this file):
+ * the sequence, owned by segroll_seq and then made its default, so that
+ * Citus copies it to every node; the column, default 1 for the rows there
+ * before (nothing is rewritten); the numbering trigger on every shard; the
+ * triggers that refuse UPDATE, DELETE and TRUNCATE.  The change log is
+ * created as for any source, and stays empty.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._add_distributed_capture(src pg_catalog.regclass, key pg_catalog.text,
+	sch pg_catalog.regnamespace)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+DECLARE
+	relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = src);
+	relschema name := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = src);
+	seq regclass;
+	log regclass;
+BEGIN
+	IF segroll._column_type(src, 'segroll_seq') IS NOT NULL THEN
+		RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column';
+	END IF;
+	-- DDL on shards and the triggers, one connection per node: Citus
+	-- refuses some commands after parallel ones in a transaction
+	PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+	EXECUTE format('CREATE SEQUENCE %I.%I AS pg_catalog.int8 START 1 CACHE 1', relschema, 'segroll_seq_' || src::oid);
+	seq := format('%I.%I', relschema, 'segroll_seq_' || src::oid)::regclass;
+	PERFORM setval(seq, 1, true);	-- 1 is the rows before capture
+	EXECUTE format('ALTER SEQUENCE %s OWNER TO %s', seq, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
+	EXECUTE format('ALTER TABLE %s ADD COLUMN segroll_seq pg_catalog.int8 DEFAULT 1', src);
+	-- before Citus distributes it (it refuses to alter a distributed sequence)
+	EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.segroll_seq', seq, src);
+	-- every writer may take a number (the trigger replaces it): an INSERT
+	-- through the coordinator evaluates the default there
+	EXECUTE format('GRANT USAGE ON SEQUENCE %s TO PUBLIC', seq);
+	EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT pg_catalog.nextval(%L::pg_catalog.regclass)',
+	               src, seq::text);
+	WHILE octet_length('changes_' || relname || '_' || src::oid) > current_setting('max_identifier_length')::int LOOP
+		relname := left(relname, -1);
+	END LOOP;
+	EXECUTE format('CREATE TABLE %s.%I (log_seq pg_catalog.int8 NOT NULL, old_seq pg_catalog.int8 NOT NULL, old pg_catalog.jsonb NOT NULL)',
+	               sch, 'changes_' || relname || '_' || src::oid);
+	log := format('%s.%I', sch, 'changes_' || relname || '_' || src::oid)::regclass;
+	INSERT INTO segroll.source VALUES (src, key, seq, log);
+	-- Citus gives triggers to shards only when told that they are safe
+	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+	EXECUTE format('CREATE TRIGGER segroll_capture_number BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_number()', src);
+	EXECUTE format('CREATE TRIGGER segroll_capture_refuse BEFORE UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_refuse_change()', src);
+	EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_refuse_change()', src);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._add_distributed_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace) IS
+	'adds the capture column, its sequence on every node and the triggers to a distributed source';
+
+/*
+ * Distributes rel, a table of segmentation def (cells, adjustments, lineage
+ * blocks), co-located with def's distributed source, by dimension dim.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._distribute_with_source(rel pg_catalog.regclass, def @extschema@.segmentation,
+	dim pg_catalog.text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+DECLARE
+	uniq regclass;
+BEGIN
+	/*
+	 * A shard moved by logical replication (Citus's default) is published
+	 * while it moves, and PostgreSQL refuses to update or delete the rows
+	 * of a published table without a replica identity: a roll-up would
+	 * fail until the move ends.  The unique index of the cells (dimensions,
+	 * period) serves when its columns are NOT NULL; else the whole row.
+	 */
+	SELECT i.indexrelid INTO uniq FROM pg_index i
+	WHERE i.indrelid = rel AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+	  AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum = ANY (i.indkey) AND NOT a.attnotnull)
+	ORDER BY i.indexrelid LIMIT 1;
+	IF uniq IS NOT NULL THEN
+		EXECUTE format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', rel, (SELECT relname FROM pg_class WHERE oid = uniq));
+	ELSE
+		EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', rel);
+	END IF;
+	PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's function, only where it is installed
+	EXECUTE 'SELECT pg_catalog.create_distributed_table($1, $2, colocate_with => $3)'
+		USING rel, dim, def.source::text;
+	PERFORM 'PRAGMA:ENABLE:CHECK';
+END
+$$;
+
+/*
+ * On one node: the last number the capture sequence of src gave on this
+ * node, once every transaction that could still hold a number up to it has
+ * ended.  Every number of this node's range is taken by the trigger of a
+ * shard on this node, under a lock on the shard, so waiting for the
+ * writers of every shard of src here (as wait_for_writers does for a local
+ * source) is enough.  Called on every node by _capture_uppers().
+ */
+CREATE OR REPLACE FUNCTION @extschema@._node_capture_upper(src pg_catalog.regclass)
+RETURNS pg_catalog.int8 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	upper int8 := segroll._node_capture_last(src);
+	shards regclass[];
+BEGIN
+	-- the shards here, by name: not through pg_class, which Citus filters
+	-- to hide shards from sessions other than its own
+	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's catalog, only where it is installed
+	EXECUTE $q$
+		SELECT pg_catalog.array_agg(pg_catalog.to_regclass(pg_catalog.quote_ident(ns.nspname) OPERATOR(pg_catalog.||) '.'
+		                              OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.parts[pg_catalog.array_upper(n.parts, 1)])))
+		FROM pg_catalog.pg_dist_shard s
+		CROSS JOIN LATERAL pg_catalog.parse_ident(pg_catalog.shard_name(s.logicalrelid, s.shardid)) n(parts)
+		JOIN pg_catalog.pg_namespace ns
+		  ON ns.oid OPERATOR(pg_catalog.=) (SELECT t.relnamespace FROM pg_catalog.pg_class t WHERE t.oid OPERATOR(pg_catalog.=) $1)
+		WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1$q$ INTO shards USING src;
+	PERFORM 'PRAGMA:ENABLE:CHECK';
+	PERFORM segroll.wait_for_writers(x.shard) FROM unnest(shards) x(shard) WHERE x.shard IS NOT NULL;
+	RETURN upper;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._node_capture_upper(pg_catalog.regclass) IS
+	'on one Citus node: the last capture number taken there, after waiting for the writers of the source''s shards there';
+
+/* On one node: the last number the capture sequence of src gave on this node, without waiting. */
+CREATE OR REPLACE FUNCTION @extschema@._node_capture_last(src pg_catalog.regclass)
+RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	seq regclass := segroll._capture_sequence(src);
+	v int8;
+BEGIN
+	-- not called yet: nothing taken, one below the range's first number
+	EXECUTE format('SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value OPERATOR(pg_catalog.-) 1 END FROM %s s', seq)
+		INTO v;
+	RETURN v;
+END
+$$;
+
+/*
+ * Runs the node function fn (_node_capture_upper or _node_capture_last) on
+ * every Citus node for src; returns each node's group and number.  A node
+ * that does not answer stops the caller: its writers cannot be known.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._capture_uppers(src pg_catalog.regclass, fn pg_catalog.text)
+RETURNS TABLE (node_group pg_catalog.int4, upper pg_catalog.int8)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	ids int4[];
+	oks bool[];
+	results text[];
+BEGIN
+	IF fn NOT IN ('_node_capture_upper', '_node_capture_last') THEN
+		RAISE EXCEPTION 'unknown node function "%"', fn USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's function, only where it is installed
+	EXECUTE 'SELECT pg_catalog.array_agg(x.nodeid), pg_catalog.array_agg(x.success), pg_catalog.array_agg(x.result)
+	         FROM pg_catalog.run_command_on_all_nodes($1) x'
+		INTO ids, oks, results
+		USING format('SELECT pg_catalog.concat(g.groupid, %L, segroll.%I(%L::pg_catalog.regclass)) FROM pg_catalog.pg_dist_local_group g',
+		             ' ', fn, src::text);
+	PERFORM 'PRAGMA:ENABLE:CHECK';
+	FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+		IF NOT oks[i] THEN
+			RAISE EXCEPTION 'Citus node % did not give the capture numbers of "%"', ids[i], src
+				USING ERRCODE = 'connection_failure', DETAIL = results[i],
+				      HINT = 'The roll-up applies nothing until every node answers; it is safe to retry.';
+		END IF;
+		node_group := split_part(results[i], ' ', 1)::int4;
+		upper := split_part(results[i], ' ', 2)::int8;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._capture_uppers(pg_catalog.regclass, pg_catalog.text) IS
+	'the last capture number of a distributed source on each Citus node (node group, number)';
+
+/* the number below the first of node group g's range: nothing applied yet */
+CREATE OR REPLACE FUNCTION @extschema@._node_range_start(g pg_catalog.int4)
+RETURNS pg_catalog.int8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT g::pg_catalog.int8 OPERATOR(pg_catalog.*) 281474976710656::pg_catalog.int8	-- 2^48, Citus's range
+$$;
+
+/* the change numbers of a distributed segmentation's source taken so far, summed over the node ranges */
+CREATE OR REPLACE FUNCTION @extschema@._distributed_upper(def @extschema@.segmentation)
+RETURNS pg_catalog.int8 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT coalesce(pg_catalog.sum(u.upper OPERATOR(pg_catalog.-) @extschema@._node_range_start(u.node_group)), 0)::pg_catalog.int8
+	FROM @extschema@._capture_uppers(def.source, '_node_capture_last') u
+$$;
+
+/*
+ * The roll-up of a segmentation of a distributed source, called by
+ * _rollup() with the progress row locked.  For each node range g with
+ * numbers past applied_upto(g): the window (applied_upto(g), U(g)], U(g)
+ * read on the node after its writers ended (at most max_changes numbers
+ * per range).  The rows of all the windows go into the cells in one
+ * INSERT ... SELECT ... ON CONFLICT, which Citus pushes down to each shard
+ * group (the cells' key holds the distribution column); a closed period's
+ * rows go to the adjustments the same way.  Returns the rows applied.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._rollup_distributed(def @extschema@.segmentation, max_changes pg_catalog.int8,
+	t0 pg_catalog.timestamptz)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+	q segroll._segmentation_sql := segroll._sql(def);
+	node_groups int4[];
+	node_uppers int8[];
+	lo int8;
+	hi int8;
+	win text := '';
+	groups int4[] := ARRAY[]::int4[];
+	uppers int8[] := ARRAY[]::int8[];
+	whole bool := true;
+	upper_read_at timestamptz := clock_timestamp();
+	closed_end timestamptz;
+	applied int8;
+	from_total int8;
+	to_total int8;
+	rows_sql text;
+	agg text;
+BEGIN
+	-- in the transaction that added the capture (create_segmentation), which
+	-- holds its ACCESS EXCLUSIVE lock on the source, every row carries 1,
+	-- "there before the capture", in the coordinator's range (group 0); the
+	-- nodes, which cannot see the capture before it commits, are not asked
+	IF (SELECT segroll._in_current_xact(s.xmin) FROM segroll.source s WHERE s.relid = def.source) THEN
+		node_groups := ARRAY[0];
+		node_uppers := ARRAY[1::int8];
+	ELSE
+		SELECT array_agg(u.node_group ORDER BY u.node_group), array_agg(u.upper ORDER BY u.node_group)
+		INTO node_groups, node_uppers
+		FROM segroll._capture_uppers(def.source, '_node_capture_upper') u;
+	END IF;
+	FOR i IN 1 .. coalesce(array_length(node_groups, 1), 0) LOOP
+		lo := coalesce((SELECT n.applied_upto FROM segroll.node_progress n
+		                WHERE n.name = def.name AND n.node_group = node_groups[i]),
+		               segroll._node_range_start(node_groups[i]));
+		hi := node_uppers[i];
+		IF max_changes IS NOT NULL AND hi > lo + max_changes THEN
+			hi := lo + max_changes;
+			whole := false;
+		END IF;
+		IF hi > lo THEN
+			win := win || format(' OR (s.segroll_seq OPERATOR(pg_catalog.>) %s AND s.segroll_seq OPERATOR(pg_catalog.<=) %s)', lo, hi);
+			groups := groups || node_groups[i];
+			uppers := uppers || hi;
+		END IF;
+	END LOOP;
+	SELECT coalesce(sum(n.applied_upto - segroll._node_range_start(n.node_group)), 0) INTO from_total
+	FROM segroll.node_progress n WHERE n.name = def.name;
+	IF win = '' THEN
+		UPDATE segroll.progress p SET last_run_at = now(), last_applied = 0,
+			last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
+			caught_up_at = upper_read_at, failures = 0
+		WHERE p.name = def.name AND p.failures <> 0;
+		RETURN 0;
+	END IF;
+	closed_end := coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity');
+	-- the window's rows, with their dimensions and period (no reference joins)
+	rows_sql := format('(SELECT %s %s AS segroll_period, s.* FROM %s s WHERE false%s) s',
+	                   q.dim_exprs, q.period, def.source, win);
+	agg := format('%s(%s, %s%s)',
+	              CASE WHEN def.lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END,
+	              segroll._key_sql(def, format('s.%I', def.key_column)),
+	              segroll._time_sql(def, format('s.%I', def.time_column)), q.meas);
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- fragments of segroll._sql(); numbers; regclass
+	EXECUTE format('SELECT pg_catalog.count(*) FROM %s', rows_sql) INTO applied;
+	to_total := from_total + (SELECT sum(uppers[i] - coalesce((SELECT n.applied_upto FROM segroll.node_progress n
+	                                                         WHERE n.name = def.name AND n.node_group = groups[i]),
+	                                                        segroll._node_range_start(groups[i])))
+	                          FROM generate_subscripts(groups, 1) i);
+	IF closed_end > '-infinity' THEN
+		-- a closed period's cells stay as they were closed (as in apply_sql.sql)
+		EXECUTE format($f$INSERT INTO %s (%s period, added, removed, from_seq, to_seq)
+		                SELECT %s s.segroll_period, %s, NULL, $2, $3 FROM %s
+		                WHERE s.segroll_period OPERATOR(pg_catalog.<) $1 GROUP BY %s s.segroll_period$f$,
+		               segroll._adjustments(def), q.cell_cols, q.dim_names, agg, rows_sql, q.dim_names)
+			USING closed_end, from_total, to_total;
+	END IF;
+	EXECUTE format($f$INSERT INTO %s AS c (%s period, seg)
+	                SELECT %s s.segroll_period, %s FROM %s
+	                WHERE s.segroll_period OPERATOR(pg_catalog.>=) $1 GROUP BY %s s.segroll_period
+	                ON CONFLICT (%s period) DO UPDATE SET seg = segroll.merge(c.seg, excluded.seg)$f$,
+	               def.cells, q.cell_cols, q.dim_names, agg, rows_sql, q.dim_names, q.cell_cols)
+		USING closed_end;
+	INSERT INTO segroll.node_progress AS n (name, node_group, applied_upto)
+	SELECT def.name, g.node_group, g.upper FROM unnest(groups, uppers) g(node_group, upper)
+	ON CONFLICT (name, node_group) DO UPDATE SET applied_upto = excluded.applied_upto;
+	UPDATE segroll.progress p
+	SET applied_upto = to_total, last_run_at = now(), last_applied = applied,
+	    total_applied = p.total_applied + applied,
+	    last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
+	    caught_up_at = CASE WHEN whole THEN upper_read_at ELSE p.caught_up_at END,
+	    failures = 0
+	WHERE p.name = def.name;
+	INSERT INTO segroll.run_history (name, started_at, duration_ms, applied, from_seq, to_seq)
+	VALUES (def.name, t0, 1000 * extract(epoch FROM clock_timestamp() - t0), applied, from_total, to_total);
+	RETURN applied;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._rollup_distributed(@extschema@.segmentation, pg_catalog.int8, pg_catalog.timestamptz) IS
+	'the roll-up of a segmentation of a Citus-distributed source, node range by node range; called by _rollup()';
+
+/*
+ * The condition that the change numbered col has been rolled up, as SQL:
+ * col <= upto on a plain source; on a distributed source, col up to its
+ * node range's applied_upto (node_progress, read when the statement runs
+ * by an uncorrelated subquery, which Citus runs once on the coordinator).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._applied_sql(def @extschema@.segmentation, col pg_catalog.text, upto pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	-- found by its cells: renaming the segmentation renames its rows
+	seg_name text := format('(SELECT g.name FROM segroll.segmentation g WHERE g.cells OPERATOR(pg_catalog.=) %L::pg_catalog.regclass)',
+	                        def.cells::text);
+BEGIN
+	IF segroll._distribution_column(def.source) IS NULL THEN
+		RETURN format('%s OPERATOR(pg_catalog.<=) %s', col, upto);
+	END IF;
+	RETURN format($f$%1$s OPERATOR(pg_catalog.<=) coalesce(
+	(SELECT pg_catalog.array_agg(coalesce(n.applied_upto, segroll._node_range_start(x.g)) ORDER BY x.g)
+	 FROM pg_catalog.generate_series(0, (SELECT pg_catalog.max(m.node_group) FROM segroll.node_progress m
+	                                     WHERE m.name OPERATOR(pg_catalog.=) %2$s)) x(g)
+	 LEFT JOIN segroll.node_progress n ON n.node_group OPERATOR(pg_catalog.=) x.g AND n.name OPERATOR(pg_catalog.=) %2$s)
+	[(%1$s OPERATOR(pg_catalog.>>) 48)::pg_catalog.int4 OPERATOR(pg_catalog.+) 1],
+	segroll._node_range_start((%1$s OPERATOR(pg_catalog.>>) 48)::pg_catalog.int4))$f$, col, seg_name);
+END
+$$;
+COMMENT ON FUNCTION @extschema@._applied_sql(@extschema@.segmentation, pg_catalog.text, pg_catalog.text) IS
+	'SQL that is true when a change number has been rolled up into a segmentation''s cells (per node range on a distributed source)';
+
+/* Has the change numbered seq been rolled up into def's cells? */
+CREATE OR REPLACE FUNCTION @extschema@._is_applied(def @extschema@.segmentation, seq pg_catalog.int8)
+RETURNS pg_catalog.bool LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF segroll._distribution_column(def.source) IS NULL THEN
+		RETURN seq <= (SELECT p.applied_upto FROM segroll.progress p WHERE p.name = def.name);
+	END IF;
+	RETURN seq <= coalesce((SELECT n.applied_upto FROM segroll.node_progress n
+	                        WHERE n.name = def.name AND n.node_group = (seq >> 48)::int4),
+	                       segroll._node_range_start((seq >> 48)::int4));
+END
+$$;
