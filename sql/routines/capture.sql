@@ -196,11 +196,12 @@ BEGIN
 		PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
 	END IF;
 	FOREACH t IN ARRAY ARRAY['segroll_capture_number', 'segroll_capture_update', 'segroll_capture_update_log',
-	                         'segroll_capture_delete', 'segroll_capture_truncate', 'segroll_capture_refuse'] LOOP
+	                         'segroll_capture_delete', 'segroll_capture_truncate', 'segroll_capture_log'] LOOP
 		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, src);
 	END LOOP;
 	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'update'));
 	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'update_log'));
+	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'log'));
 	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'delete'));
 END
 $$;
@@ -237,8 +238,12 @@ DECLARE
 BEGIN
 	IF segroll._capture_index(src) IS NULL THEN
 		-- BRIN: numbers follow the physical order of appended rows, so a
-		-- window is a few block ranges, and inserts pay almost nothing
-		EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16)', src);
+		-- window is a few block ranges, and inserts pay almost nothing.  A
+		-- roll-up keeps a local source's index summarized
+		-- (_summarize_capture); the shards of a distributed source are
+		-- summarized by autovacuum as their ranges fill
+		EXECUTE format('CREATE INDEX ON %s USING brin (segroll_seq) WITH (pages_per_range = 16%s)', src,
+		               CASE WHEN segroll._distribution_column(src) IS NOT NULL THEN ', autosummarize = on' ELSE '' END);
 		built := true;
 	END IF;
 	IF segroll._column_type(src, key) NOT IN ('bigint'::regtype, 'integer'::regtype)

@@ -396,7 +396,7 @@ BEGIN
 	END IF;
 	IF NOT segroll._key_is_unique(src, key) THEN
 		RAISE EXCEPTION 'key column "%" is not unique', key USING ERRCODE = 'invalid_table_definition',
-			HINT = 'Declare a primary key or a unique index on the key column alone (on a partitioned table, on the key and the partition key).';
+			HINT = 'Declare a primary key or a unique index on the key column alone (on a partitioned table, on the key and the partition key; on a Citus-distributed table, on the key and the distribution column).';
 	END IF;
 	IF timetype IS NULL THEN
 		RAISE EXCEPTION 'time column "%" does not exist in "%"', time_col, src USING ERRCODE = 'undefined_column';
@@ -684,10 +684,34 @@ RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	q segroll._segmentation_sql := segroll._sql(def);
+	dist text := segroll._distribution_column(def.source);
 BEGIN
+	IF dist IS NOT NULL THEN
+		-- a Citus-distributed source: "applied" within each node range
+		-- (_applied_sql), and the source and log side by side as the
+		-- distributed roll-up reads them, led by the distribution column, so
+		-- that Citus reads both in one statement on each shard group
+		-- (_rollup_distributed says why); no reference joins there
+		RETURN format($f$(SELECT %1$s %2$s AS segroll_period, s.*
+		      FROM (SELECT s.%3$I AS segroll_shard_key, s.* FROM %4$s s
+		            WHERE %5$s AND %6$s
+		            UNION ALL
+		            SELECT o.* FROM (SELECT l.segroll_shard_key, (l.r).*
+		                             FROM (SELECT l.segroll_shard_key, l.log_seq, l.old_seq,
+		                                          pg_catalog.jsonb_populate_record(NULL::%4$s, l.old) AS r
+		                                   FROM %7$s l) l
+		                             WHERE %8$s AND NOT %9$s) o
+		            WHERE %10$s) s)$f$,
+			replace(q.dim_exprs, format('s.%I AS ', dist), 's.segroll_shard_key AS '),
+			coalesce(period_sql, q.period), dist, def.source,
+			segroll._applied_sql(def, 's.segroll_seq', '$1'), s_cond,
+			(SELECT x.change_log FROM segroll.source x WHERE x.relid = def.source),
+			segroll._applied_sql(def, 'l.old_seq', '$1'), segroll._applied_sql(def, 'l.log_seq', '$1'),
+			o_cond);
+	END IF;
 	RETURN format($f$(SELECT %1$s %2$s AS segroll_period, s.*
 	      FROM (SELECT s.* FROM %3$s s
-	            WHERE %8$s
+	            WHERE s.segroll_seq OPERATOR(pg_catalog.<=) $1
 	              AND %6$s
 	            UNION ALL
 	            SELECT o.* FROM %4$s
@@ -696,8 +720,7 @@ BEGIN
 	      %5$s)$f$,
 		q.dim_exprs, coalesce(period_sql, q.period), def.source,
 		-- old versions: the change log's rows, as rows of the source (o)
-		segroll._old_versions_sql(def), q.joins, s_cond, o_cond,
-		segroll._applied_sql(def, 's.segroll_seq', '$1'));
+		segroll._old_versions_sql(def), q.joins, s_cond, o_cond);
 END
 $$;
 

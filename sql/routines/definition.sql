@@ -184,7 +184,7 @@ BEGIN
 	-- no planner statistics on segments (see _create_lineage_blocks)
 	EXECUTE format('ALTER TABLE %s ALTER COLUMN seg SET STATISTICS 0', cells);
 	IF dist_dim IS NOT NULL THEN
-		PERFORM segroll._distribute_with_source(cells, def, dist_dim);
+		PERFORM segroll._distribute_with_source(cells, src, dist_dim);
 	END IF;
 
 	-- the plain view BI tools read
@@ -209,8 +209,8 @@ BEGIN
 	EXECUTE format('CREATE INDEX ON %s.%I (period)', sch, seg_name || '_adjustments');
 	def.cells := cells; def.bi_view := bi; def.unmapped_view := unmapped;
 	IF dist_dim IS NOT NULL THEN
-		PERFORM segroll._distribute_with_source(segroll._adjustments(def), def, dist_dim);
-		PERFORM segroll._distribute_with_source(segroll._create_lineage_blocks(def), def, dist_dim);
+		PERFORM segroll._distribute_with_source(segroll._adjustments(def), src, dist_dim);
+		PERFORM segroll._distribute_with_source(segroll._create_lineage_blocks(def), src, dist_dim);
 	ELSE
 		PERFORM segroll._create_lineage_blocks(def);
 	END IF;

@@ -23,10 +23,21 @@
  * the trigger, which is enabled for origin sessions only, unlike a local
  * source's), and its new rows are numbered in its new node's range.
  *
- * What is not captured yet: UPDATE and DELETE of a distributed source are
- * refused (capture_refuse_change), as is TRUNCATE; there is no change log
- * on the nodes.  Dimensions must be columns of the source (no reference
- * lookups), one of them the distribution column.
+ * Corrections.  An UPDATE gives the new version a number on its node, as
+ * on one node; an UPDATE or DELETE logs the old version in the change log,
+ * a distributed table co-located with the source (by segroll_shard_key, the
+ * old version's distribution column), with its number and the number of
+ * the change (an UPDATE's new version's, a new one for a DELETE).  The
+ * trigger of a shard writes into the co-located shard of the log, on the
+ * same node, in the writer's transaction (_colocated_shard).  A roll-up's
+ * window is then the changes numbered in (applied_upto(g), U(g)] of every
+ * range g, and "applied before" is a number within its own range's
+ * applied part: it retracts the logged old versions whose change is in the
+ * window and that were applied before, and adds the versions numbered in
+ * the window that are current, or that a change after the window replaced
+ * (_rollup_distributed).  TRUNCATE is refused (capture_refuse_change).
+ * Dimensions must be columns of the source (no reference lookups), one of
+ * them the distribution column.
  */
 
 /*
@@ -122,35 +133,39 @@ $$;
 COMMENT ON FUNCTION @extschema@._check_distributed_source(pg_catalog.regclass, pg_catalog.jsonb) IS
 	'checks that a segmentation can be defined over a distributed source; returns the dimension cells are distributed by';
 
-/* the trigger that refuses what the capture of a distributed source does not capture */
+/* the trigger that refuses TRUNCATE of a distributed source (rows would go without a trace) */
 CREATE OR REPLACE FUNCTION @extschema@.capture_refuse_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	RAISE EXCEPTION 'cannot % rows of a distributed source of segmentations', TG_OP
-		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = format('"%s" is a shard of a distributed table that segmentations roll up; only its inserts are captured.', TG_TABLE_NAME),
-		      HINT = 'Insert correcting rows, or drop the segmentations first.';
+	RAISE EXCEPTION 'cannot % a distributed source of segmentations', TG_OP
+		USING ERRCODE = 'object_in_use',
+		      DETAIL = format('"%s" is a shard of a distributed table that segmentations roll up.', TG_TABLE_NAME),
+		      HINT = 'Delete rows instead, or drop the segmentations first.';
 END
 $$;
 COMMENT ON FUNCTION @extschema@.capture_refuse_change() IS
-	'capture trigger of a distributed source: refuses UPDATE, DELETE and TRUNCATE, which are not captured';
+	'capture trigger of a distributed source: refuses TRUNCATE';
 
 /*
  * Adds the capture to a distributed source (see the top of this file):
  * the sequence, owned by segroll_seq and then made its default, so that
  * Citus copies it to every node; the column, default 1 for the rows there
- * before (nothing is rewritten); the numbering trigger on every shard; the
- * triggers that refuse UPDATE, DELETE and TRUNCATE.  The change log is
- * created as for any source, and stays empty.
+ * before (nothing is rewritten); the change log, distributed with the
+ * source; the numbering and logging triggers on every shard, and the one
+ * that refuses TRUNCATE.
  */
 CREATE OR REPLACE FUNCTION @extschema@._add_distributed_capture(src pg_catalog.regclass, key pg_catalog.text,
 	sch pg_catalog.regnamespace)
-RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $add$
 DECLARE
 	relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = src);
 	relschema name := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = src);
+	dist text := segroll._distribution_column(src);
 	seq regclass;
 	log regclass;
+	f_log text;
+	tag text := '$body$';	-- the body's dollar quote: one no name below holds
+	n int := 0;
 BEGIN
 	IF segroll._column_type(src, 'segroll_seq') IS NOT NULL THEN
 		RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column';
@@ -173,26 +188,57 @@ BEGIN
 	WHILE octet_length('changes_' || relname || '_' || src::oid) > current_setting('max_identifier_length')::int LOOP
 		relname := left(relname, -1);
 	END LOOP;
-	EXECUTE format('CREATE TABLE %s.%I (log_seq pg_catalog.int8 NOT NULL, old_seq pg_catalog.int8 NOT NULL, old pg_catalog.jsonb NOT NULL)',
-	               sch, 'changes_' || relname || '_' || src::oid);
+	-- the change log, with the old version's distribution column, by which
+	-- it is distributed with the source
+	EXECUTE format('CREATE TABLE %s.%I (segroll_shard_key %s NOT NULL, log_seq pg_catalog.int8 NOT NULL,
+	                old_seq pg_catalog.int8 NOT NULL, old pg_catalog.jsonb NOT NULL)',
+	               sch, 'changes_' || relname || '_' || src::oid, format_type(segroll._column_type(src, dist), NULL));
 	log := format('%s.%I', sch, 'changes_' || relname || '_' || src::oid)::regclass;
+	EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
+	PERFORM segroll._distribute_with_source(log, src, 'segroll_shard_key');
 	INSERT INTO segroll.source VALUES (src, key, seq, log);
+	-- the logging function: the shard's own shard of the log, on its node.
+	-- As the owner of the source (writers need no privilege on the log);
+	-- the body names no OID (it survives pg_dump and restore)
+	f_log := segroll._capture_function(src, 'log');
+	WHILE strpos(concat_ws(' ', log, dist, f_log), tag) > 0 LOOP
+		n := n + 1;
+		tag := '$body' || n || '$';
+	END LOOP;
+	EXECUTE format(replace($f$
+CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+BEGIN
+	-- AFTER: only changes that happened; an UPDATE under the new version's
+	-- number (the numbering trigger gave it), a DELETE under a new one
+	EXECUTE pg_catalog.format('INSERT INTO %%s (segroll_shard_key, log_seq, old_seq, old) VALUES ($1, $2, $3, $4)',
+	                          segroll._colocated_shard(TG_RELID, %2$L::pg_catalog.regclass))
+		USING OLD.%3$I,
+		      CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN NEW.segroll_seq
+		           ELSE pg_catalog.nextval(segroll._capture_sequence(TG_RELID)) END,
+		      OLD.segroll_seq, pg_catalog.to_jsonb(OLD);
+	RETURN NULL;
+END
+$body$$f$, '$body$', tag), f_log, log::text, dist);
+	EXECUTE format('ALTER FUNCTION %s() OWNER TO %s', f_log, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
+	EXECUTE format('REVOKE EXECUTE ON FUNCTION %s() FROM PUBLIC', f_log);
 	-- Citus gives triggers to shards only when told that they are safe
 	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-	EXECUTE format('CREATE TRIGGER segroll_capture_number BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_number()', src);
-	EXECUTE format('CREATE TRIGGER segroll_capture_refuse BEFORE UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_refuse_change()', src);
+	EXECUTE format('CREATE TRIGGER segroll_capture_number BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_number()', src);
+	EXECUTE format('CREATE TRIGGER segroll_capture_log AFTER UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %s()', src, f_log);
 	EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_refuse_change()', src);
 END
-$$;
+$add$;
 COMMENT ON FUNCTION @extschema@._add_distributed_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace) IS
 	'adds the capture column, its sequence on every node and the triggers to a distributed source';
 
 /*
- * Distributes rel, a table of segmentation def (cells, adjustments, lineage
- * blocks), co-located with def's distributed source, by dimension dim.
+ * Distributes rel (a segmentation's cells, adjustments or lineage blocks,
+ * or a source's change log) by its column col, co-located with the
+ * distributed source src.
  */
-CREATE OR REPLACE FUNCTION @extschema@._distribute_with_source(rel pg_catalog.regclass, def @extschema@.segmentation,
-	dim pg_catalog.text)
+CREATE OR REPLACE FUNCTION @extschema@._distribute_with_source(rel pg_catalog.regclass, src pg_catalog.regclass,
+	col pg_catalog.text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
 DECLARE
 	uniq regclass;
@@ -216,10 +262,49 @@ BEGIN
 	PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
 	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's function, only where it is installed
 	EXECUTE 'SELECT pg_catalog.create_distributed_table($1, $2, colocate_with => $3)'
-		USING rel, dim, def.source::text;
+		USING rel, col, src::text;
 	PERFORM 'PRAGMA:ENABLE:CHECK';
 END
 $$;
+
+/*
+ * The shard of rel that is co-located with shard (a shard of a table
+ * distributed with rel), on this node: where the change log of a source's
+ * shard is.  Called by the logging trigger of every shard, row by row.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._colocated_shard(shard pg_catalog.regclass, rel pg_catalog.regclass)
+RETURNS pg_catalog.regclass LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	found regclass;
+BEGIN
+	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's catalog, only where it is installed
+	-- the same hash range of the same co-location group.  The shard's name
+	-- comes from regclass, not from pg_class: Citus hides shards from
+	-- queries of pg_class in sessions other than its own (see
+	-- _node_capture_upper), and a write through a worker that holds the
+	-- shard runs its trigger in the writer's own session
+	EXECUTE $q$
+		SELECT pg_catalog.to_regclass(pg_catalog.quote_ident(ns.nspname) OPERATOR(pg_catalog.||) '.'
+		                              OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.parts[pg_catalog.array_upper(n.parts, 1)]))
+		FROM pg_catalog.pg_dist_shard s
+		JOIN pg_catalog.pg_dist_shard o ON o.logicalrelid OPERATOR(pg_catalog.=) $2
+		                               AND o.shardminvalue OPERATOR(pg_catalog.=) s.shardminvalue
+		CROSS JOIN LATERAL pg_catalog.parse_ident(pg_catalog.shard_name(o.logicalrelid, o.shardid)) n(parts)
+		JOIN pg_catalog.pg_namespace ns
+		  ON ns.oid OPERATOR(pg_catalog.=) (SELECT t.relnamespace FROM pg_catalog.pg_class t WHERE t.oid OPERATOR(pg_catalog.=) $2)
+		WHERE s.shardid OPERATOR(pg_catalog.=) pg_catalog.substring($1::pg_catalog.text, '_([0-9]+)"?$')::pg_catalog.int8$q$
+		INTO found USING shard, rel;
+	PERFORM 'PRAGMA:ENABLE:CHECK';
+	IF found IS NULL THEN
+		RAISE EXCEPTION 'no shard of "%" beside "%" on this node', rel, shard::oid
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'The change log of a distributed source is distributed with it; Citus''s metadata on this node does not place the two together.';
+	END IF;
+	RETURN found;
+END
+$$;
+COMMENT ON FUNCTION @extschema@._colocated_shard(pg_catalog.regclass, pg_catalog.regclass) IS
+	'the shard of a table that is co-located with a given shard, on this Citus node';
 
 /*
  * On one node: the last number the capture sequence of src gave on this
@@ -320,14 +405,40 @@ RETURNS pg_catalog.int8 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 /*
+ * The SQL of "change number col is in these parts of its node ranges":
+ * for each group g of groups, above lowers[g] (default: the range's start)
+ * and up to uppers[g].  Literal numbers only: the condition goes down to
+ * the shards with the statement.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._ranges_sql(col pg_catalog.text, groups pg_catalog.int4[], uppers pg_catalog.int8[],
+	lowers pg_catalog.int8[] DEFAULT NULL)
+RETURNS pg_catalog.text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT '(false' OPERATOR(pg_catalog.||) coalesce(pg_catalog.string_agg(pg_catalog.format(
+	           ' OR (%1$s OPERATOR(pg_catalog.>) %2$s AND %1$s OPERATOR(pg_catalog.<=) %3$s)',
+	           col, coalesce(lowers[i], @extschema@._node_range_start(groups[i])), uppers[i]), ''), '')
+	       OPERATOR(pg_catalog.||) ')'
+	FROM pg_catalog.generate_subscripts(groups, 1) i
+	WHERE uppers[i] OPERATOR(pg_catalog.>) coalesce(lowers[i], @extschema@._node_range_start(groups[i]))
+$$;
+
+/*
  * The roll-up of a segmentation of a distributed source, called by
  * _rollup() with the progress row locked.  For each node range g with
  * numbers past applied_upto(g): the window (applied_upto(g), U(g)], U(g)
  * read on the node after its writers ended (at most max_changes numbers
- * per range).  The rows of all the windows go into the cells in one
- * INSERT ... SELECT ... ON CONFLICT, which Citus pushes down to each shard
- * group (the cells' key holds the distribution column); a closed period's
- * rows go to the adjustments the same way.  Returns the rows applied.
+ * per range).  Each statement below is pushed down by Citus to every
+ * shard group: the cells' key holds the distribution column, and the rows
+ * of the source and of its change log are matched to their cells by it:
+ *   - when the window logged old versions, the ones it retracts (their
+ *     change is in the window, and they were applied before it) are
+ *     subtracted from their cells, and cells left without a row deleted;
+ *   - the rows it adds (the versions numbered in it that are current, or
+ *     that a change after it replaced) are merged into the cells by one
+ *     INSERT ... SELECT ... ON CONFLICT;
+ *   - cells whose min, max or distinct count a retraction left unknown are
+ *     recomputed from their rows as the window leaves them;
+ *   - a closed period's changes go to its adjustments instead.
+ * Returns the rows applied: added and retracted.
  */
 CREATE OR REPLACE FUNCTION @extschema@._rollup_distributed(def @extschema@.segmentation, max_changes pg_catalog.int8,
 	t0 pg_catalog.timestamptz)
@@ -335,21 +446,32 @@ RETURNS pg_catalog.int8
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
 	q segroll._segmentation_sql := segroll._sql(def);
+	log regclass := (SELECT s.change_log FROM segroll.source s WHERE s.relid = def.source);
+	dist text := segroll._distribution_column(def.source);
 	node_groups int4[];
 	node_uppers int8[];
-	lo int8;
+	all_groups int4[];		-- every range: the nodes' now, and those rolled up before
+	old_uppers int8[];		-- each range's applied_upto before this roll-up
+	new_uppers int8[];		-- and after it
 	hi int8;
-	win text := '';
-	groups int4[] := ARRAY[]::int4[];
-	uppers int8[] := ARRAY[]::int8[];
 	whole bool := true;
 	upper_read_at timestamptz := clock_timestamp();
 	closed_end timestamptz;
-	applied int8;
+	added int8;
+	retracted int8 := 0;
+	n_cells int8;
+	n_groups int8;
+	p_lo timestamptz;
+	p_hi timestamptz;
 	from_total int8;
 	to_total int8;
-	rows_sql text;
+	logged bool;
+	shard_dims text;		-- the dimensions, the distribution column's from segroll_shard_key
+	log_rows text;			-- FROM item l: log entries, each with its old version as a row (r)
+	pos_sql text;
+	neg_sql text;
 	agg text;
+	eq text := '';			-- cell c is the cell of x
 BEGIN
 	-- in the transaction that added the capture (create_segmentation), which
 	-- holds its ACCESS EXCLUSIVE lock on the source, every row carries 1,
@@ -363,24 +485,24 @@ BEGIN
 		INTO node_groups, node_uppers
 		FROM segroll._capture_uppers(def.source, '_node_capture_upper') u;
 	END IF;
-	FOR i IN 1 .. coalesce(array_length(node_groups, 1), 0) LOOP
-		lo := coalesce((SELECT n.applied_upto FROM segroll.node_progress n
-		                WHERE n.name = def.name AND n.node_group = node_groups[i]),
-		               segroll._node_range_start(node_groups[i]));
-		hi := node_uppers[i];
-		IF max_changes IS NOT NULL AND hi > lo + max_changes THEN
-			hi := lo + max_changes;
+	SELECT array_agg(g.node_group ORDER BY g.node_group),
+	       array_agg(coalesce(n.applied_upto, segroll._node_range_start(g.node_group)) ORDER BY g.node_group)
+	INTO all_groups, old_uppers
+	FROM (SELECT unnest(node_groups) AS node_group
+	      UNION SELECT n.node_group FROM segroll.node_progress n WHERE n.name = def.name) g
+	LEFT JOIN segroll.node_progress n ON n.name = def.name AND n.node_group = g.node_group;
+	new_uppers := old_uppers;
+	FOR i IN 1 .. array_length(all_groups, 1) LOOP
+		hi := coalesce(node_uppers[array_position(node_groups, all_groups[i])], old_uppers[i]);
+		IF max_changes IS NOT NULL AND hi > old_uppers[i] + max_changes THEN
+			hi := old_uppers[i] + max_changes;
 			whole := false;
 		END IF;
-		IF hi > lo THEN
-			win := win || format(' OR (s.segroll_seq OPERATOR(pg_catalog.>) %s AND s.segroll_seq OPERATOR(pg_catalog.<=) %s)', lo, hi);
-			groups := groups || node_groups[i];
-			uppers := uppers || hi;
-		END IF;
+		new_uppers[i] := greatest(hi, old_uppers[i]);
 	END LOOP;
-	SELECT coalesce(sum(n.applied_upto - segroll._node_range_start(n.node_group)), 0) INTO from_total
-	FROM segroll.node_progress n WHERE n.name = def.name;
-	IF win = '' THEN
+	SELECT sum(x.o - segroll._node_range_start(x.g)), sum(x.n - segroll._node_range_start(x.g))
+	INTO from_total, to_total FROM unnest(all_groups, old_uppers, new_uppers) x(g, o, n);
+	IF to_total = from_total THEN
 		UPDATE segroll.progress p SET last_run_at = now(), last_applied = 0,
 			last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
 			caught_up_at = upper_read_at, failures = 0
@@ -388,46 +510,154 @@ BEGIN
 		RETURN 0;
 	END IF;
 	closed_end := coalesce((SELECT c.closed_upto FROM segroll.closed_period c WHERE c.name = def.name), '-infinity');
-	-- the window's rows, with their dimensions and period (no reference joins)
-	rows_sql := format('(SELECT %s %s AS segroll_period, s.* FROM %s s WHERE false%s) s',
-	                   q.dim_exprs, q.period, def.source, win);
+
 	agg := format('%s(%s, %s%s)',
 	              CASE WHEN def.lineage THEN 'segroll.segment_agg' ELSE 'segroll.segment_agg_nolineage' END,
 	              segroll._key_sql(def, format('s.%I', def.key_column)),
 	              segroll._time_sql(def, format('s.%I', def.time_column)), q.meas);
-	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- fragments of segroll._sql(); numbers; regclass
-	EXECUTE format('SELECT pg_catalog.count(*) FROM %s', rows_sql) INTO applied;
-	to_total := from_total + (SELECT sum(uppers[i] - coalesce((SELECT n.applied_upto FROM segroll.node_progress n
-	                                                         WHERE n.name = def.name AND n.node_group = groups[i]),
-	                                                        segroll._node_range_start(groups[i])))
-	                          FROM generate_subscripts(groups, 1) i);
+	/*
+	 * Rows of the source and logged old versions side by side (UNION ALL),
+	 * each led by segroll_shard_key, the distribution column, from which
+	 * the dimension of that column is read.  So Citus sees every statement
+	 * read the source, the log and the cells shard group by shard group,
+	 * and pushes it down whole: one statement, one snapshot per shard
+	 * group.  (Were the UNION planned as two queries, a correction
+	 * committed between them would be read in neither.)  The old version
+	 * is made a row in the select list, not by a function in FROM, which
+	 * Citus would not push down.
+	 */
+	shard_dims := replace(q.dim_exprs, format('s.%I AS ', dist), 's.segroll_shard_key AS ');
+	log_rows := format('(SELECT l.segroll_shard_key, l.log_seq, l.old_seq, pg_catalog.jsonb_populate_record(NULL::%s, l.old) AS r FROM %s l) l',
+	                   def.source, log);
+	-- the distribution column's by =, which is how Citus sees that the
+	-- cells and x (the source's and the log's rows) meet shard group by
+	-- shard group (it is never null); the others null-safe
+	FOR i IN 1 .. jsonb_array_length(def.dimensions) LOOP
+		eq := eq || format(CASE WHEN def.dimensions->(i - 1)->>'column' = dist
+		                        THEN 'c.%I OPERATOR(pg_catalog.=) x.segroll_d%s AND '
+		                        ELSE 'c.%I IS NOT DISTINCT FROM x.segroll_d%s AND ' END,
+		                   def.dimensions->(i - 1)->>'name', i);
+	END LOOP;
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- fragments of segroll._sql(); numbers; regclass; %I
+	EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s l WHERE %s)', log,
+	               segroll._ranges_sql('l.log_seq', all_groups, new_uppers, old_uppers)) INTO logged;
+	-- what the window adds: the versions numbered in it that are current,
+	-- and those that a change after it replaced
+	pos_sql := format('(SELECT %s %s AS segroll_period, s.* FROM (SELECT s.%I AS segroll_shard_key, s.* FROM %s s WHERE %s',
+	                  shard_dims, q.period, dist, def.source,
+	                  segroll._ranges_sql('s.segroll_seq', all_groups, new_uppers, old_uppers));
+	IF logged THEN
+		pos_sql := pos_sql || format(' UNION ALL SELECT l.segroll_shard_key, (l.r).* FROM %s WHERE %s AND NOT %s',
+		                             log_rows, segroll._ranges_sql('l.old_seq', all_groups, new_uppers, old_uppers),
+		                             segroll._ranges_sql('l.log_seq', all_groups, new_uppers));
+		-- what it retracts: old versions applied before it, replaced in it
+		neg_sql := format('(SELECT %s %s AS segroll_period, s.* FROM (SELECT l.segroll_shard_key, (l.r).* FROM %s WHERE %s AND %s) s) s',
+		                  shard_dims, q.period, log_rows,
+		                  segroll._ranges_sql('l.log_seq', all_groups, new_uppers, old_uppers),
+		                  segroll._ranges_sql('l.old_seq', all_groups, old_uppers));
+	END IF;
+	pos_sql := pos_sql || ') s) s';
+	EXECUTE format('SELECT pg_catalog.count(*) FROM %s', pos_sql) INTO added;
+
+	IF logged THEN
+		EXECUTE format('SELECT pg_catalog.count(*), pg_catalog.min(s.segroll_period), pg_catalog.max(s.segroll_period) FROM %s',
+		               neg_sql) INTO retracted, p_lo, p_hi;
+	END IF;
+	IF retracted > 0 THEN
+		IF closed_end > '-infinity' THEN
+			EXECUTE format($f$INSERT INTO %s (%s period, added, removed, from_seq, to_seq)
+			                SELECT %s s.segroll_period, NULL, %s, $2, $3 FROM %s
+			                WHERE s.segroll_period OPERATOR(pg_catalog.<) $1 GROUP BY %s s.segroll_period$f$,
+			               segroll._adjustments(def), q.cell_cols, q.dim_names, agg, neg_sql, q.dim_names)
+				USING closed_end, from_total, to_total;
+		END IF;
+		-- retract first (an updated row's new version may land in the same
+		-- cell); retracting from a missing cell is an error, never a no-op
+		EXECUTE format($f$UPDATE %s c SET seg = segroll.subtract(c.seg, x.seg)
+		                FROM (SELECT %s s.segroll_period, %s AS seg FROM %s
+		                      WHERE s.segroll_period OPERATOR(pg_catalog.>=) $1 GROUP BY %s s.segroll_period) x
+		                WHERE %s c.period OPERATOR(pg_catalog.=) x.segroll_period$f$,
+		               def.cells, q.dim_names, agg, neg_sql, q.dim_names, eq)
+			USING closed_end;
+		GET DIAGNOSTICS n_cells = ROW_COUNT;
+		EXECUTE format($f$SELECT pg_catalog.count(*) FROM (SELECT 1 FROM %s WHERE s.segroll_period OPERATOR(pg_catalog.>=) $1
+		                GROUP BY %s s.segroll_period) x$f$, neg_sql, q.dim_names)
+			INTO n_groups USING closed_end;
+		IF n_cells <> n_groups THEN
+			RAISE EXCEPTION 'segmentation "%" cannot retract corrected rows: % of the cells they were rolled up into are missing',
+				def.name, n_groups - n_cells
+				USING ERRCODE = 'data_exception',
+				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', def.name);
+		END IF;
+		-- cells left without a row
+		EXECUTE format($f$DELETE FROM %s c WHERE c.period OPERATOR(pg_catalog.>=) $1 AND c.period OPERATOR(pg_catalog.<=) $2
+		                AND segroll.count(c.seg) OPERATOR(pg_catalog.=) 0$f$, def.cells)
+			USING p_lo, p_hi;
+	END IF;
 	IF closed_end > '-infinity' THEN
 		-- a closed period's cells stay as they were closed (as in apply_sql.sql)
 		EXECUTE format($f$INSERT INTO %s (%s period, added, removed, from_seq, to_seq)
 		                SELECT %s s.segroll_period, %s, NULL, $2, $3 FROM %s
 		                WHERE s.segroll_period OPERATOR(pg_catalog.<) $1 GROUP BY %s s.segroll_period$f$,
-		               segroll._adjustments(def), q.cell_cols, q.dim_names, agg, rows_sql, q.dim_names)
+		               segroll._adjustments(def), q.cell_cols, q.dim_names, agg, pos_sql, q.dim_names)
 			USING closed_end, from_total, to_total;
 	END IF;
 	EXECUTE format($f$INSERT INTO %s AS c (%s period, seg)
 	                SELECT %s s.segroll_period, %s FROM %s
 	                WHERE s.segroll_period OPERATOR(pg_catalog.>=) $1 GROUP BY %s s.segroll_period
 	                ON CONFLICT (%s period) DO UPDATE SET seg = segroll.merge(c.seg, excluded.seg)$f$,
-	               def.cells, q.cell_cols, q.dim_names, agg, rows_sql, q.dim_names, q.cell_cols)
+	               def.cells, q.cell_cols, q.dim_names, agg, pos_sql, q.dim_names, q.cell_cols)
 		USING closed_end;
+	IF retracted > 0 THEN
+		-- a cell whose min, max or distinct count is unknown now (the last
+		-- row at an extreme was retracted): recomputed from the rows of its
+		-- period as the window leaves them, the current versions applied and
+		-- the old versions a later change replaced
+		EXECUTE format($f$UPDATE %1$s c SET seg = x.seg
+		    FROM (SELECT %2$s s.segroll_period, %3$s AS seg
+		          FROM (SELECT %4$s %5$s AS segroll_period, s.* FROM (
+		                  SELECT s.%6$I AS segroll_shard_key, s.* FROM %7$s s WHERE %8$s AND %9$s
+		                  UNION ALL
+		                  SELECT l.segroll_shard_key, (l.r).* FROM %10$s WHERE %11$s AND NOT %12$s AND %13$s) s) s
+		          GROUP BY %2$s s.segroll_period) x
+		    WHERE %14$s c.period OPERATOR(pg_catalog.=) x.segroll_period
+		      AND c.period OPERATOR(pg_catalog.>=) $1 AND c.period OPERATOR(pg_catalog.<=) $2
+		      AND NOT (segroll.minmax_known(c.seg) AND segroll.distinct_known(c.seg))$f$,
+		    def.cells, q.dim_names, agg, shard_dims, q.period, dist, def.source,
+		    segroll._ranges_sql('s.segroll_seq', all_groups, new_uppers),
+		    segroll._time_range_sql(def, format('s.%I', def.time_column), '$1', segroll._next_period_sql(def, '$2')),
+		    log_rows, segroll._ranges_sql('l.old_seq', all_groups, new_uppers),
+		    segroll._ranges_sql('l.log_seq', all_groups, new_uppers),
+		    segroll._time_range_sql(def, format('(l.r).%I', def.time_column), '$1', segroll._next_period_sql(def, '$2')),
+		    eq)
+			USING p_lo, p_hi;
+	END IF;
+
 	INSERT INTO segroll.node_progress AS n (name, node_group, applied_upto)
-	SELECT def.name, g.node_group, g.upper FROM unnest(groups, uppers) g(node_group, upper)
+	SELECT def.name, x.g, x.n FROM unnest(all_groups, new_uppers) x(g, n)
+	WHERE x.n > segroll._node_range_start(x.g)
 	ON CONFLICT (name, node_group) DO UPDATE SET applied_upto = excluded.applied_upto;
+	-- log entries every segmentation of the source has applied are done with
+	IF logged THEN
+		EXECUTE format('DELETE FROM %s l WHERE %s', log, (
+			SELECT segroll._ranges_sql('l.log_seq', array_agg(m.g), array_agg(m.upto))
+			FROM (SELECT x.g, min(coalesce(n.applied_upto, segroll._node_range_start(x.g))) AS upto
+			      FROM unnest(all_groups) x(g)
+			      CROSS JOIN segroll.segmentation s
+			      LEFT JOIN segroll.node_progress n ON n.name = s.name AND n.node_group = x.g
+			      WHERE s.source = def.source
+			      GROUP BY x.g) m));
+	END IF;
 	UPDATE segroll.progress p
-	SET applied_upto = to_total, last_run_at = now(), last_applied = applied,
-	    total_applied = p.total_applied + applied,
+	SET applied_upto = to_total, last_run_at = now(), last_applied = added + retracted,
+	    total_applied = p.total_applied + added + retracted,
 	    last_run_ms = 1000 * extract(epoch FROM clock_timestamp() - t0),
 	    caught_up_at = CASE WHEN whole THEN upper_read_at ELSE p.caught_up_at END,
 	    failures = 0
 	WHERE p.name = def.name;
 	INSERT INTO segroll.run_history (name, started_at, duration_ms, applied, from_seq, to_seq)
-	VALUES (def.name, t0, 1000 * extract(epoch FROM clock_timestamp() - t0), applied, from_total, to_total);
-	RETURN applied;
+	VALUES (def.name, t0, 1000 * extract(epoch FROM clock_timestamp() - t0), added + retracted, from_total, to_total);
+	RETURN added + retracted;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._rollup_distributed(@extschema@.segmentation, pg_catalog.int8, pg_catalog.timestamptz) IS

@@ -149,7 +149,7 @@ FROM (
 	          SELECT %10$s s.segroll_period AS period, segroll.segment_agg_nolineage(%11$s) AS seg
 	          FROM (SELECT %12$s %13$s AS segroll_period, s.*
 	                FROM (SELECT %25$s FROM %18$s l CROSS JOIN LATERAL pg_catalog.jsonb_to_record(l.old) AS o(%26$s)
-	                      WHERE l.log_seq OPERATOR(pg_catalog.>) %15$s AND l.old_seq OPERATOR(pg_catalog.<=) %15$s) s %16$s) s
+	                      WHERE NOT %28$s AND %29$s) s %16$s) s
 	          GROUP BY %17$s) s) u
 	GROUP BY %5$s u.period
 ) x
@@ -187,7 +187,9 @@ FROM %23$s a$v$,
 			cell_meas, adj_meas, adims, old_meas,             -- 19 .. 22
 			segroll._adjustments(def),                        -- 23
 			cols, old_cols, coldefs,                          -- 24 .. 26
-			segroll._applied_sql(def, 's.segroll_seq', applied));  -- 27
+			segroll._applied_sql(def, 's.segroll_seq', applied),   -- 27
+			segroll._applied_sql(def, 'l.log_seq', applied),       -- 28
+			segroll._applied_sql(def, 'l.old_seq', applied));      -- 29
 	END;
 	v := format('%I.%I', sch, def.name || '_live')::regclass;
 	EXECUTE format('COMMENT ON VIEW %s IS %L', v,

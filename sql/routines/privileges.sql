@@ -115,13 +115,14 @@ BEGIN
 				'@extschema@._check_distributed_source(pg_catalog.regclass, pg_catalog.jsonb)',
 				'@extschema@._add_distributed_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace)',
 				'@extschema@.capture_refuse_change()',
-				'@extschema@._distribute_with_source(pg_catalog.regclass, @extschema@.segmentation, pg_catalog.text)',
+				'@extschema@._distribute_with_source(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._node_capture_upper(pg_catalog.regclass)',
 				'@extschema@._node_capture_last(pg_catalog.regclass)',
 				'@extschema@._capture_uppers(pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._distributed_upper(@extschema@.segmentation)',
 				'@extschema@._rollup_distributed(@extschema@.segmentation, pg_catalog.int8, pg_catalog.timestamptz)',
-				'@extschema@._applied_sql(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)']::pg_catalog.regprocedure[]),
+				'@extschema@._applied_sql(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)',
+				'@extschema@._ranges_sql(pg_catalog.text, pg_catalog.int4[], pg_catalog.int8[], pg_catalog.int8[])']::pg_catalog.regprocedure[]),
 		-- tracing and verifying
 		('segroll_auditor', ARRAY[
 				'@extschema@._caller_reads(pg_catalog.regclass, pg_catalog."char"[], pg_catalog.text)',

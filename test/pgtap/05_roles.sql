@@ -107,7 +107,8 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._caller_eq_sql(text,regtype,text,regtype,boolean)',
                  'segroll._require_arg(anyelement,text,text)',
                  'segroll._key_sql(segroll.segmentation,text)', 'segroll._key_hashed(segroll.segmentation)',
-                 'segroll._distribution_column(regclass)', 'segroll._node_range_start(integer)')
+                 'segroll._distribution_column(regclass)', 'segroll._node_range_start(integer)',
+                 'segroll._colocated_shard(regclass,regclass)')
              ), NULL,
           'PUBLIC runs only the listed SQL helpers');
 
