@@ -34,6 +34,7 @@ INSTALL_SQL = \
 	sql/install/segment_type.sql \
 	sql/install/dhash_type.sql \
 	sql/install/catalog.sql \
+	sql/install/node_progress.sql \
 	sql/install/compiler_type.sql
 
 ROUTINE_SQL = \
@@ -73,7 +74,7 @@ PRIVILEGE_SQL = sql/routines/privileges.sql
 UPDATE_SQL = sql/updates/$(PREVVERSION)--$(EXTVERSION).sql
 # objects created once that EXTVERSION adds: the update creates them as the
 # install script does, after UPDATE_SQL and before the routines
-UPDATE_NEW_SQL = sql/install/dhash_type.sql
+UPDATE_NEW_SQL = sql/install/dhash_type.sql sql/install/node_progress.sql
 UPDATE_POST_SQL = $(wildcard sql/updates/$(PREVVERSION)--$(EXTVERSION).post.sql)
 
 DATA_built = sql/segroll--$(EXTVERSION).sql sql/segroll--$(PREVVERSION)--$(EXTVERSION).sql

@@ -38,39 +38,12 @@ PORT=${PORT:-5561}
 PGBIN=${PGBIN:-$(pg_config --bindir)}
 unset PGHOST PGPORT PGDATABASE
 
-psql_c() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -d bench "$@"; }
+. "$(dirname "$0")/citus_cluster.sh"
+[ "${KEEP:-0}" = 1 ] || trap citus_stop EXIT
 
-stop_all() {
-	for i in 0 1 2; do
-		[ -f "$DIR/n$i/postmaster.pid" ] && "$PGBIN/pg_ctl" -D "$DIR/n$i" -m fast -w stop >/dev/null || true
-	done
-}
-[ "${KEEP:-0}" = 1 ] || trap stop_all EXIT
-
-stop_all
-rm -rf "$DIR"
-mkdir -p "$DIR"
-for i in 0 1 2; do
-	"$PGBIN/initdb" -D "$DIR/n$i" -A trust >/dev/null
-	cat >>"$DIR/n$i/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $((PORT + i))
-unix_socket_directories = ''
-shared_preload_libraries = 'citus'
-max_prepared_transactions = 20
-citus.shard_count = 8
-log_min_messages = warning
-CONF
-	"$PGBIN/pg_ctl" -D "$DIR/n$i" -l "$DIR/n$i.log" -w start >/dev/null
-	"$PGBIN/psql" -X -q -h 127.0.0.1 -p $((PORT + i)) -d postgres -c 'CREATE DATABASE bench'
-	"$PGBIN/psql" -X -q -h 127.0.0.1 -p $((PORT + i)) -d bench -c 'CREATE EXTENSION citus'
-done
+citus_start citus
 psql_c <<SQL
 SET client_min_messages = warning;
-SELECT citus_set_coordinator_host('127.0.0.1', $PORT);
-SELECT citus_add_node('127.0.0.1', $((PORT + 1)));
-SELECT citus_add_node('127.0.0.1', $((PORT + 2)));
-CREATE EXTENSION segroll;
 -- merge() as it was up to 0.4.0 (internal state), on every node
 SET citus.create_object_propagation = 'immediate';
 CREATE FUNCTION bench_merge_transfn(internal, segroll.segment) RETURNS internal

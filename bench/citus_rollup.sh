@@ -39,14 +39,8 @@ PORT=${PORT:-5571}
 PGBIN=${PGBIN:-$(pg_config --bindir)}
 unset PGHOST PGPORT PGDATABASE
 
-psql_c() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -d bench "$@"; }
-
-stop_all() {
-	for i in 0 1 2; do
-		[ -f "$DIR/n$i/postmaster.pid" ] && "$PGBIN/pg_ctl" -D "$DIR/n$i" -m fast -w stop >/dev/null || true
-	done
-}
-[ "${KEEP:-0}" = 1 ] || trap stop_all EXIT
+. "$(dirname "$0")/citus_cluster.sh"
+[ "${KEEP:-0}" = 1 ] || trap citus_stop EXIT
 
 # milliseconds of one statement, from psql's \timing
 time_ms() {
@@ -66,32 +60,9 @@ SQL
 }
 
 for size in $SIZES; do
-	stop_all
-	rm -rf "$DIR"
-	mkdir -p "$DIR"
-	for i in 0 1 2; do
-		"$PGBIN/initdb" -D "$DIR/n$i" -A trust >/dev/null
-		cat >>"$DIR/n$i/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $((PORT + i))
-unix_socket_directories = ''
-shared_preload_libraries = 'citus,segroll'
-max_prepared_transactions = 20
-shared_buffers = 1GB
-max_wal_size = 8GB
-citus.shard_count = 8
-log_min_messages = warning
-CONF
-		"$PGBIN/pg_ctl" -D "$DIR/n$i" -l "$DIR/n$i.log" -w start >/dev/null
-		"$PGBIN/psql" -X -q -h 127.0.0.1 -p $((PORT + i)) -d postgres -c 'CREATE DATABASE bench'
-		"$PGBIN/psql" -X -q -h 127.0.0.1 -p $((PORT + i)) -d bench -c 'CREATE EXTENSION citus'
-	done
+	citus_start citus,segroll 'shared_buffers = 1GB' 'max_wal_size = 8GB'
 	psql_c <<SQL
 SET client_min_messages = warning;
-SELECT citus_set_coordinator_host('127.0.0.1', $PORT);
-SELECT citus_add_node('127.0.0.1', $((PORT + 1)));
-SELECT citus_add_node('127.0.0.1', $((PORT + 2)));
-CREATE EXTENSION segroll;
 CREATE TABLE sales (org_id int NOT NULL, txn_id bigint NOT NULL, sold_at timestamptz NOT NULL,
                     channel int NOT NULL, amount numeric(12,2), qty int, PRIMARY KEY (org_id, txn_id));
 SELECT create_distributed_table('sales', 'org_id');

@@ -91,24 +91,6 @@ CREATE TABLE @extschema@.progress (
 COMMENT ON TABLE @extschema@.progress IS 'roll-up progress: changes up to applied_upto are in the cells';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.progress', '');
 
-/*
- * A segmentation of a Citus-distributed source (distributed.sql) numbers
- * its changes on each node from a range of 2^48 numbers of that node's own
- * (node group g: g * 2^48 + 1 and up), so it applies them node range by
- * node range: up to applied_upto in each.  progress.applied_upto is then
- * the number of change numbers applied, summed over the ranges.
- */
-CREATE TABLE @extschema@.node_progress (
-	name          pg_catalog.text NOT NULL
-	              REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE,
-	node_group    pg_catalog.int4 NOT NULL,		-- pg_dist_node.groupid
-	applied_upto  pg_catalog.int8 NOT NULL,
-	PRIMARY KEY (name, node_group)
-);
-COMMENT ON TABLE @extschema@.node_progress IS
-	'roll-up progress of segmentations of distributed sources, per node range of change numbers';
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.node_progress', '');
-
 CREATE TABLE @extschema@.run_history (
 	name         pg_catalog.text NOT NULL
 	             REFERENCES @extschema@.segmentation (name) ON UPDATE CASCADE ON DELETE CASCADE,

@@ -34,15 +34,6 @@ CREATE POLICY progress_owner ON @extschema@.progress
 	USING (pg_catalog.pg_has_role(owner, 'MEMBER'))
 	WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
 
-/* node_progress: as progress, through the segmentation's owner */
-ALTER TABLE @extschema@.node_progress ENABLE ROW LEVEL SECURITY;
-CREATE POLICY node_progress_read ON @extschema@.node_progress FOR SELECT USING (true);
-CREATE POLICY node_progress_owner ON @extschema@.node_progress
-	USING (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
-	                               WHERE s.name OPERATOR(pg_catalog.=) node_progress.name), 'MEMBER'))
-	WITH CHECK (pg_catalog.pg_has_role((SELECT s.owner FROM @extschema@.segmentation s
-	                                    WHERE s.name OPERATOR(pg_catalog.=) node_progress.name), 'MEMBER'));
-
 /* run_history */
 ALTER TABLE @extschema@.run_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY run_history_read ON @extschema@.run_history FOR SELECT USING (true);

@@ -196,7 +196,8 @@ BEGIN
 		PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
 	END IF;
 	FOREACH t IN ARRAY ARRAY['segroll_capture_number', 'segroll_capture_update', 'segroll_capture_update_log',
-	                         'segroll_capture_delete', 'segroll_capture_truncate', 'segroll_capture_log'] LOOP
+	                         'segroll_capture_delete', 'segroll_capture_truncate', 'segroll_capture_log_update',
+	                         'segroll_capture_log_delete'] LOOP
 		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, src);
 	END LOOP;
 	EXECUTE format('DROP FUNCTION IF EXISTS %s()', segroll._capture_function(src, 'update'));

@@ -29,13 +29,14 @@
  * old version's distribution column), with its number and the number of
  * the change (an UPDATE's new version's, a new one for a DELETE).  The
  * trigger of a shard writes into the co-located shard of the log, on the
- * same node, in the writer's transaction (_colocated_shard).  A roll-up's
- * window is then the changes numbered in (applied_upto(g), U(g)] of every
- * range g, and "applied before" is a number within its own range's
- * applied part: it retracts the logged old versions whose change is in the
- * window and that were applied before, and adds the versions numbered in
- * the window that are current, or that a change after the window replaced
- * (_rollup_distributed).  TRUNCATE is refused (capture_refuse_change).
+ * same node, in the writer's transaction, a statement at a time
+ * (_colocated_shard).  A roll-up's window is then the changes numbered in
+ * (applied_upto(g), U(g)] of every range g, and "applied before" is a
+ * number within its own range's applied part: it retracts the logged old
+ * versions whose change is in the window and that were applied before,
+ * and adds the versions numbered in the window that are current, or that
+ * a change after the window replaced (_rollup_distributed).  TRUNCATE is
+ * refused (capture_refuse_change).
  * Dimensions must be columns of the source (no reference lookups), one of
  * them the distribution column.
  */
@@ -201,31 +202,57 @@ BEGIN
 	-- As the owner of the source (writers need no privilege on the log);
 	-- the body names no OID (it survives pg_dump and restore)
 	f_log := segroll._capture_function(src, 'log');
-	WHILE strpos(concat_ws(' ', log, dist, f_log), tag) > 0 LOOP
+	WHILE strpos(concat_ws(' ', log, dist, key, f_log), tag) > 0 LOOP
 		n := n + 1;
 		tag := '$body' || n || '$';
 	END LOOP;
+	-- statement by statement (each shard's statement on its node), the old
+	-- versions from the statement's transition tables: one look-up of the
+	-- log's shard and one INSERT a statement, not one a row
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- f_log: _capture_function() (%I); tag: a dollar quote no name holds
 	EXECUTE format(replace($f$
 CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
+DECLARE
+	log_shard pg_catalog.regclass := segroll._colocated_shard(TG_RELID, %2$L::pg_catalog.regclass);
+	n_old pg_catalog.int8;
+	n_logged pg_catalog.int8;
 BEGIN
-	-- AFTER: only changes that happened; an UPDATE under the new version's
-	-- number (the numbering trigger gave it), a DELETE under a new one
-	EXECUTE pg_catalog.format('INSERT INTO %%s (segroll_shard_key, log_seq, old_seq, old) VALUES ($1, $2, $3, $4)',
-	                          segroll._colocated_shard(TG_RELID, %2$L::pg_catalog.regclass))
-		USING OLD.%3$I,
-		      CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN NEW.segroll_seq
-		           ELSE pg_catalog.nextval(segroll._capture_sequence(TG_RELID)) END,
-		      OLD.segroll_seq, pg_catalog.to_jsonb(OLD);
+	IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+		-- each old version under its new version's number (the numbering
+		-- trigger gave it), paired by the key and the distribution column
+		EXECUTE pg_catalog.format('WITH logged AS (
+			INSERT INTO %%s (segroll_shard_key, log_seq, old_seq, old)
+			SELECT o.%3$I, n.segroll_seq, o.segroll_seq, pg_catalog.to_jsonb(o)
+			FROM segroll_old o JOIN segroll_new n
+			  ON n.%4$I OPERATOR(pg_catalog.=) o.%4$I AND n.%3$I OPERATOR(pg_catalog.=) o.%3$I
+			RETURNING 1)
+			SELECT (SELECT pg_catalog.count(*) FROM segroll_old), (SELECT pg_catalog.count(*) FROM logged)', log_shard)
+			INTO n_old, n_logged;
+		IF n_old OPERATOR(pg_catalog.<>) n_logged THEN
+			RAISE EXCEPTION 'cannot change the key of a row of a distributed source of segmentations'
+				USING ERRCODE = 'feature_not_supported',
+				      DETAIL = 'An UPDATE''s old and new versions are paired by the key and the distribution column.',
+				      HINT = 'Delete the row and insert it with its new key.';
+		END IF;
+	ELSE
+		-- a DELETE: each old version under a new number, on this node
+		EXECUTE pg_catalog.format('INSERT INTO %%s (segroll_shard_key, log_seq, old_seq, old)
+			SELECT o.%3$I, pg_catalog.nextval(%%L::pg_catalog.regclass), o.segroll_seq, pg_catalog.to_jsonb(o)
+			FROM segroll_old o', log_shard, segroll._capture_sequence(TG_RELID)::pg_catalog.text);
+	END IF;
 	RETURN NULL;
 END
-$body$$f$, '$body$', tag), f_log, log::text, dist);
+$body$$f$, '$body$', tag), f_log, log::text, dist, key);
 	EXECUTE format('ALTER FUNCTION %s() OWNER TO %s', f_log, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
 	EXECUTE format('REVOKE EXECUTE ON FUNCTION %s() FROM PUBLIC', f_log);
 	-- Citus gives triggers to shards only when told that they are safe
 	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
 	EXECUTE format('CREATE TRIGGER segroll_capture_number BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_number()', src);
-	EXECUTE format('CREATE TRIGGER segroll_capture_log AFTER UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION %s()', src, f_log);
+	EXECUTE format('CREATE TRIGGER segroll_capture_log_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS segroll_old NEW TABLE AS segroll_new
+	                FOR EACH STATEMENT EXECUTE FUNCTION %s()', src, f_log);
+	EXECUTE format('CREATE TRIGGER segroll_capture_log_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS segroll_old
+	                FOR EACH STATEMENT EXECUTE FUNCTION %s()', src, f_log);
 	EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_refuse_change()', src);
 END
 $add$;
@@ -270,7 +297,7 @@ $$;
 /*
  * The shard of rel that is co-located with shard (a shard of a table
  * distributed with rel), on this node: where the change log of a source's
- * shard is.  Called by the logging trigger of every shard, row by row.
+ * shard is.  Called by the logging trigger of every shard, once a statement.
  */
 CREATE OR REPLACE FUNCTION @extschema@._colocated_shard(shard pg_catalog.regclass, rel pg_catalog.regclass)
 RETURNS pg_catalog.regclass LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -466,6 +493,7 @@ DECLARE
 	from_total int8;
 	to_total int8;
 	logged bool;
+	unknown bool := false;	-- a cell the retractions left with an unknown extreme
 	shard_dims text;		-- the dimensions, the distribution column's from segroll_shard_key
 	log_rows text;			-- FROM item l: log entries, each with its old version as a row (r)
 	pos_sql text;
@@ -560,8 +588,12 @@ BEGIN
 	EXECUTE format('SELECT pg_catalog.count(*) FROM %s', pos_sql) INTO added;
 
 	IF logged THEN
-		EXECUTE format('SELECT pg_catalog.count(*), pg_catalog.min(s.segroll_period), pg_catalog.max(s.segroll_period) FROM %s',
-		               neg_sql) INTO retracted, p_lo, p_hi;
+		-- the rows it retracts, their periods, and the cells they are in
+		-- (open periods): one pass over the window's log
+		EXECUTE format($f$SELECT coalesce(pg_catalog.sum(x.n), 0), pg_catalog.min(x.p), pg_catalog.max(x.p),
+		                       pg_catalog.count(*) FILTER (WHERE x.p OPERATOR(pg_catalog.>=) $1)
+		                FROM (SELECT pg_catalog.count(*) AS n, s.segroll_period AS p FROM %s GROUP BY %s s.segroll_period) x$f$,
+		               neg_sql, q.dim_names) INTO retracted, p_lo, p_hi, n_groups USING closed_end;
 	END IF;
 	IF retracted > 0 THEN
 		IF closed_end > '-infinity' THEN
@@ -580,9 +612,6 @@ BEGIN
 		               def.cells, q.dim_names, agg, neg_sql, q.dim_names, eq)
 			USING closed_end;
 		GET DIAGNOSTICS n_cells = ROW_COUNT;
-		EXECUTE format($f$SELECT pg_catalog.count(*) FROM (SELECT 1 FROM %s WHERE s.segroll_period OPERATOR(pg_catalog.>=) $1
-		                GROUP BY %s s.segroll_period) x$f$, neg_sql, q.dim_names)
-			INTO n_groups USING closed_end;
 		IF n_cells <> n_groups THEN
 			RAISE EXCEPTION 'segmentation "%" cannot retract corrected rows: % of the cells they were rolled up into are missing',
 				def.name, n_groups - n_cells
@@ -608,11 +637,17 @@ BEGIN
 	                ON CONFLICT (%s period) DO UPDATE SET seg = segroll.merge(c.seg, excluded.seg)$f$,
 	               def.cells, q.cell_cols, q.dim_names, agg, pos_sql, q.dim_names, q.cell_cols)
 		USING closed_end;
+	-- a cell whose min, max or distinct count is unknown now (the last row
+	-- at an extreme was retracted): recomputed from the rows of its period
+	-- as the window leaves them, the current versions applied and the old
+	-- versions a later change replaced
 	IF retracted > 0 THEN
-		-- a cell whose min, max or distinct count is unknown now (the last
-		-- row at an extreme was retracted): recomputed from the rows of its
-		-- period as the window leaves them, the current versions applied and
-		-- the old versions a later change replaced
+		EXECUTE format($f$SELECT EXISTS (SELECT 1 FROM %s c WHERE c.period OPERATOR(pg_catalog.>=) $1
+		                  AND c.period OPERATOR(pg_catalog.<=) $2
+		                  AND NOT (segroll.minmax_known(c.seg) AND segroll.distinct_known(c.seg)))$f$, def.cells)
+			INTO unknown USING p_lo, p_hi;
+	END IF;
+	IF unknown THEN
 		EXECUTE format($f$UPDATE %1$s c SET seg = x.seg
 		    FROM (SELECT %2$s s.segroll_period, %3$s AS seg
 		          FROM (SELECT %4$s %5$s AS segroll_period, s.* FROM (

@@ -247,6 +247,50 @@ BEGIN
 		END LOOP;
 	END IF;
 
+	IF segroll._distribution_column(def.source) IS NOT NULL THEN
+		/*
+		 * A Citus-distributed source (distributed.sql): the cells of the range
+		 * are compared with their rebuild (read, and compared on the
+		 * coordinator), then deleted and inserted from the source by two
+		 * statements that Citus runs on every shard group.  Its cells keep
+		 * their lineage inline: no blocks to rewrite.
+		 */
+		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- fragments of segroll._sql() and _fresh_sql(); %I and %L
+		EXECUTE format($f$
+		SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+		           'dimensions', x.dims, 'period', x.period,
+		           'action', CASE WHEN x.cs IS NULL THEN 'inserted' WHEN x.fs IS NULL THEN 'deleted' ELSE 'replaced' END,
+		           'count_before', segroll.count(x.cs), 'count_after', segroll.count(x.fs))
+		           ORDER BY x.period, x.dims::pg_catalog.text), '[]')
+		FROM (SELECT u.dims, u.period, (pg_catalog.array_agg(u.seg) FILTER (WHERE u.cell))[1] AS cs,
+		             (pg_catalog.array_agg(u.seg) FILTER (WHERE NOT u.cell))[1] AS fs
+		      FROM (SELECT %1$s AS dims, c.period, c.seg, true AS cell FROM %2$s c
+		            WHERE c.period OPERATOR(pg_catalog.>=) $2 AND c.period OPERATOR(pg_catalog.<) $3
+		            UNION ALL
+		            SELECT %3$s, f.period, f.seg, false FROM (%4$s) f) u
+		      GROUP BY u.dims, u.period) x
+		WHERE x.cs IS NULL OR x.fs IS NULL OR x.cs OPERATOR(segroll.<>) x.fs$f$,
+			q.cell_json, def.cells, q.fresh_json, segroll._fresh_sql(def, def.lineage))
+		INTO changed USING upto, period_from, period_to, segroll._boundary(def, period_from), segroll._boundary(def, period_to);
+		IF jsonb_array_length(changed) > 0 THEN
+			EXECUTE format($f$DELETE FROM %s c WHERE c.period OPERATOR(pg_catalog.>=) $2 AND c.period OPERATOR(pg_catalog.<) $3$f$,
+			               def.cells)
+				USING upto, period_from, period_to;
+			EXECUTE format($f$INSERT INTO %s (%s period, seg) SELECT %s f.period, f.seg FROM (%s) f$f$,
+			               def.cells, q.cell_cols, regexp_replace(q.dim_names, '(segroll_d[0-9]+)', 'f.\1', 'g'),
+			               segroll._fresh_sql(def, def.lineage))
+				USING upto, period_from, period_to, segroll._boundary(def, period_from), segroll._boundary(def, period_to);
+		END IF;
+		PERFORM segroll._log(def.name, what, jsonb_array_length(changed), t0,
+		                     jsonb_strip_nulls(jsonb_build_object('period_from', period_from, 'period_to', period_to,
+		                                        'applied_upto', upto, 'cells', changed)));
+		RETURN QUERY
+			SELECT x.dimensions, x.period, x.action, x.count_before, x.count_after
+			FROM jsonb_to_recordset(changed) AS x(dimensions jsonb, period timestamptz, action text,
+			                                      count_before bigint, count_after bigint);
+		RETURN;
+	END IF;
+
 	BEGIN
 		-- fragments of segroll._sql() and _fresh_sql(); f_only and c_only by %I and %L
 		PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';

@@ -46,7 +46,7 @@ is($coord->safe_psql('app', q{
 is($coord->safe_psql('app', q{
 	SELECT string_agg(DISTINCT result, ',') FROM run_command_on_shards('sales',
 	    $$SELECT count(*) FROM pg_trigger WHERE tgrelid = '%s'::regclass AND tgname LIKE 'segroll_capture%%'$$)}),
-	'2', 'every shard has the capture row triggers (number, refuse)');
+	'3', 'every shard has the capture triggers (number; log of updates, of deletes)');
 
 # The oracle: every figure of every cell equals a from-scratch GROUP BY of
 # the source with PostgreSQL's own aggregates (count, sum, min, max, first
@@ -172,6 +172,8 @@ for my $n ($coord, @workers)
 	my ($rc2, $o2, $e2) = $n->psql('app', q{TRUNCATE sales});
 	like($e2, qr/cannot TRUNCATE a distributed source of segmentations/, 'TRUNCATE refused through ' . $n->name);
 }
+($rc, $out, $err) = $workers[0]->psql('app', q{UPDATE sales SET txn_id = txn_id + 1000000 WHERE org_id = 1 AND qty = 3});
+like($err, qr/cannot change the key of a row of a distributed source of segmentations/, 'a change of key is refused');
 $workers[0]->safe_psql('app', q{UPDATE sales SET amount = amount + 1 WHERE org_id IN (1, 2) AND qty = 3});
 $coord->safe_psql('app', q{UPDATE sales SET channel = (channel + 1) % 4 WHERE org_id = 5 AND qty = 4});
 $workers[1]->safe_psql('app', q{DELETE FROM sales WHERE org_id IN (6, 7) AND qty = 6});
@@ -309,6 +311,36 @@ for (1 .. 50)
 }
 ok($ok, 'the roll-up succeeds once the worker is back');
 oracle('after a worker restart');
+
+# a closed period: its corrections go to its adjustments, the cells stay as
+# closed; re-opening it folds them in (a rebuild pushed down); repair
+# rebuilds a damaged cell
+$coord->safe_psql('app', q{SELECT segroll.close_period('sales_day', '2026-01-03')});
+my $closed_cells = q{SET TimeZone = 'UTC';
+	SELECT org_id, channel, period, seg::text FROM segroll_data.sales_day WHERE period < '2026-01-03' ORDER BY 1, 2, 3};
+my $closed_before = $coord->safe_psql('app', $closed_cells);
+$workers[0]->safe_psql('app', q{
+	INSERT INTO sales (org_id, sold_at, channel, amount, qty) VALUES (2, '2026-01-02 12:00', 1, 9, 9)});
+$workers[1]->safe_psql('app', q{
+	DELETE FROM sales WHERE org_id = 7 AND txn_id = (SELECT min(txn_id) FROM sales WHERE org_id = 7 AND sold_at < '2026-01-03')});
+$coord->safe_psql('app', q{SELECT segroll.rollup('sales_day')});
+is($coord->safe_psql('app', $closed_cells), $closed_before, 'a closed period\'s cells stay as they were closed');
+is($coord->safe_psql('app', q{
+	SELECT count(added) || ' ' || count(removed) FROM segroll_data.sales_day_adjustments}),
+	'1 1', 'its insert and its delete are kept as adjustments');
+is($coord->safe_psql('app', q{SELECT count(*) FROM segroll.verify('sales_day', '2026-01-01', '2026-02-01')}),
+	'0', 'verify counts the adjustments of the closed period');
+$coord->safe_psql('app', q{SELECT segroll.reopen_period('sales_day', '-infinity')});
+is($coord->safe_psql('app', q{SELECT count(*) FROM segroll_data.sales_day_adjustments}), '0',
+	're-opening folds the adjustments into the cells');
+oracle('after re-opening the closed period');
+$coord->safe_psql('app', q{SET TimeZone = 'UTC';
+	UPDATE segroll_data.sales_day SET seg = segroll.without_lineage(seg) WHERE org_id = 3 AND period = '2026-01-04'});
+is($coord->safe_psql('app', q{SELECT string_agg(action, ',') FROM segroll.repair('sales_day', '2026-01-04', '2026-01-05')
+	WHERE dimensions->>'org_id' = '3'}) =~ /^replaced(,replaced)*$/ ? 1 : 0, 1, 'repair rebuilds the damaged cells');
+is($coord->safe_psql('app', q{SELECT bool_and(segroll.has_lineage(seg)) FROM segroll_data.sales_day}), 't',
+	'every cell has its lineage again');
+oracle('after repair');
 
 # continuous: segroll's background worker on the coordinator rolls up
 # what is written through the workers
