@@ -24,7 +24,8 @@
 # Prints, per size: the build (create_segmentation) on Citus and on one
 # node; per batch size the median roll-up time of REPS runs on each, with
 # the ratio Citus / one node; for corrections (1 500 updates and 500
-# deletes a run) the writes' and the roll-up's median times; and checks
+# deletes a run) the writes' median time, against the same writes into a
+# distributed table without segmentation, and the roll-up's; and checks
 # that the cells of both are equal and verify() finds nothing.
 set -euo pipefail
 
@@ -56,6 +57,7 @@ SELECT g % $ORGS, g, '2026-01-01'::timestamptz + ((g * 7) % ($DAYS * 24 * 60)) *
        (g / 7) % $CHANNELS, round(((g * 7919) % 100003) / 100.0, 2), g % 7
 FROM generate_series($1::bigint, $2::bigint - 1) g;
 INSERT INTO sales_local SELECT org_id, txn_id, sold_at, channel, amount, qty FROM sales_stage($1, $2);
+INSERT INTO sales_plain SELECT org_id, txn_id, sold_at, channel, amount, qty FROM sales_stage($1, $2);
 SQL
 }
 
@@ -69,6 +71,10 @@ SELECT create_distributed_table('sales', 'org_id');
 -- one node: the key alone is unique (a local source needs that)
 CREATE TABLE sales_local (org_id int NOT NULL, txn_id bigint NOT NULL PRIMARY KEY, sold_at timestamptz NOT NULL,
                           channel int NOT NULL, amount numeric(12,2), qty int);
+-- the same rows, distributed, with no segmentation: what corrections cost on Citus without capture
+CREATE TABLE sales_plain (org_id int NOT NULL, txn_id bigint NOT NULL, sold_at timestamptz NOT NULL,
+                          channel int NOT NULL, amount numeric(12,2), qty int, PRIMARY KEY (org_id, txn_id));
+SELECT create_distributed_table('sales_plain', 'org_id', colocate_with => 'sales');
 -- the same rows as load() inserts into sales
 CREATE FUNCTION sales_stage(lo bigint, hi bigint) RETURNS TABLE (org_id int, txn_id bigint, sold_at timestamptz,
 	channel int, amount numeric(12,2), qty int) LANGUAGE sql AS \$\$
@@ -96,7 +102,7 @@ SQL
 	# corrections: 1 500 rows updated and 500 deleted in both sources,
 	# then a roll-up of that window; the writes are timed too (on Citus each
 	# changed row's trigger looks its log shard up)
-	: >"$DIR/c" ; : >"$DIR/l"; : >"$DIR/wc" ; : >"$DIR/wl"
+	: >"$DIR/c" ; : >"$DIR/l"; : >"$DIR/wc" ; : >"$DIR/wl"; : >"$DIR/wp"
 	lo=1
 	for r in $(seq 1 "$REPS"); do
 		upd="UPDATE %s SET amount = amount + 1 WHERE txn_id > $lo AND txn_id <= $((lo + 1500))"
@@ -104,12 +110,13 @@ SQL
 		lo=$((lo + 2000))
 		wc=$(time_ms "$(printf "$upd" sales); $(printf "$del" sales)")
 		wl=$(time_ms "$(printf "$upd" sales_local); $(printf "$del" sales_local)")
-		echo "$wc" >>"$DIR/wc"; echo "$wl" >>"$DIR/wl"
+		wp=$(time_ms "$(printf "$upd" sales_plain); $(printf "$del" sales_plain)")
+		echo "$wc" >>"$DIR/wc"; echo "$wl" >>"$DIR/wl"; echo "$wp" >>"$DIR/wp"
 		time_ms "SELECT segroll.rollup('dist')" >>"$DIR/c"
 		time_ms "SELECT segroll.rollup('one')" >>"$DIR/l"
 	done
-	c=$(median <"$DIR/c"); l=$(median <"$DIR/l"); wc=$(median <"$DIR/wc"); wl=$(median <"$DIR/wl")
-	echo "size $size: corrections (1500 updates, 500 deletes)  write: citus ${wc} ms  one node ${wl} ms  ratio $(echo "$wc $wl" | awk '{printf "%.2f", $1/$2}')"
+	c=$(median <"$DIR/c"); l=$(median <"$DIR/l"); wc=$(median <"$DIR/wc"); wl=$(median <"$DIR/wl"); wp=$(median <"$DIR/wp")
+	echo "size $size: corrections (1500 updates, 500 deletes)  write: citus ${wc} ms  citus without segroll ${wp} ms  ratio $(echo "$wc $wp" | awk '{printf "%.2f", $1/$2}')  one node ${wl} ms"
 	echo "size $size: corrections roll-up  citus ${c} ms  one node ${l} ms  ratio $(echo "$c $l" | awk '{printf "%.2f", $1/$2}')  (runs: citus $(paste -sd' ' "$DIR/c"); one node $(paste -sd' ' "$DIR/l"))"
 	# both exact
 	psql_c -At <<'SQL'

@@ -114,27 +114,6 @@ segroll_wait_for_writers(PG_FUNCTION_ARGS)
 	PG_RETURN_INT32(waited);
 }
 
-/*
- * The numbering of row versions.
- *
- * A source's capture column segroll_seq is a plain int8 column: adding it
- * with a constant default does not rewrite the table, and every row that was
- * there before it gets that default, 1, the number of "rows before capture"
- * (the capture sequence gives 2 and up).  From then on the trigger
- * capture_number (BEFORE INSERT OR UPDATE FOR EACH ROW, ENABLE ALWAYS) gives
- * each new row version the next number, whatever the statement said: an
- * INSERT ... SELECT * that copies numbers from elsewhere cannot pass rows off
- * as already rolled up.  On a partitioned source it is cloned to every
- * partition, present and future.
- *
- * The capture sequence is the one owned by (OWNED BY) the segroll_seq
- * column of the source: of the relation itself, or of the partitioned table
- * at the root of its tree.  It is found through pg_depend, not named in the
- * trigger, so that the trigger survives pg_dump and restore (new OIDs) and
- * renames, and cannot be pointed at another sequence.  It is read without a
- * permission check: whoever may write into the source may number its rows.
- */
-
 /* The OID the query returns in its first row and column, or InvalidOid. */
 static Oid
 query_oid(const char *sql, int nargs, Oid *argtypes, Datum *args)
@@ -217,6 +196,29 @@ citus_capture_sequence_of(Oid table, AttrNumber attnum)
 					 " WHERE a.adrelid OPERATOR(pg_catalog.=) $1 AND a.adnum OPERATOR(pg_catalog.=) $2",
 					 2, argtypes, args);
 }
+
+/*
+ * The numbering of row versions.
+ *
+ * A source's capture column segroll_seq is a plain int8 column: adding it
+ * with a constant default does not rewrite the table, and every row that was
+ * there before it gets that default, 1, the number of "rows before capture"
+ * (the capture sequence gives 2 and up).  From then on the trigger
+ * capture_number (BEFORE INSERT OR UPDATE FOR EACH ROW, ENABLE ALWAYS) gives
+ * each new row version the next number, whatever the statement said: an
+ * INSERT ... SELECT * that copies numbers from elsewhere cannot pass rows off
+ * as already rolled up.  On a partitioned source it is cloned to every
+ * partition, present and future.
+ *
+ * The capture sequence is the one owned by (OWNED BY) the segroll_seq
+ * column of the source: of the relation itself, or of the partitioned table
+ * at the root of its tree.  It is found through pg_depend, not named in the
+ * trigger, so that the trigger survives pg_dump and restore (new OIDs) and
+ * renames, and cannot be pointed at another sequence.  It is read without a
+ * permission check: whoever may write into the source may number its rows.
+ * A shard of a Citus-distributed source, on its node, has that node's copy
+ * of its table's sequence (citus_capture_sequence_of).
+ */
 
 static Oid
 capture_sequence_of(Oid relid)

@@ -284,6 +284,12 @@ BEGIN
 	-- nullable: a table made LIKE the source, to be attached, needs no value
 	EXECUTE format('ALTER TABLE %s ADD COLUMN segroll_seq pg_catalog.int8 DEFAULT 1', src);
 	EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT 0', src);
+	-- statistics of the new column (every row 1): without them the planner
+	-- estimates a roll-up's window at a fixed share of the table and reads
+	-- the whole table instead of the window's block ranges, until
+	-- autovacuum first analyzes it; with them, a window of numbers above the
+	-- column's known values is estimated small
+	EXECUTE format('ANALYZE %s (segroll_seq)', src);
 	EXECUTE format('ALTER SEQUENCE %s OWNER TO %s', seq, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
 	EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.segroll_seq', seq, src);
 	-- changes_<table>_<oid>, the table's name shortened (by whole

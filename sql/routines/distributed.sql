@@ -186,6 +186,8 @@ BEGIN
 	EXECUTE format('GRANT USAGE ON SEQUENCE %s TO PUBLIC', seq);
 	EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT pg_catalog.nextval(%L::pg_catalog.regclass)',
 	               src, seq::text);
+	-- the new column's statistics, on every shard (as _add_capture says)
+	EXECUTE format('ANALYZE %s (segroll_seq)', src);
 	WHILE octet_length('changes_' || relname || '_' || src::oid) > current_setting('max_identifier_length')::int LOOP
 		relname := left(relname, -1);
 	END LOOP;
@@ -360,6 +362,11 @@ BEGIN
 		WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1$q$ INTO shards USING src;
 	PERFORM 'PRAGMA:ENABLE:CHECK';
 	PERFORM segroll.wait_for_writers(x.shard) FROM unnest(shards) x(shard) WHERE x.shard IS NOT NULL;
+	-- the roll-up reads its window through the shards' capture (BRIN)
+	-- indexes: summarized here, as a roll-up of a local source does
+	-- (_summarize_capture), or every roll-up would read every page written
+	-- since autovacuum last summarized them
+	PERFORM segroll._summarize_capture(x.shard) FROM unnest(shards) x(shard) WHERE x.shard IS NOT NULL;
 	RETURN upper;
 END
 $$;
