@@ -625,10 +625,15 @@ BEGIN
 				USING ERRCODE = 'data_exception',
 				      HINT = format('Rebuild the cells from the source with SELECT segroll.rebuild(%L).', def.name);
 		END IF;
-		-- cells left without a row
-		EXECUTE format($f$DELETE FROM %s c WHERE c.period OPERATOR(pg_catalog.>=) $1 AND c.period OPERATOR(pg_catalog.<=) $2
-		                AND segroll.count(c.seg) OPERATOR(pg_catalog.=) 0$f$, def.cells)
-			USING p_lo, p_hi;
+		-- cells left without a row, among those it retracted from (only
+		-- their segments are read)
+		EXECUTE format($f$DELETE FROM %s c
+		                USING (SELECT %s s.segroll_period FROM %s WHERE s.segroll_period OPERATOR(pg_catalog.>=) $1
+		                       GROUP BY %s s.segroll_period) x
+		                WHERE %s c.period OPERATOR(pg_catalog.=) x.segroll_period
+		                  AND segroll.count(c.seg) OPERATOR(pg_catalog.=) 0$f$,
+		               def.cells, q.dim_names, neg_sql, q.dim_names, eq)
+			USING closed_end;
 	END IF;
 	IF closed_end > '-infinity' THEN
 		-- a closed period's cells stay as they were closed (as in apply_sql.sql)

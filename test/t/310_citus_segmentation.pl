@@ -195,6 +195,18 @@ is($coord->safe_psql('app', q{SELECT count(*) FROM segroll_data.} .
 	$coord->safe_psql('app', q{SELECT c.relname FROM segroll.source s JOIN pg_class c ON c.oid = s.change_log})),
 	'0', 'the applied log entries are removed');
 
+# every row of a cell deleted: the cell goes
+my ($e_org, $e_ch, $e_day) = split /\|/, $coord->safe_psql('app', q{SET TimeZone = 'UTC';
+	SELECT org_id, channel, period FROM segroll_data.sales_day ORDER BY segroll.count(seg), 1, 2, 3 LIMIT 1});
+$workers[1]->safe_psql('app', qq{SET TimeZone = 'UTC';
+	DELETE FROM sales WHERE org_id = $e_org AND channel = $e_ch
+	  AND sold_at >= '$e_day' AND sold_at < timestamptz '$e_day' + interval '1 day'});
+$coord->safe_psql('app', q{SELECT segroll.rollup('sales_day')});
+is($coord->safe_psql('app', qq{SET TimeZone = 'UTC';
+	SELECT count(*) FROM segroll_data.sales_day WHERE org_id = $e_org AND channel = $e_ch AND period = '$e_day'}),
+	'0', 'a cell whose every row was deleted is deleted');
+oracle('after deleting every row of a cell');
+
 # the last row at a cell's maximum deleted: the cell is recomputed
 my ($m_org, $m_ch, $m_day, $m_key) = split /\|/, $coord->safe_psql('app', q{SET TimeZone = 'UTC';
 	SELECT org_id, channel, date_trunc('day', sold_at, 'UTC'), txn_id FROM sales
