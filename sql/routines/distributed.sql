@@ -140,7 +140,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	RAISE EXCEPTION 'cannot % a distributed source of segmentations', TG_OP
 		USING ERRCODE = 'object_in_use',
-		      DETAIL = format('"%s" is a shard of a distributed table that segmentations roll up.', TG_TABLE_NAME),
+		      DETAIL = format('Segmentations roll up the rows of "%s" (a distributed table, or one of its shards).', TG_TABLE_NAME),
 		      HINT = 'Delete rows instead, or drop the segmentations first.';
 END
 $$;
