@@ -219,7 +219,8 @@ BEGIN
 		PERFORM segroll._create_live_view(def);
 	ELSE
 		-- Citus warns that it keeps the view on the coordinator only, as
-		-- the change log it reads is a local table: that is where it is read
+		-- it reads segroll's catalog there (node_progress): that is where
+		-- it is read
 		old_level := current_setting('client_min_messages');
 		PERFORM set_config('client_min_messages', 'error', true);
 		PERFORM segroll._create_live_view(def);

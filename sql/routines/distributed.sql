@@ -79,6 +79,23 @@ $$;
 COMMENT ON FUNCTION @extschema@._distribution_column(pg_catalog.regclass) IS
 	'the column Citus distributes a source by (hash), or null for a table Citus does not distribute';
 
+/* Is this a Citus node other than the coordinator (where segroll's catalog is)? */
+CREATE OR REPLACE FUNCTION @extschema@._on_citus_worker()
+RETURNS pg_catalog.bool LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	g int4;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_class c WHERE c.relname = 'pg_dist_local_group'
+	               AND c.relnamespace = 'pg_catalog'::regnamespace) THEN
+		RETURN false;
+	END IF;
+	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's catalog, only where it is installed
+	EXECUTE 'SELECT g.groupid FROM pg_catalog.pg_dist_local_group g' INTO g;
+	PERFORM 'PRAGMA:ENABLE:CHECK';
+	RETURN coalesce(g, 0) <> 0;
+END
+$$;
+
 /*
  * What a segmentation of a distributed source needs, checked before
  * anything is created: one shard placement per shard, every node with

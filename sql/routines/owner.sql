@@ -16,7 +16,13 @@ DECLARE
 	def segroll.segmentation;
 BEGIN
 	SELECT * INTO def FROM segroll.segmentation s WHERE s.name = seg_name;
-	IF NOT FOUND THEN
+	IF NOT FOUND AND segroll._on_citus_worker() THEN
+		-- Citus sends a whole query to the worker of the one shard it reads,
+		-- segroll's calls in it included; the catalog is on the coordinator
+		RAISE EXCEPTION 'segmentation "%" does not exist on this Citus worker', seg_name USING ERRCODE = 'undefined_object',
+			DETAIL = 'segroll''s catalog is on the coordinator; Citus ran this call on a worker, with the query on one shard that contains it.',
+			HINT = 'Call the segroll function in a query of its own, with the segment or cell it needs read by another query first.';
+	ELSIF NOT FOUND THEN
 		RAISE EXCEPTION 'segmentation "%" does not exist', seg_name USING ERRCODE = 'undefined_object';
 	END IF;
 	RETURN def;

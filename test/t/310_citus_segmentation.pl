@@ -164,6 +164,15 @@ is($coord->safe_psql('app', qq{SET TimeZone = 'UTC';
 	'trace returns the rows of the largest cell, found across the shards');
 is($coord->safe_psql('app', q{SELECT count(*) FROM segroll.verify('sales_day', '2026-01-01', '2026-02-01')}),
 	'0', 'verify finds every cell equal to its source rows');
+my $merged = $coord->safe_psql('app', q{SELECT segroll.merge(seg) FROM segroll_data.sales_day WHERE org_id = 3});
+($rc, $out, $err) = $coord->psql('app', qq{SELECT count(*) FROM segroll.trace('sales_day', '$merged'::segroll.segment)});
+like($err, qr/cannot trace a segment of segmentation "sales_day" by its keys alone/,
+	'a trace by keys alone is refused: a key may stand for rows of several organisations');
+# a query on one shard is sent whole to its worker, where the catalog is not
+($rc, $out, $err) = $coord->psql('app', q{
+	SELECT count(*) FROM segroll.trace('sales_day', (SELECT segroll.merge(seg) FROM segroll_data.sales_day WHERE org_id = 3))});
+like($err, qr/does not exist on this Citus worker.*HINT:  Call the segroll function in a query of its own/s,
+	'a segroll call that Citus sends to a worker says so and what to do');
 
 # corrections through any node: an UPDATE within a cell, an UPDATE that
 # moves a row to another cell, a DELETE; TRUNCATE is refused
