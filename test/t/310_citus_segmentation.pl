@@ -401,6 +401,49 @@ for my $case (
 }
 is($coord->safe_psql('app', q{SELECT count(*) FROM segroll.segmentation}), '1', 'nothing was left of the refused ones');
 
+# roles that are not superusers: an owner (segroll_admin) whose roll-ups
+# Citus runs as that role on every node, and a writer with no privilege on
+# segroll's objects, writing through the coordinator and a worker
+$coord->safe_psql('app', q{
+	CREATE ROLE owner1 LOGIN IN ROLE segroll_admin;
+	CREATE ROLE writer1 LOGIN;
+	-- the capture sequence goes beside the source: in a schema of the owner's
+	CREATE SCHEMA shopping AUTHORIZATION owner1;
+	GRANT USAGE ON SCHEMA shopping TO writer1;
+	SET search_path = shopping;
+	CREATE TABLE shop (org_id int NOT NULL, txn_id bigint NOT NULL, sold_at timestamptz NOT NULL,
+	                   amount numeric(12,2), PRIMARY KEY (org_id, txn_id));
+	SELECT create_distributed_table('shop', 'org_id');
+	ALTER TABLE shop OWNER TO owner1;
+	GRANT SELECT, INSERT, UPDATE, DELETE ON shop TO writer1;
+	INSERT INTO shop SELECT g % 5, g, '2026-02-01'::timestamptz + g * interval '1 minute', g FROM generate_series(1, 300) g;
+});
+($rc, $out, $err) = $coord->psql('app', q{
+	SELECT segroll.create_segmentation('shop_day', 'shopping.shop', 'txn_id', 'sold_at', 'day', dimensions => '{org_id}',
+	                                   measures => '{amount}')}, extra_params => [ '-U', 'owner1' ]);
+is($rc, 0, 'a segroll_admin creates a segmentation of the distributed table it owns');
+diag($err) if $rc;
+for my $n ($coord, $workers[0])
+{
+	($rc, $out, $err) = $n->psql('app', q{
+		SET search_path = shopping;
+		INSERT INTO shop SELECT g % 5, g, '2026-02-02'::timestamptz + g * interval '1 minute', g FROM generate_series(1001, 1100) g
+		ON CONFLICT DO NOTHING;
+		UPDATE shop SET amount = amount + 1 WHERE txn_id % 7 = 0;
+		DELETE FROM shop WHERE txn_id % 11 = 0}, extra_params => [ '-U', 'writer1' ]);
+	is($rc, 0, 'a writer with privileges on the table alone writes through ' . $n->name);
+	diag($err) if $rc;
+}
+($rc, $out, $err) = $coord->psql('app', q{SELECT segroll.rollup('shop_day')}, extra_params => [ '-U', 'owner1' ]);
+is($rc, 0, 'the owner rolls up (Citus connects to every node as the owner)');
+diag($err) if $rc;
+is($coord->safe_psql('app', q{SELECT count(*) FROM segroll.verify('shop_day', '2026-02-01', '2026-02-05')},
+	extra_params => [ '-U', 'owner1' ]), '0', 'and the cells equal their rows');
+is($coord->safe_psql('app', q{SET TimeZone = 'UTC';
+	SELECT (SELECT sum(segroll.count(seg)) FROM segroll_data.shop_day) = (SELECT count(*) FROM shopping.shop)}), 't',
+	'every row of the writers is counted once');
+$coord->safe_psql('app', q{SELECT segroll.drop_segmentation('shop_day')}, extra_params => [ '-U', 'owner1' ]);
+
 # drop: the capture leaves the source and every node
 $coord->safe_psql('app', q{SELECT segroll.drop_segmentation('sales_day')});
 is($coord->safe_psql('app', q{
