@@ -73,6 +73,21 @@ RETURNS pg_catalog.text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_tem
 	WHERE s.relid OPERATOR(pg_catalog.=) src
 $$;
 
+/* A dollar quote ($body$, $body1$, ...) that names does not contain, for the bodies of generated functions. */
+CREATE OR REPLACE FUNCTION @extschema@._dollar_quote(names pg_catalog.text)
+RETURNS pg_catalog.text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	tag text := '$body$';
+	n int := 0;
+BEGIN
+	WHILE strpos(names, tag) > 0 LOOP
+		n := n + 1;
+		tag := '$body' || n || '$';
+	END LOOP;
+	RETURN tag;
+END
+$$;
+
 /*
  * (Re)creates the capture triggers of a source and the functions they call,
  * owned by the source's owner.  The generated functions find the source's
@@ -90,14 +105,15 @@ DECLARE
 	f_delete text := segroll._capture_function(src, 'delete');
 	f text;
 	t text;
-	tag text := '$body$';	-- the bodies' dollar quote: one no name below holds
-	n int := 0;
+	tag text;		-- the bodies' dollar quote: one no name below holds
 BEGIN
+	IF segroll._distribution_column(src) IS NOT NULL THEN
+		PERFORM segroll._install_distributed_capture(src);
+		RETURN;
+	END IF;
 	SELECT * INTO r FROM segroll.source WHERE relid = src;
-	WHILE strpos(concat_ws(' ', src, r.change_log, r.key_column, f_update_log, f_delete), tag) > 0 LOOP
-		n := n + 1;
-		tag := '$body' || n || '$';
-	END LOOP;
+	tag := segroll._dollar_quote(concat_ws(' ', src, r.change_log, r.key_column, f_update_log, f_delete));
+	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- tag: a dollar quote no name holds; f_*: _capture_function() (%I)
 	EXECUTE format(replace($f$
 CREATE OR REPLACE FUNCTION %s() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $body$
@@ -141,6 +157,7 @@ $body$$f$, '$body$', tag), f_delete,
 	        OLD.segroll_seq, pg_catalog.to_jsonb(OLD));$i$, r.change_log, src, r.key_column)
 		     ELSE format($i$INSERT INTO %s (log_seq, old_seq, old)
 	SELECT pg_catalog.nextval(seq), o.segroll_seq, pg_catalog.to_jsonb(o) FROM segroll_old_rows o;$i$, r.change_log) END);
+	PERFORM 'PRAGMA:ENABLE:SECURITY_WARNINGS';
 	FOREACH f IN ARRAY ARRAY[f_update_log, f_delete] LOOP
 		EXECUTE format('ALTER FUNCTION %s() OWNER TO %I', f, owner);
 		EXECUTE format('REVOKE EXECUTE ON FUNCTION %s() FROM PUBLIC', f);
@@ -262,13 +279,17 @@ COMMENT ON FUNCTION @extschema@._build_capture_index(pg_catalog.regclass, pg_cat
  * Adds the capture to a source: the capture sequence, the column segroll_seq
  * (default 1: rows already there are "before capture", and nothing is
  * rewritten), the change log and the triggers.  Its indexes are built
- * apart (_build_capture_index).
+ * apart (_build_capture_index).  A Citus-distributed source
+ * (distributed.sql) gets the sequence as the column's default, so that
+ * Citus copies it to every node, a change log distributed with it, and its
+ * own triggers (_install_distributed_capture).
  */
 CREATE OR REPLACE FUNCTION @extschema@._add_capture(src pg_catalog.regclass, key pg_catalog.text, sch pg_catalog.regnamespace)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = src);
 	relschema name := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = src);
+	dist text := segroll._distribution_column(src);
 	seq regclass;
 	log regclass;
 BEGIN
@@ -276,31 +297,52 @@ BEGIN
 		RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column',
 			HINT = 'A column left behind by DROP EXTENSION segroll can be dropped with ALTER TABLE ... DROP COLUMN segroll_seq.';
 	END IF;
+	IF dist IS NOT NULL THEN
+		-- DDL on shards and the triggers, one connection per node: Citus
+		-- refuses some commands after parallel ones in a transaction
+		PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+	END IF;
 	-- beside the source, as an identity column's sequence would be (OWNED BY
 	-- requires it): dropped with the column
 	EXECUTE format('CREATE SEQUENCE %I.%I AS pg_catalog.int8 START 1 CACHE 1', relschema, 'segroll_seq_' || src::oid);
 	seq := format('%I.%I', relschema, 'segroll_seq_' || src::oid)::regclass;
 	PERFORM setval(seq, 1, true);	-- 1 is the rows before capture; new versions from 2
+	EXECUTE format('ALTER SEQUENCE %s OWNER TO %s', seq, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
 	-- nullable: a table made LIKE the source, to be attached, needs no value
 	EXECUTE format('ALTER TABLE %s ADD COLUMN segroll_seq pg_catalog.int8 DEFAULT 1', src);
-	EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT 0', src);
-	-- statistics of the new column (every row 1): without them the planner
-	-- estimates a roll-up's window at a fixed share of the table and reads
-	-- the whole table instead of the window's block ranges, until
-	-- autovacuum first analyzes it; with them, a window of numbers above the
-	-- column's known values is estimated small
-	EXECUTE format('ANALYZE %s (segroll_seq)', src);
-	EXECUTE format('ALTER SEQUENCE %s OWNER TO %s', seq, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
+	-- before Citus distributes it (it refuses to alter a distributed sequence)
 	EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.segroll_seq', seq, src);
+	IF dist IS NULL THEN
+		EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT 0', src);
+	ELSE
+		-- every writer may take a number (the trigger replaces it): an
+		-- INSERT through the coordinator evaluates the default there
+		EXECUTE format('GRANT USAGE ON SEQUENCE %s TO PUBLIC', seq);
+		EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT pg_catalog.nextval(%L::pg_catalog.regclass)',
+		               src, seq::text);
+	END IF;
+	-- statistics of the new column (every row 1; on every shard): without
+	-- them the planner estimates a roll-up's window at a fixed share of the
+	-- table and reads the whole table instead of the window's block ranges,
+	-- until autovacuum first analyzes it; with them, a window of numbers
+	-- above the column's known values is estimated small
+	EXECUTE format('ANALYZE %s (segroll_seq)', src);
 	-- changes_<table>_<oid>, the table's name shortened (by whole
-	-- characters) so that the OID, which makes it unique, is never cut
+	-- characters) so that the OID, which makes it unique, is never cut;
+	-- on a distributed source with the old version's distribution column,
+	-- by which it is distributed with the source
 	WHILE octet_length('changes_' || relname || '_' || src::oid) > current_setting('max_identifier_length')::int LOOP
 		relname := left(relname, -1);
 	END LOOP;
-	EXECUTE format('CREATE TABLE %s.%I (log_seq pg_catalog.int8 NOT NULL, old_seq pg_catalog.int8 NOT NULL, old pg_catalog.jsonb NOT NULL)',
-	               sch, 'changes_' || relname || '_' || src::oid);
+	EXECUTE format('CREATE TABLE %s.%I (%s log_seq pg_catalog.int8 NOT NULL, old_seq pg_catalog.int8 NOT NULL, old pg_catalog.jsonb NOT NULL)',
+	               sch, 'changes_' || relname || '_' || src::oid,
+	               CASE WHEN dist IS NOT NULL
+	                    THEN format('segroll_shard_key %s NOT NULL,', format_type(segroll._column_type(src, dist), NULL)) ELSE '' END);
 	log := format('%s.%I', sch, 'changes_' || relname || '_' || src::oid)::regclass;
 	EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
+	IF dist IS NOT NULL THEN
+		PERFORM segroll._distribute_with_source(log, src, 'segroll_shard_key');
+	END IF;
 	INSERT INTO segroll.source VALUES (src, key, seq, log);
 	PERFORM segroll._install_capture(src);
 END
@@ -343,8 +385,10 @@ BEGIN
 	IF idx IS NULL THEN
 		RETURN 0;
 	END IF;
-	blk := (pg_relation_size(src) / current_setting('block_size')::bigint / per_range - 1) * per_range;
+	-- every lock it takes, the table's size's included (a shard that Citus
+	-- is moving is locked by the move), is given up after lock_timeout
 	BEGIN
+		blk := (pg_relation_size(src) / current_setting('block_size')::bigint / per_range - 1) * per_range;
 		WHILE blk >= 0 LOOP
 			EXIT WHEN brin_summarize_range(idx, blk) = 0;
 			n := n + 1;

@@ -696,16 +696,11 @@ BEGIN
 		      FROM (SELECT s.%3$I AS segroll_shard_key, s.* FROM %4$s s
 		            WHERE %5$s AND %6$s
 		            UNION ALL
-		            SELECT o.* FROM (SELECT l.segroll_shard_key, (l.r).*
-		                             FROM (SELECT l.segroll_shard_key, l.log_seq, l.old_seq,
-		                                          pg_catalog.jsonb_populate_record(NULL::%4$s, l.old) AS r
-		                                   FROM %7$s l) l
+		            SELECT o.* FROM (SELECT l.segroll_shard_key, (l.r).* FROM %7$s
 		                             WHERE %8$s AND NOT %9$s) o
 		            WHERE %10$s) s)$f$,
-			replace(q.dim_exprs, format('s.%I AS ', dist), 's.segroll_shard_key AS '),
-			coalesce(period_sql, q.period), dist, def.source,
-			segroll._applied_sql(def, 's.segroll_seq', '$1'), s_cond,
-			(SELECT x.change_log FROM segroll.source x WHERE x.relid = def.source),
+			segroll._shard_dims_sql(def), coalesce(period_sql, q.period), dist, def.source,
+			segroll._applied_sql(def, 's.segroll_seq', '$1'), s_cond, segroll._shard_log_rows_sql(def),
 			segroll._applied_sql(def, 'l.old_seq', '$1'), segroll._applied_sql(def, 'l.log_seq', '$1'),
 			o_cond);
 	END IF;

@@ -143,11 +143,7 @@ BEGIN
 
 	-- capture, once per source
 	IF NOT EXISTS (SELECT FROM segroll.source WHERE relid = src) THEN
-		IF dist_dim IS NULL THEN
-			PERFORM segroll._add_capture(src, key, sch::regnamespace);
-		ELSE
-			PERFORM segroll._add_distributed_capture(src, key, sch::regnamespace);
-		END IF;
+		PERFORM segroll._add_capture(src, key, sch::regnamespace);
 	END IF;
 
 	-- the indexes that find the source's rows (capture index; the key's

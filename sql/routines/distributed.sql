@@ -36,7 +36,7 @@
  * versions whose change is in the window and that were applied before,
  * and adds the versions numbered in the window that are current, or that
  * a change after the window replaced (_rollup_distributed).  TRUNCATE is
- * refused (capture_refuse_change).
+ * refused (capture_truncate).
  * Dimensions must be columns of the source (no reference lookups), one of
  * them the distribution column.
  */
@@ -151,80 +151,32 @@ $$;
 COMMENT ON FUNCTION @extschema@._check_distributed_source(pg_catalog.regclass, pg_catalog.jsonb) IS
 	'checks that a segmentation can be defined over a distributed source; returns the dimension cells are distributed by';
 
-/* the trigger that refuses TRUNCATE of a distributed source (rows would go without a trace) */
-CREATE OR REPLACE FUNCTION @extschema@.capture_refuse_change() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-	RAISE EXCEPTION 'cannot % a distributed source of segmentations', TG_OP
-		USING ERRCODE = 'object_in_use',
-		      DETAIL = format('Segmentations roll up the rows of "%s" (a distributed table, or one of its shards).', TG_TABLE_NAME),
-		      HINT = 'Delete rows instead, or drop the segmentations first.';
-END
-$$;
-COMMENT ON FUNCTION @extschema@.capture_refuse_change() IS
-	'capture trigger of a distributed source: refuses TRUNCATE';
-
 /*
- * Adds the capture to a distributed source (see the top of this file):
- * the sequence, owned by segroll_seq and then made its default, so that
- * Citus copies it to every node; the column, default 1 for the rows there
- * before (nothing is rewritten); the change log, distributed with the
- * source; the numbering and logging triggers on every shard, and the one
- * that refuses TRUNCATE.
+ * (Re)creates the capture triggers of a distributed source and the logging
+ * function they call, owned by the source's owner; _install_capture() for a
+ * distributed source (see the top of this file): the numbering and logging
+ * triggers on every shard, and the one that refuses TRUNCATE.
  */
-CREATE OR REPLACE FUNCTION @extschema@._add_distributed_capture(src pg_catalog.regclass, key pg_catalog.text,
-	sch pg_catalog.regnamespace)
+CREATE OR REPLACE FUNCTION @extschema@._install_distributed_capture(src pg_catalog.regclass)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $add$
 DECLARE
-	relname text := (SELECT c.relname FROM pg_class c WHERE c.oid = src);
-	relschema name := (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = src);
+	r segroll.source;
 	dist text := segroll._distribution_column(src);
-	seq regclass;
 	log regclass;
+	key text;
 	f_log text;
-	tag text := '$body$';	-- the body's dollar quote: one no name below holds
-	n int := 0;
+	tag text;
+	t text;
 BEGIN
-	IF segroll._column_type(src, 'segroll_seq') IS NOT NULL THEN
-		RAISE EXCEPTION 'table "%" already has a column "segroll_seq"', src USING ERRCODE = 'duplicate_column';
-	END IF;
-	-- DDL on shards and the triggers, one connection per node: Citus
-	-- refuses some commands after parallel ones in a transaction
+	SELECT * INTO r FROM segroll.source WHERE relid = src;
+	log := r.change_log;
+	key := r.key_column;
 	PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
-	EXECUTE format('CREATE SEQUENCE %I.%I AS pg_catalog.int8 START 1 CACHE 1', relschema, 'segroll_seq_' || src::oid);
-	seq := format('%I.%I', relschema, 'segroll_seq_' || src::oid)::regclass;
-	PERFORM setval(seq, 1, true);	-- 1 is the rows before capture
-	EXECUTE format('ALTER SEQUENCE %s OWNER TO %s', seq, (SELECT relowner::regrole FROM pg_class WHERE oid = src));
-	EXECUTE format('ALTER TABLE %s ADD COLUMN segroll_seq pg_catalog.int8 DEFAULT 1', src);
-	-- before Citus distributes it (it refuses to alter a distributed sequence)
-	EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.segroll_seq', seq, src);
-	-- every writer may take a number (the trigger replaces it): an INSERT
-	-- through the coordinator evaluates the default there
-	EXECUTE format('GRANT USAGE ON SEQUENCE %s TO PUBLIC', seq);
-	EXECUTE format('ALTER TABLE %s ALTER COLUMN segroll_seq SET DEFAULT pg_catalog.nextval(%L::pg_catalog.regclass)',
-	               src, seq::text);
-	-- the new column's statistics, on every shard (as _add_capture says)
-	EXECUTE format('ANALYZE %s (segroll_seq)', src);
-	WHILE octet_length('changes_' || relname || '_' || src::oid) > current_setting('max_identifier_length')::int LOOP
-		relname := left(relname, -1);
-	END LOOP;
-	-- the change log, with the old version's distribution column, by which
-	-- it is distributed with the source
-	EXECUTE format('CREATE TABLE %s.%I (segroll_shard_key %s NOT NULL, log_seq pg_catalog.int8 NOT NULL,
-	                old_seq pg_catalog.int8 NOT NULL, old pg_catalog.jsonb NOT NULL)',
-	               sch, 'changes_' || relname || '_' || src::oid, format_type(segroll._column_type(src, dist), NULL));
-	log := format('%s.%I', sch, 'changes_' || relname || '_' || src::oid)::regclass;
-	EXECUTE format('CREATE INDEX ON %s (log_seq)', log);
-	PERFORM segroll._distribute_with_source(log, src, 'segroll_shard_key');
-	INSERT INTO segroll.source VALUES (src, key, seq, log);
 	-- the logging function: the shard's own shard of the log, on its node.
 	-- As the owner of the source (writers need no privilege on the log);
 	-- the body names no OID (it survives pg_dump and restore)
 	f_log := segroll._capture_function(src, 'log');
-	WHILE strpos(concat_ws(' ', log, dist, key, f_log), tag) > 0 LOOP
-		n := n + 1;
-		tag := '$body' || n || '$';
-	END LOOP;
+	tag := segroll._dollar_quote(concat_ws(' ', log, dist, key, f_log));
 	-- statement by statement (each shard's statement on its node), the old
 	-- versions from the statement's transition tables: one look-up of the
 	-- log's shard and one INSERT a statement, not one a row
@@ -267,16 +219,20 @@ $body$$f$, '$body$', tag), f_log, log::text, dist, key);
 	EXECUTE format('REVOKE EXECUTE ON FUNCTION %s() FROM PUBLIC', f_log);
 	-- Citus gives triggers to shards only when told that they are safe
 	PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+	FOREACH t IN ARRAY ARRAY['segroll_capture_number', 'segroll_capture_log_update', 'segroll_capture_log_delete',
+	                         'segroll_capture_truncate'] LOOP
+		EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', t, src);
+	END LOOP;
 	EXECUTE format('CREATE TRIGGER segroll_capture_number BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION segroll.capture_number()', src);
 	EXECUTE format('CREATE TRIGGER segroll_capture_log_update AFTER UPDATE ON %s REFERENCING OLD TABLE AS segroll_old NEW TABLE AS segroll_new
 	                FOR EACH STATEMENT EXECUTE FUNCTION %s()', src, f_log);
 	EXECUTE format('CREATE TRIGGER segroll_capture_log_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS segroll_old
 	                FOR EACH STATEMENT EXECUTE FUNCTION %s()', src, f_log);
-	EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_refuse_change()', src);
+	EXECUTE format('CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_truncate()', src);
 END
 $add$;
-COMMENT ON FUNCTION @extschema@._add_distributed_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace) IS
-	'adds the capture column, its sequence on every node and the triggers to a distributed source';
+COMMENT ON FUNCTION @extschema@._install_distributed_capture(pg_catalog.regclass) IS
+	'(re)creates the capture triggers of a distributed source and its logging function, owned by its owner';
 
 /*
  * Distributes rel (a segmentation's cells, adjustments or lineage blocks,
@@ -314,6 +270,26 @@ END
 $$;
 
 /*
+ * The relation of shard shardid of rel on this node, or null when this node
+ * does not hold it.  By name, not through pg_class: Citus hides shards from
+ * queries of pg_class in sessions other than its own, and a write through
+ * a worker that holds a shard runs its triggers in the writer's session.
+ */
+CREATE OR REPLACE FUNCTION @extschema@._shard_relation(rel pg_catalog.regclass, shardid pg_catalog.int8)
+RETURNS pg_catalog.regclass LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	parts text[];
+BEGIN
+	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's function, only where it is installed
+	EXECUTE 'SELECT pg_catalog.parse_ident(pg_catalog.shard_name($1, $2))' INTO parts USING rel, shardid;
+	PERFORM 'PRAGMA:ENABLE:CHECK';
+	RETURN to_regclass(format('%I.%I', (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	                                    WHERE c.oid = rel),
+	                          parts[array_upper(parts, 1)]));
+END
+$$;
+
+/*
  * The shard of rel that is co-located with shard (a shard of a table
  * distributed with rel), on this node: where the change log of a source's
  * shard is.  Called by the logging trigger of every shard, once a statement.
@@ -324,20 +300,13 @@ DECLARE
 	found regclass;
 BEGIN
 	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's catalog, only where it is installed
-	-- the same hash range of the same co-location group.  The shard's name
-	-- comes from regclass, not from pg_class: Citus hides shards from
-	-- queries of pg_class in sessions other than its own (see
-	-- _node_capture_upper), and a write through a worker that holds the
-	-- shard runs its trigger in the writer's own session
+	-- the same hash range of the same co-location group; the shard's id
+	-- from its name as regclass gives it (not from pg_class: _shard_relation)
 	EXECUTE $q$
-		SELECT pg_catalog.to_regclass(pg_catalog.quote_ident(ns.nspname) OPERATOR(pg_catalog.||) '.'
-		                              OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.parts[pg_catalog.array_upper(n.parts, 1)]))
+		SELECT segroll._shard_relation($2, o.shardid)
 		FROM pg_catalog.pg_dist_shard s
 		JOIN pg_catalog.pg_dist_shard o ON o.logicalrelid OPERATOR(pg_catalog.=) $2
 		                               AND o.shardminvalue OPERATOR(pg_catalog.=) s.shardminvalue
-		CROSS JOIN LATERAL pg_catalog.parse_ident(pg_catalog.shard_name(o.logicalrelid, o.shardid)) n(parts)
-		JOIN pg_catalog.pg_namespace ns
-		  ON ns.oid OPERATOR(pg_catalog.=) (SELECT t.relnamespace FROM pg_catalog.pg_class t WHERE t.oid OPERATOR(pg_catalog.=) $2)
 		WHERE s.shardid OPERATOR(pg_catalog.=) pg_catalog.substring($1::pg_catalog.text, '_([0-9]+)"?$')::pg_catalog.int8$q$
 		INTO found USING shard, rel;
 	PERFORM 'PRAGMA:ENABLE:CHECK';
@@ -366,17 +335,10 @@ DECLARE
 	upper int8 := segroll._node_capture_last(src);
 	shards regclass[];
 BEGIN
-	-- the shards here, by name: not through pg_class, which Citus filters
-	-- to hide shards from sessions other than its own
+	-- the shards here (_shard_relation: null for those of other nodes)
 	PERFORM 'PRAGMA:DISABLE:CHECK';	-- Citus's catalog, only where it is installed
-	EXECUTE $q$
-		SELECT pg_catalog.array_agg(pg_catalog.to_regclass(pg_catalog.quote_ident(ns.nspname) OPERATOR(pg_catalog.||) '.'
-		                              OPERATOR(pg_catalog.||) pg_catalog.quote_ident(n.parts[pg_catalog.array_upper(n.parts, 1)])))
-		FROM pg_catalog.pg_dist_shard s
-		CROSS JOIN LATERAL pg_catalog.parse_ident(pg_catalog.shard_name(s.logicalrelid, s.shardid)) n(parts)
-		JOIN pg_catalog.pg_namespace ns
-		  ON ns.oid OPERATOR(pg_catalog.=) (SELECT t.relnamespace FROM pg_catalog.pg_class t WHERE t.oid OPERATOR(pg_catalog.=) $1)
-		WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1$q$ INTO shards USING src;
+	EXECUTE $q$SELECT pg_catalog.array_agg(segroll._shard_relation($1, s.shardid)) FROM pg_catalog.pg_dist_shard s
+	           WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1$q$ INTO shards USING src;
 	PERFORM 'PRAGMA:ENABLE:CHECK';
 	PERFORM segroll.wait_for_writers(x.shard) FROM unnest(shards) x(shard) WHERE x.shard IS NOT NULL;
 	-- the roll-up reads its window through the shards' capture (BRIN)
@@ -456,6 +418,32 @@ RETURNS pg_catalog.int8 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 /*
+ * A distributed segmentation's rows as the statements on its shard groups
+ * read them: the dimensions with the distribution column's read from
+ * segroll_shard_key (so Citus sees the statements meet the cells shard group
+ * by shard group), and the change log as a FROM item l, each entry with its
+ * old version as a row (l.r) made in the select list, which Citus pushes
+ * down (a function in FROM it would not: _rollup_distributed says why
+ * that matters).
+ */
+CREATE OR REPLACE FUNCTION @extschema@._shard_dims_sql(def @extschema@.segmentation)
+RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RETURN replace((segroll._sql(def)).dim_exprs, format('s.%I AS ', segroll._distribution_column(def.source)),
+	               's.segroll_shard_key AS ');
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@._shard_log_rows_sql(def @extschema@.segmentation)
+RETURNS pg_catalog.text LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RETURN (SELECT format('(SELECT l.segroll_shard_key, l.log_seq, l.old_seq, pg_catalog.jsonb_populate_record(NULL::%s, l.old) AS r FROM %s l) l',
+	                      s.relid, s.change_log)
+	        FROM segroll.source s WHERE s.relid = def.source);
+END
+$$;
+
+/*
  * The SQL of "change number col is in these parts of its node ranges":
  * for each group g of groups, above lowers[g] (default: the range's start)
  * and up to uppers[g].  Literal numbers only: the condition goes down to
@@ -524,6 +512,7 @@ DECLARE
 	neg_sql text;
 	agg text;
 	eq text := '';			-- cell c is the cell of x
+	win_log text;
 BEGIN
 	-- in the transaction that added the capture (create_segmentation), which
 	-- holds its ACCESS EXCLUSIVE lock on the source, every row carries 1,
@@ -578,9 +567,8 @@ BEGIN
 	 * is made a row in the select list, not by a function in FROM, which
 	 * Citus would not push down.
 	 */
-	shard_dims := replace(q.dim_exprs, format('s.%I AS ', dist), 's.segroll_shard_key AS ');
-	log_rows := format('(SELECT l.segroll_shard_key, l.log_seq, l.old_seq, pg_catalog.jsonb_populate_record(NULL::%s, l.old) AS r FROM %s l) l',
-	                   def.source, log);
+	shard_dims := segroll._shard_dims_sql(def);
+	log_rows := segroll._shard_log_rows_sql(def);
 	-- the distribution column's by =, which is how Citus sees that the
 	-- cells and x (the source's and the log's rows) meet shard group by
 	-- shard group (it is never null); the others null-safe
@@ -590,9 +578,10 @@ BEGIN
 		                        ELSE 'c.%I IS NOT DISTINCT FROM x.segroll_d%s AND ' END,
 		                   def.dimensions->(i - 1)->>'name', i);
 	END LOOP;
+	win_log := segroll._ranges_sql('l.log_seq', all_groups, new_uppers, old_uppers);	-- changes in the window
 	PERFORM 'PRAGMA:DISABLE:SECURITY_WARNINGS';	-- fragments of segroll._sql(); numbers; regclass; %I
 	EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s l WHERE %s)', log,
-	               segroll._ranges_sql('l.log_seq', all_groups, new_uppers, old_uppers)) INTO logged;
+	               win_log) INTO logged;
 	-- what the window adds: the versions numbered in it that are current,
 	-- and those that a change after it replaced
 	pos_sql := format('(SELECT %s %s AS segroll_period, s.* FROM (SELECT s.%I AS segroll_shard_key, s.* FROM %s s WHERE %s',
@@ -605,7 +594,7 @@ BEGIN
 		-- what it retracts: old versions applied before it, replaced in it
 		neg_sql := format('(SELECT %s %s AS segroll_period, s.* FROM (SELECT l.segroll_shard_key, (l.r).* FROM %s WHERE %s AND %s) s) s',
 		                  shard_dims, q.period, log_rows,
-		                  segroll._ranges_sql('l.log_seq', all_groups, new_uppers, old_uppers),
+		                  win_log,
 		                  segroll._ranges_sql('l.old_seq', all_groups, old_uppers));
 	END IF;
 	pos_sql := pos_sql || ') s) s';

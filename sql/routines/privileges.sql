@@ -113,8 +113,7 @@ BEGIN
 				'@extschema@._trim_run_history(pg_catalog.text)',
 				-- segmentations of Citus-distributed sources (distributed.sql)
 				'@extschema@._check_distributed_source(pg_catalog.regclass, pg_catalog.jsonb)',
-				'@extschema@._add_distributed_capture(pg_catalog.regclass, pg_catalog.text, pg_catalog.regnamespace)',
-				'@extschema@.capture_refuse_change()',
+				'@extschema@._install_distributed_capture(pg_catalog.regclass)',
 				'@extschema@._distribute_with_source(pg_catalog.regclass, pg_catalog.regclass, pg_catalog.text)',
 				'@extschema@._node_capture_upper(pg_catalog.regclass)',
 				'@extschema@._node_capture_last(pg_catalog.regclass)',
@@ -122,6 +121,8 @@ BEGIN
 				'@extschema@._distributed_upper(@extschema@.segmentation)',
 				'@extschema@._rollup_distributed(@extschema@.segmentation, pg_catalog.int8, pg_catalog.timestamptz)',
 				'@extschema@._applied_sql(@extschema@.segmentation, pg_catalog.text, pg_catalog.text)',
+				'@extschema@._shard_dims_sql(@extschema@.segmentation)',
+				'@extschema@._shard_log_rows_sql(@extschema@.segmentation)',
 				'@extschema@._ranges_sql(pg_catalog.text, pg_catalog.int4[], pg_catalog.int8[], pg_catalog.int8[])']::pg_catalog.regprocedure[]),
 		-- tracing and verifying
 		('segroll_auditor', ARRAY[

@@ -96,6 +96,14 @@ BEGIN
 		            || ARRAY(SELECT coalesce(e->>'column', e->>'on') FROM jsonb_array_elements(def.dimensions) e)) u(col)
 		WHERE segroll._column_type(def.source, u.col) IS NULL;
 	END IF;
+	IF old_name IS NOT NULL AND segroll._distribution_column(def.source) IS NOT NULL THEN
+		-- its views and logging function would follow on the coordinator
+		-- before Citus renames the column on the other nodes
+		RAISE EXCEPTION 'cannot rename column "%" of "%": renaming a column of a distributed source of segmentations is not supported',
+			old_name, def.source
+			USING ERRCODE = 'feature_not_supported',
+			      HINT = format('Drop segmentation "%s", rename the column, and create the segmentation again.', def.name);
+	END IF;
 	IF old_name IS NOT NULL THEN
 		FOR d IN SELECT * FROM jsonb_array_elements(def.dimensions) LOOP
 			IF d->>'column' = old_name THEN

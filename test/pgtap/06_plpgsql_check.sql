@@ -65,11 +65,6 @@ SELECT segroll.create_segmentation(
 UPDATE front.sales SET qty = qty + 1 WHERE txn_id = 1;
 DELETE FROM front.sales WHERE txn_id = 2;
 SELECT segroll.rollup(name) FROM segroll.segmentation ORDER BY name;
--- the trigger that refuses TRUNCATE of a Citus-distributed source (no
--- Citus here): checked against a plain table that has it
-CREATE TABLE front.refused (txn_id bigint PRIMARY KEY, segroll_seq bigint);
-CREATE TRIGGER segroll_capture_truncate BEFORE TRUNCATE ON front.refused
-	FOR EACH STATEMENT EXECUTE FUNCTION segroll.capture_refuse_change();
 
 CREATE SCHEMA t6;
 

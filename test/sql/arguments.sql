@@ -125,7 +125,6 @@ SELECT bad_case('segroll.workers_available()', NULL, $$SELECT segroll.workers_av
 SELECT null_cases('segroll.wait_for_writers(regclass)', 'SELECT segroll.wait_for_writers(%s)', $$'src'$$);
 SELECT bad_case('segroll.capture_truncate()', NULL, $$SELECT segroll.capture_truncate()$$);
 SELECT bad_case('segroll.capture_number()', NULL, $$SELECT segroll.capture_number()$$);
-SELECT bad_case('segroll.capture_refuse_change()', NULL, $$SELECT segroll.capture_refuse_change()$$);
 
 -- governance
 SELECT null_cases('segroll.create_version(text,text[],text,text[],bool,text)', 'SELECT segroll.create_version(%s)',
