@@ -355,14 +355,9 @@ COMMENT ON FUNCTION @extschema@._node_capture_upper(pg_catalog.regclass) IS
 /* On one node: the last number the capture sequence of src gave on this node, without waiting. */
 CREATE OR REPLACE FUNCTION @extschema@._node_capture_last(src pg_catalog.regclass)
 RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	seq regclass := segroll._capture_sequence(src);
-	v int8;
 BEGIN
 	-- not called yet: nothing taken, one below the range's first number
-	EXECUTE format('SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value OPERATOR(pg_catalog.-) 1 END FROM %s s', seq)
-		INTO v;
-	RETURN v;
+	RETURN segroll._capture_last(segroll._capture_sequence(src));
 END
 $$;
 

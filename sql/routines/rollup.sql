@@ -14,7 +14,6 @@ CREATE OR REPLACE FUNCTION @extschema@.pending_upper(name pg_catalog.text)
 RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	seqrel regclass;
-	v bigint;
 BEGIN
 	PERFORM segroll._require_arg(pending_upper.name, 'name', 'pending_upper');
 	SELECT s.seq INTO seqrel FROM segroll.source s JOIN segroll.segmentation g ON g.source = s.relid
@@ -29,8 +28,7 @@ BEGIN
 		-- summed over the node ranges (distributed.sql)
 		RETURN segroll._distributed_upper(segroll._definition(pending_upper.name));
 	END IF;
-	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO v;
-	RETURN v;
+	RETURN segroll._capture_last(seqrel);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.pending_upper(pg_catalog.text) IS
@@ -110,7 +108,7 @@ BEGIN
 	-- roll-up running meanwhile has not committed its applied_upto yet; this
 	-- one then takes the long way, and waits for it.
 	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name;
-	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
+	upper_seq := segroll._capture_last(seqrel);
 	IF upper_seq <= prog.applied_upto AND prog.failures = 0
 	   AND (def.mapping <> 'as-is'
 	        OR segroll._reference_fingerprint(def) IS NOT DISTINCT FROM prog.mapping_fingerprint) THEN
@@ -120,7 +118,7 @@ BEGIN
 	-- one roll-up at a time per segmentation
 	SELECT * INTO prog FROM segroll.progress p WHERE p.name = _rollup.name FOR UPDATE;
 	upper_read_at := clock_timestamp();
-	EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM %s', seqrel) INTO upper_seq;
+	upper_seq := segroll._capture_last(seqrel);
 	-- as-is: cells follow the reference data as it is now; when it moved,
 	-- re-map the open cells as of applied_upto, then apply the window
 	IF def.mapping = 'as-is' THEN

@@ -109,7 +109,8 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedu
                  'segroll._key_sql(segroll.segmentation,text)', 'segroll._key_hashed(segroll.segmentation)',
                  'segroll._distribution_column(regclass)', 'segroll._node_range_start(integer)',
                  'segroll._colocated_shard(regclass,regclass)', 'segroll._on_citus_worker()',
-                 'segroll._shard_relation(regclass,bigint)', 'segroll._dollar_quote(text)')
+                 'segroll._shard_relation(regclass,bigint)', 'segroll._dollar_quote(text)',
+                 'segroll._capture_last(regclass)')
              ), NULL,
           'PUBLIC runs only the listed SQL helpers');
 
