@@ -48,6 +48,8 @@ SEGROLL_PG_CFLAGS="${SEGROLL_PG_CFLAGS:--Wall -Wextra -Wno-unused-parameter -Wer
 # test/pgtap/06_plpgsql_check.sql runs over every PL/pgSQL routine.
 # postgresql-15-partman manages the partitions of test/t/160_partitioned_load.pl.
 # prometheus-postgres-exporter scrapes segroll.metrics in test/t/170_prometheus_exporter.pl.
+# gdb holds two backends at chosen instructions in test/t/104_window_end_gdb.pl,
+# the only way to time a race between a sequence's reader and nextval().
 SEGROLL_PACKAGES=(
 	postgresql-15
 	postgresql-server-dev-15
@@ -66,6 +68,7 @@ SEGROLL_PACKAGES=(
 	libc6-dev
 	clang
 	libclang-rt-14-dev
+	gdb
 )
 
 segroll_log() {
