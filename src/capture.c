@@ -7,9 +7,10 @@
  * Every source row version gets a value from its source's capture sequence
  * (CACHE 1, by the trigger capture_number below) while its writer holds
  * RowExclusiveLock on the source (on a partitioned source: on a
- * partition).  A roll-up reads the sequence's last value U, then waits here
- * until every transaction that held a lock conflicting with ShareLock on the
- * source at that moment has ended.  Any transaction that obtained a value
+ * partition).  A roll-up reads the sequence's last value U (under the
+ * sequence's buffer lock, segroll._capture_last: never a number not given
+ * yet), then waits here until every transaction that held a lock
+ * conflicting with ShareLock on the source at that moment has ended.  Any transaction that obtained a value
  * <= U held its lock before U was read, so afterwards every value <= U
  * belongs to a committed or aborted transaction, and a new snapshot sees
  * exactly the committed ones.  This is the wait of CREATE INDEX

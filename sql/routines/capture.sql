@@ -18,9 +18,10 @@
  * Every capture trigger is ENABLE ALWAYS: rows applied by logical
  * replication (session_replication_role = replica) are numbered too.
  * A roll-up applies the window (applied_upto, U] where U is the sequence's
- * last value, after segroll.wait_for_writers() has waited out every writer
- * that could still hold a number <= U.  Cells and progress are updated in
- * one transaction: a change is applied exactly once.
+ * last value, read under its buffer lock (_capture_last), after
+ * segroll.wait_for_writers() has waited out every writer that could still
+ * hold a number <= U.  Cells and progress are updated in one transaction:
+ * a change is applied exactly once.
  */
 
 CREATE OR REPLACE FUNCTION @extschema@.wait_for_writers(pg_catalog.regclass)
