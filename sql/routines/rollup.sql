@@ -397,7 +397,6 @@ RETURNS pg_catalog.int8 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path
 DECLARE
 	seqrel regclass;
 	applied bigint;
-	v bigint;
 BEGIN
 	SELECT s.seq, p.applied_upto INTO seqrel, applied
 	FROM segroll.segmentation g JOIN segroll.source s ON s.relid = g.source JOIN segroll.progress p ON p.name = g.name
@@ -409,8 +408,7 @@ BEGIN
 	IF segroll._distribution_column((SELECT g.source FROM segroll.segmentation g WHERE g.name = _pending_changes.name)) IS NOT NULL THEN
 		RETURN segroll._distributed_upper(segroll._definition(_pending_changes.name)) - applied;
 	END IF;
-	v := coalesce(pg_sequence_last_value(seqrel), 0);
-	RETURN v - applied;
+	RETURN segroll._capture_last(seqrel) - applied;
 END
 $$;
 COMMENT ON FUNCTION @extschema@._pending_changes(pg_catalog.text) IS

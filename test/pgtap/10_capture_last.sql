@@ -51,7 +51,6 @@ SELECT is((SELECT sum(amount_sum) FROM segroll_data.t10_daily_v), (SELECT sum(am
           'and every row is in the cells');
 
 -- the only reader of last_value: every other routine calls _capture_last()
--- or pg_sequence_last_value(), both under the buffer lock
 SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
            WHERE p.pronamespace = 'segroll'::regnamespace AND p.proname <> '_capture_last'
              AND regexp_replace(p.prosrc, 'pg_sequence_last_value', '', 'g') ~ '\mlast_value\M'),
